@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libtcpkeepalive.so: TCP keepalive for programs that never ask for it.
+ *
+ * Loaded with LD_PRELOAD, it wraps the socket calls of the host program and
+ * sets SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT and
+ * TCP_USER_TIMEOUT on its TCP sockets, configured by TCPKEEPALIVE_* (or
+ * libkeepalive 0.3's KEEPIDLE, KEEPINTVL, KEEPCNT, KEEPALIVE) read once.
+ *
+ * Rules this file lives by, because it runs inside other people's services:
+ *  - a wrapper never allocates, never calls getenv, never takes a lock and
+ *    always returns the real call's result with the real call's errno;
+ *  - nothing but the wrapped functions is exported (-fvisibility=hidden);
+ *  - a bad setting disables that setting, with one message, never the host;
+ *  - every avoidable syscall is avoided: the per-fd state table below lets
+ *    accepted connections inherit their listener's options instead of being
+ *    configured again, and values equal to the netns default are not set.
+ */
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "keepalive-params.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+#define EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- configuration, read once ------------------------------------------ */
+
+struct config {
+        bool active;                 /* false in mode off */
+        enum ka_mode mode;
+        enum ka_direction direction;
+        /* The options the rule manages; a -1 value keeps the kernel default. */
+        int idle, interval, count, user_timeout;
+        /* Which of them need a setsockopt: not those equal to the netns default. */
+        bool set_idle, set_interval, set_count, set_user_timeout;
+        bool debug;
+        bool use_syslog;
+};
+
+static struct config cfg = {
+        .idle = -1, .interval = -1, .count = -1, .user_timeout = -1,
+};
+
+/* ---- the real functions ------------------------------------------------- */
+
+static int (*real_socket)(int, int, int);
+static int (*real_accept)(int, struct sockaddr *, socklen_t *);
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static int (*real_connect)(int, const struct sockaddr *, socklen_t);
+static int (*real_listen)(int, int);
+static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
+static int (*real_close)(int);
+static int (*real_dup)(int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
+static int (*real_close_range)(unsigned, unsigned, int);
+static void (*real_closefrom)(int);
+
+/* Used when the next object has no such symbol (an old libc, a static
+ * interposer): the kernel call is what the symbol would have made. */
+static int sys_socket(int d, int t, int p) { return (int) syscall(SYS_socket, d, t, p); }
+static int sys_accept(int fd, struct sockaddr *a, socklen_t *l) { return (int) syscall(SYS_accept4, fd, a, l, 0); }
+static int sys_accept4(int fd, struct sockaddr *a, socklen_t *l, int f) { return (int) syscall(SYS_accept4, fd, a, l, f); }
+static int sys_connect(int fd, const struct sockaddr *a, socklen_t l) { return (int) syscall(SYS_connect, fd, a, l); }
+static int sys_listen(int fd, int b) { return (int) syscall(SYS_listen, fd, b); }
+static int sys_setsockopt(int fd, int l, int o, const void *v, socklen_t n) { return (int) syscall(SYS_setsockopt, fd, l, o, v, n); }
+static int sys_close(int fd) { return (int) syscall(SYS_close, fd); }
+static int sys_dup(int fd) { return (int) syscall(SYS_dup, fd); }
+static int sys_dup2(int o, int n) { return o == n ? (fcntl(o, F_GETFD) < 0 ? -1 : n) : (int) syscall(SYS_dup3, o, n, 0); }
+static int sys_dup3(int o, int n, int f) { return (int) syscall(SYS_dup3, o, n, f); }
+static int sys_close_range(unsigned a, unsigned b, int f) { return (int) syscall(SYS_close_range, a, b, f); }
+static void sys_closefrom(int fd) { (void) syscall(SYS_close_range, (unsigned) fd, ~0U, 0); }
+
+#define RESOLVE(name)                                                        \
+        do {                                                                 \
+                void *p_ = dlsym(RTLD_NEXT, #name);                          \
+                if (p_)                                                      \
+                        memcpy(&real_##name, &p_, sizeof(p_));               \
+                else                                                         \
+                        real_##name = sys_##name;                            \
+        } while (0)
+
+/* ---- per-fd state --------------------------------------------------------
+ *
+ * One byte per file descriptor, in an anonymous mapping sized by the fd
+ * limit at start (pages never written cost nothing). It answers, without a
+ * syscall, "is this a TCP socket, and does it already carry our options?".
+ * A zero byte means "not created through our wrappers" (glibc-internal
+ * sockets, raw syscalls, fds received over SCM_RIGHTS); wrappers treat it as
+ * unknown and classify it with getsockopt only where that is not a hot path.
+ */
+enum {
+        FD_KNOWN = 1 << 0,   /* classified: the other bits are valid */
+        FD_TCP = 1 << 1,     /* an AF_INET/AF_INET6 stream socket, TCP or MPTCP */
+        FD_MANAGED = 1 << 2, /* carries our options, set by us or inherited from a listener */
+        FD_APP = 1 << 3,     /* default mode: the program chose its own keepalive first */
+        FD_BACKLOG = 1 << 4, /* listener adopted late: queued connections predate our options */
+};
+#define FD_UNTRACKED 0xffu
+#define FD_TABLE_MAX (1U << 20)
+
+static uint8_t *fd_table;
+static unsigned fd_table_size;
+static unsigned fd_table_high; /* one past the highest fd ever given a state */
+
+static inline unsigned fd_state_get(int fd) {
+        if (LIKELY(fd >= 0 && (unsigned) fd < fd_table_size))
+                return __atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED);
+        return FD_UNTRACKED;
+}
+
+static inline void fd_state_set(int fd, unsigned state) {
+        if (fd < 0 || (unsigned) fd >= fd_table_size)
+                return;
+        /* No write when nothing changes: close() of an fd we never saw must
+         * not fault in a page of the table. */
+        if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) == state)
+                return;
+        __atomic_store_n(&fd_table[fd], (uint8_t) state, __ATOMIC_RELAXED);
+        if (state) {
+                unsigned high = __atomic_load_n(&fd_table_high, __ATOMIC_RELAXED);
+                while ((unsigned) fd >= high &&
+                       !__atomic_compare_exchange_n(&fd_table_high, &high, (unsigned) fd + 1, true,
+                                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                        ;
+        }
+}
+
+static inline void fd_state_add(int fd, unsigned bits) {
+        if (fd >= 0 && (unsigned) fd < fd_table_size)
+                __atomic_fetch_or(&fd_table[fd], (uint8_t) bits, __ATOMIC_RELAXED);
+}
+
+static inline void fd_state_remove(int fd, unsigned bits) {
+        if (fd >= 0 && (unsigned) fd < fd_table_size)
+                __atomic_fetch_and(&fd_table[fd], (uint8_t) ~bits, __ATOMIC_RELAXED);
+}
+
+/* Forgets fds [first, last]. Reads before writing, so that a close_range()
+ * over a million fds does not fault in pages that were never used. */
+static void fd_forget_range(unsigned first, unsigned last) {
+        unsigned end = __atomic_load_n(&fd_table_high, __ATOMIC_RELAXED);
+        if (last >= end)
+                last = end ? end - 1 : 0;
+        for (unsigned fd = first; fd <= last && fd < end; fd++)
+                if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED))
+                        __atomic_store_n(&fd_table[fd], 0, __ATOMIC_RELAXED);
+}
+
+static void fd_table_init(void) {
+        struct rlimit rl;
+        size_t size = 65536;
+        void *p;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max > size)
+                size = rl.rlim_max;
+        if (size > FD_TABLE_MAX)
+                size = FD_TABLE_MAX;
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+                return; /* every fd is then "untracked": slower, still correct */
+        fd_table = p;
+        fd_table_size = (unsigned) size;
+}
+
+/* ---- messages ------------------------------------------------------------ */
+
+__attribute__((format(printf, 1, 2)))
+static void say(const char *fmt, ...) {
+        char buf[320];
+        va_list ap;
+        int n, saved_errno = errno;
+
+        va_start(ap, fmt);
+        n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                goto out;
+        if ((size_t) n > sizeof(buf) - 2)
+                n = (int) sizeof(buf) - 2;
+        if (cfg.use_syslog) {
+                buf[n] = '\0';
+                syslog(LOG_DAEMON | LOG_WARNING, "%s", buf);
+        } else {
+                static const char prefix[] = "tcpkeepalive: ";
+                buf[n++] = '\n';
+                /* stderr may be closed or a full pipe; never block on it forever
+                 * is out of our hands, but never retry a failing write. */
+                if (write(STDERR_FILENO, prefix, sizeof(prefix) - 1) > 0)
+                        (void) !write(STDERR_FILENO, buf, (size_t) n);
+        }
+out:
+        errno = saved_errno;
+}
+
+/* ---- classifying and configuring sockets -------------------------------- */
+
+static inline bool is_tcp(int domain, int type, int protocol) {
+        return (domain == AF_INET || domain == AF_INET6) && (type & 0xf) == SOCK_STREAM &&
+               (protocol == 0 || protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP);
+}
+
+static int getsockopt_int(int fd, int level, int name) {
+        int v = -1;
+        socklen_t len = sizeof(v);
+        if (getsockopt(fd, level, name, &v, &len) < 0)
+                return -1;
+        return v;
+}
+
+/* Slow path: asks the kernel what an fd we did not see created is. */
+static unsigned classify(int fd) {
+        int domain = getsockopt_int(fd, SOL_SOCKET, SO_DOMAIN);
+        if (domain != AF_INET && domain != AF_INET6)
+                return FD_KNOWN;
+        if (!is_tcp(domain, getsockopt_int(fd, SOL_SOCKET, SO_TYPE), getsockopt_int(fd, SOL_SOCKET, SO_PROTOCOL)))
+                return FD_KNOWN;
+        return FD_KNOWN | FD_TCP;
+}
+
+static unsigned classify_and_remember(int fd) {
+        unsigned s = fd_state_get(fd);
+        if (s == FD_UNTRACKED || !(s & FD_KNOWN)) {
+                s = classify(fd);
+                fd_state_set(fd, s);
+        }
+        return s;
+}
+
+static inline int set_int(int fd, int level, int name, int value) {
+        return real_setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/* Applies the configuration to one socket. Returns true when SO_KEEPALIVE is
+ * on and every managed option took; the program never sees our errors. */
+static bool apply(int fd, const char *why) {
+        bool ok = true;
+
+        if (set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1) < 0) {
+                if (cfg.debug)
+                        say("fd %d (%s): SO_KEEPALIVE failed: %s", fd, why, strerror(errno));
+                return false;
+        }
+        if (cfg.set_idle && set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, cfg.idle) < 0)
+                ok = false;
+        if (cfg.set_interval && set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, cfg.interval) < 0)
+                ok = false;
+        if (cfg.set_count && set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, cfg.count) < 0)
+                ok = false;
+        if (cfg.set_user_timeout && set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, cfg.user_timeout) < 0)
+                ok = false;
+        if (cfg.debug)
+                say("fd %d (%s): keepalive on, idle=%d interval=%d count=%d user_timeout=%d%s",
+                    fd, why, cfg.idle, cfg.interval, cfg.count, cfg.user_timeout,
+                    ok ? "" : " (some options failed)");
+        return true;
+}
+
+static void manage(int fd, const char *why) {
+        if (apply(fd, why))
+                fd_state_add(fd, FD_MANAGED);
+}
+
+/* In default mode an owner's keepalive found on a socket we did not create
+ * (systemd's KeepAlive= on a .socket unit, a parent process) is respected. */
+static bool owner_chose_keepalive(int fd) {
+        return cfg.mode == KA_MODE_DEFAULT && getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) == 1;
+}
+
+/* Takes over a listener we did not create. Connections already queued on it
+ * were cloned from the old options, so FD_BACKLOG makes accept check each
+ * new connection until the first one that inherited ours. */
+static void adopt_listener(int fd, const char *why) {
+        if (owner_chose_keepalive(fd)) {
+                fd_state_add(fd, FD_APP);
+                return;
+        }
+        if (apply(fd, why))
+                fd_state_add(fd, FD_MANAGED | FD_BACKLOG);
+}
+
+/* Sockets open when the program started: socket activation hands listeners
+ * in, inetd and Accept=yes hand connections in as fd 0/1. */
+static void adopt_inherited(int fd) {
+        unsigned s = classify(fd);
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof(peer);
+
+        fd_state_set(fd, s);
+        if (!(s & FD_TCP))
+                return;
+        if (getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN) == 1) {
+                if (cfg.direction & KA_DIRECTION_INBOUND)
+                        adopt_listener(fd, "inherited listener");
+        } else if (getpeername(fd, (struct sockaddr *) &peer, &len) == 0) {
+                /* A connection handed over at exec: inbound (inetd style). */
+                if (!(cfg.direction & KA_DIRECTION_INBOUND))
+                        return;
+                if (owner_chose_keepalive(fd))
+                        fd_state_add(fd, FD_APP);
+                else
+                        manage(fd, "inherited connection");
+        } else if (cfg.direction == KA_DIRECTION_BOTH) {
+                manage(fd, "inherited socket");
+        }
+}
+
+static void adopt_inherited_fds(void) {
+        char buf[2048];
+        int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (dfd < 0) {
+                /* No /proc: the fds systemd passes, and the inetd ones. */
+                const char *n = getenv("LISTEN_FDS");
+                unsigned count = 0;
+                if (!n || ka_parse_uint(n, 0, 4096, &count) < 0)
+                        count = 0;
+                for (int fd = 0; fd < 3 + (int) count; fd++)
+                        adopt_inherited(fd);
+                return;
+        }
+        for (;;) {
+                long n = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+                if (n <= 0)
+                        break;
+                for (long off = 0; off < n;) {
+                        struct dirent64 *d = (struct dirent64 *) (buf + off);
+                        unsigned fd;
+                        off += d->d_reclen;
+                        if (ka_parse_uint(d->d_name, 0, 0x7fffffff, &fd) < 0 || (int) fd == dfd)
+                                continue;
+                        adopt_inherited((int) fd);
+                }
+        }
+        (void) sys_close(dfd);
+}
+
+/* ---- reading the environment -------------------------------------------- */
+
+/* Reads one small integer file, e.g. /proc/sys/net/ipv4/tcp_keepalive_time. */
+static int read_sysctl(const char *path) {
+        char buf[32];
+        unsigned v;
+        ssize_t n;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -1;
+        n = read(fd, buf, sizeof(buf) - 1);
+        (void) sys_close(fd);
+        if (n <= 0)
+                return -1;
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        return ka_parse_uint(buf, 0, 0x7fffffff, &v) < 0 ? -1 : (int) v;
+}
+
+/* Our variable wins over libkeepalive's; a bad value of ours is reported and
+ * leaves the kernel default rather than falling back to the other one. */
+static int env_number(const char *name, const char *compat, unsigned min, unsigned max, const char *what) {
+        const char *used = name, *v = secure_getenv(name);
+        unsigned n;
+        int r;
+
+        if (!v && compat) {
+                used = compat;
+                v = secure_getenv(compat);
+        }
+        if (!v)
+                return -1;
+        r = ka_parse_uint(v, min, max, &n);
+        if (r < 0) {
+                say("ignoring %s='%s': %s; want %s %u..%u; the kernel default stays", used, v,
+                    r == -ERANGE ? "out of range" : "not a number", what, min, max);
+                return -1;
+        }
+        return (int) n;
+}
+
+static void read_config(void) {
+        const char *v;
+        int def_idle, def_interval, def_count;
+
+        v = secure_getenv(KA_ENV_LOG);
+        cfg.use_syslog = v && strcmp(v, "syslog") == 0;
+        v = secure_getenv(KA_ENV_DEBUG);
+        cfg.debug = v && strcmp(v, "1") == 0;
+
+        cfg.mode = KA_MODE_DEFAULT;
+        v = secure_getenv(KA_ENV_MODE);
+        if (v) {
+                if (ka_parse_mode(v, &cfg.mode) < 0)
+                        say("ignoring %s='%s': want default, force or off; using default", KA_ENV_MODE, v);
+        } else if ((v = secure_getenv(KA_ENV_COMPAT_KEEPALIVE)) && strcasecmp(v, "off") == 0)
+                cfg.mode = KA_MODE_OFF;
+        if (cfg.mode == KA_MODE_OFF)
+                return;
+
+        cfg.direction = KA_DIRECTION_BOTH;
+        v = secure_getenv(KA_ENV_DIRECTION);
+        if (v && ka_parse_direction(v, &cfg.direction) < 0)
+                say("ignoring %s='%s': want both, inbound or outbound; using both", KA_ENV_DIRECTION, v);
+
+        cfg.idle = env_number(KA_ENV_IDLE, KA_ENV_COMPAT_IDLE, 1, KA_IDLE_MAX, "seconds");
+        cfg.interval = env_number(KA_ENV_INTERVAL, KA_ENV_COMPAT_INTERVAL, 1, KA_INTERVAL_MAX, "seconds");
+        cfg.count = env_number(KA_ENV_COUNT, KA_ENV_COMPAT_COUNT, 1, KA_COUNT_MAX, "probes");
+        cfg.user_timeout = env_number(KA_ENV_USER_TIMEOUT, NULL, 0, KA_USER_TIMEOUT_MAX, "milliseconds");
+
+        /* A new socket already has the netns defaults: setting them again is
+         * a wasted syscall on every connection. */
+        def_idle = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_time");
+        def_interval = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_intvl");
+        def_count = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_probes");
+        cfg.set_idle = cfg.idle > 0 && cfg.idle != def_idle;
+        cfg.set_interval = cfg.interval > 0 && cfg.interval != def_interval;
+        cfg.set_count = cfg.count > 0 && cfg.count != def_count;
+        cfg.set_user_timeout = cfg.user_timeout > 0;
+        cfg.active = true;
+
+        if (cfg.debug)
+                say("pid %d: mode=%s direction=%s idle=%d interval=%d count=%d user_timeout=%d",
+                    (int) getpid(), ka_mode_to_string(cfg.mode), ka_direction_to_string(cfg.direction),
+                    cfg.idle, cfg.interval, cfg.count, cfg.user_timeout);
+}
+
+/* ---- initialisation ------------------------------------------------------ */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static bool initialized;
+
+static void init(void) {
+        int saved_errno = errno;
+
+        RESOLVE(socket);
+        RESOLVE(accept);
+        RESOLVE(accept4);
+        RESOLVE(connect);
+        RESOLVE(listen);
+        RESOLVE(setsockopt);
+        RESOLVE(close);
+        RESOLVE(dup);
+        RESOLVE(dup2);
+        RESOLVE(dup3);
+        RESOLVE(close_range);
+        RESOLVE(closefrom);
+
+        read_config();
+        if (cfg.active) {
+                fd_table_init();
+                adopt_inherited_fds();
+        }
+        __atomic_store_n(&initialized, true, __ATOMIC_RELEASE);
+        errno = saved_errno;
+}
+
+/* Another library's constructor may open a socket before ours has run. */
+static inline void ensure_init(void) {
+        if (UNLIKELY(!__atomic_load_n(&initialized, __ATOMIC_ACQUIRE)))
+                pthread_once(&init_once, init);
+}
+
+__attribute__((constructor)) static void tcpkeepalive_init(void) {
+        ensure_init();
+}
+
+/* ---- the wrappers ---------------------------------------------------------- */
+
+EXPORT int socket(int domain, int type, int protocol) {
+        int fd, saved_errno;
+
+        ensure_init();
+        fd = real_socket(domain, type, protocol);
+        if (fd < 0 || !cfg.active)
+                return fd;
+        saved_errno = errno;
+        if (is_tcp(domain, type, protocol)) {
+                fd_state_set(fd, FD_KNOWN | FD_TCP);
+                if (cfg.direction == KA_DIRECTION_BOTH)
+                        manage(fd, "socket");
+        } else {
+                fd_state_set(fd, FD_KNOWN);
+        }
+        errno = saved_errno;
+        return fd;
+}
+
+/* With a direction filter the use of a socket is known only at connect() or
+ * listen(); configure it then, unless the program chose for itself. */
+static void manage_on_use(int fd, enum ka_direction dir, const char *why) {
+        unsigned s;
+
+        if (cfg.direction != dir)
+                return;
+        s = fd_state_get(fd);
+        if (s == FD_UNTRACKED)
+                s = classify(fd);
+        if ((s & (FD_TCP | FD_MANAGED | FD_APP)) == FD_TCP)
+                manage(fd, why);
+}
+
+EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+        ensure_init();
+        if (cfg.active) {
+                int saved_errno = errno;
+                manage_on_use(fd, KA_DIRECTION_OUTBOUND, "connect");
+                errno = saved_errno;
+        }
+        return real_connect(fd, addr, len);
+}
+
+EXPORT int listen(int fd, int backlog) {
+        ensure_init();
+        if (cfg.active) {
+                int saved_errno = errno;
+                manage_on_use(fd, KA_DIRECTION_INBOUND, "listen");
+                errno = saved_errno;
+        }
+        return real_listen(fd, backlog);
+}
+
+/* On Linux an accepted socket is a clone of its listener, keepalive options
+ * included (measured): a managed listener's connections need no syscall. */
+static void after_accept(int lfd, int nfd) {
+        int saved_errno = errno;
+        unsigned ls = classify_and_remember(lfd);
+
+        if (!(ls & FD_TCP)) {
+                fd_state_set(nfd, FD_KNOWN);
+        } else if (!(cfg.direction & KA_DIRECTION_INBOUND)) {
+                fd_state_set(nfd, FD_KNOWN | FD_TCP);
+        } else if (ls & FD_APP) {
+                fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
+        } else if (!(ls & FD_MANAGED)) {
+                /* A TCP listener we had not seen: from SCM_RIGHTS or a raw syscall. */
+                fd_state_set(nfd, FD_KNOWN | FD_TCP);
+                manage(nfd, "accept");
+                if (fd_state_get(lfd) != FD_UNTRACKED)
+                        adopt_listener(lfd, "listener");
+        } else if ((ls & FD_BACKLOG) && getsockopt_int(nfd, SOL_SOCKET, SO_KEEPALIVE) != 1) {
+                fd_state_set(nfd, FD_KNOWN | FD_TCP);
+                manage(nfd, "accept, queued before adoption");
+        } else {
+                if (ls & FD_BACKLOG)
+                        fd_state_remove(lfd, FD_BACKLOG);
+                fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_MANAGED);
+                if (UNLIKELY(cfg.debug))
+                        say("fd %d (accept): inherits the listener's keepalive", nfd);
+        }
+        errno = saved_errno;
+}
+
+EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len) {
+        int nfd;
+
+        ensure_init();
+        nfd = real_accept(fd, addr, len);
+        if (nfd >= 0 && cfg.active)
+                after_accept(fd, nfd);
+        return nfd;
+}
+
+EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
+        int nfd;
+
+        ensure_init();
+        nfd = real_accept4(fd, addr, len, flags);
+        if (nfd >= 0 && cfg.active)
+                after_accept(fd, nfd);
+        return nfd;
+}
+
+/* Is this call one that force mode keeps from changing the rule's values? */
+static bool conflicts_with_rule(int level, int name, const void *val, socklen_t len) {
+        if (!val || len < sizeof(int))
+                return false; /* let the kernel give its EFAULT/EINVAL */
+        if (level == SOL_SOCKET && name == SO_KEEPALIVE)
+                return *(const int *) val == 0;
+        if (level != IPPROTO_TCP)
+                return false;
+        switch (name) {
+        case TCP_KEEPIDLE: return cfg.idle > 0;
+        case TCP_KEEPINTVL: return cfg.interval > 0;
+        case TCP_KEEPCNT: return cfg.count > 0;
+        case TCP_USER_TIMEOUT: return cfg.user_timeout > 0;
+        default: return false;
+        }
+}
+
+static inline bool is_keepalive_option(int level, int name) {
+        return (level == SOL_SOCKET && name == SO_KEEPALIVE) ||
+               (level == IPPROTO_TCP && (name == TCP_KEEPIDLE || name == TCP_KEEPINTVL ||
+                                         name == TCP_KEEPCNT || name == TCP_USER_TIMEOUT));
+}
+
+EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
+        ensure_init();
+        if (cfg.active && UNLIKELY(is_keepalive_option(level, name))) {
+                int saved_errno = errno;
+                unsigned s = fd_state_get(fd);
+                if (s == FD_UNTRACKED)
+                        s = classify(fd);
+                if (s & FD_TCP) {
+                        if (cfg.mode == KA_MODE_FORCE && (s & FD_MANAGED) &&
+                            conflicts_with_rule(level, name, val, len)) {
+                                if (cfg.debug)
+                                        say("fd %d: force mode keeps the rule's value (absorbed setsockopt %s %d)",
+                                            fd, level == SOL_SOCKET ? "SOL_SOCKET" : "IPPROTO_TCP", name);
+                                errno = saved_errno;
+                                return 0;
+                        }
+                        if (cfg.mode == KA_MODE_DEFAULT && !(s & FD_MANAGED))
+                                fd_state_add(fd, FD_APP);
+                }
+                errno = saved_errno;
+        }
+        return real_setsockopt(fd, level, name, val, len);
+}
+
+/* The state of a closed fd must not outlive it: the number is reused. */
+EXPORT int close(int fd) {
+        ensure_init();
+        fd_state_set(fd, 0);
+        return real_close(fd);
+}
+
+EXPORT int dup(int fd) {
+        int nfd;
+
+        ensure_init();
+        nfd = real_dup(fd);
+        if (nfd >= 0 && cfg.active) {
+                unsigned s = fd_state_get(fd);
+                fd_state_set(nfd, s == FD_UNTRACKED ? 0 : s);
+        }
+        return nfd;
+}
+
+static int after_dup_to(int oldfd, int nfd) {
+        if (nfd >= 0 && cfg.active && nfd != oldfd) {
+                unsigned s = fd_state_get(oldfd);
+                fd_state_set(nfd, s == FD_UNTRACKED ? 0 : s);
+        }
+        return nfd;
+}
+
+EXPORT int dup2(int oldfd, int newfd) {
+        ensure_init();
+        return after_dup_to(oldfd, real_dup2(oldfd, newfd));
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags) {
+        ensure_init();
+        return after_dup_to(oldfd, real_dup3(oldfd, newfd, flags));
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags) {
+        int r;
+
+        ensure_init();
+        r = real_close_range(first, last, flags);
+        if (r == 0 && fd_table && !((unsigned) flags & CLOSE_RANGE_CLOEXEC))
+                fd_forget_range(first, last);
+        return r;
+}
+
+EXPORT void closefrom(int lowfd) {
+        ensure_init();
+        real_closefrom(lowfd);
+        if (fd_table && lowfd >= 0)
+                fd_forget_range((unsigned) lowfd, ~0U);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The keepalive parameters, their kernel limits and their text form.
+ *
+ * Header-only on purpose: the preload library links nothing but libc and
+ * exports nothing but its wrappers, and the wrapper command, the rule parser
+ * and the tests must agree with it on every limit, so they all include this.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+/* include/net/tcp.h: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT */
+#define KA_IDLE_MAX 32767U
+#define KA_INTERVAL_MAX 32767U
+#define KA_COUNT_MAX 127U
+/* TCP_USER_TIMEOUT takes an int of milliseconds; 0 means the kernel default. */
+#define KA_USER_TIMEOUT_MAX 2147483647U
+
+/* Environment of the preload library. */
+#define KA_ENV_IDLE "TCPKEEPALIVE_IDLE"
+#define KA_ENV_INTERVAL "TCPKEEPALIVE_INTERVAL"
+#define KA_ENV_COUNT "TCPKEEPALIVE_COUNT"
+#define KA_ENV_USER_TIMEOUT "TCPKEEPALIVE_USER_TIMEOUT"
+#define KA_ENV_MODE "TCPKEEPALIVE_MODE"
+#define KA_ENV_DIRECTION "TCPKEEPALIVE_DIRECTION"
+#define KA_ENV_DEBUG "TCPKEEPALIVE_DEBUG"
+#define KA_ENV_LOG "TCPKEEPALIVE_LOG"
+/* libkeepalive 0.3 names, honoured when ours are absent. */
+#define KA_ENV_COMPAT_IDLE "KEEPIDLE"
+#define KA_ENV_COMPAT_INTERVAL "KEEPINTVL"
+#define KA_ENV_COMPAT_COUNT "KEEPCNT"
+#define KA_ENV_COMPAT_KEEPALIVE "KEEPALIVE"
+
+enum ka_mode {
+        KA_MODE_DEFAULT, /* the application's own setsockopt calls win */
+        KA_MODE_FORCE,   /* the rule's values stay; conflicting calls are absorbed */
+        KA_MODE_OFF,     /* do nothing */
+};
+
+enum ka_direction {
+        KA_DIRECTION_INBOUND = 1,  /* listening and accepted sockets */
+        KA_DIRECTION_OUTBOUND = 2, /* sockets that connect() */
+        KA_DIRECTION_BOTH = 3,
+};
+
+/*
+ * Parses a plain decimal number in [min, max]: no sign, no blanks, no
+ * suffix, no leading "0x". Returns 0, -EINVAL for anything that is not a
+ * number, -ERANGE for a number out of range.
+ */
+static inline int ka_parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) {
+        unsigned long v = 0;
+
+        if (!s || !*s)
+                return -EINVAL;
+        for (const char *p = s; *p; p++)
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+        for (const char *p = s; *p; p++) {
+                v = v * 10 + (unsigned long) (*p - '0');
+                if (v > max)
+                        return -ERANGE;
+        }
+        if (v < min)
+                return -ERANGE;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static inline int ka_parse_mode(const char *s, enum ka_mode *ret) {
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "default") == 0)
+                *ret = KA_MODE_DEFAULT;
+        else if (strcmp(s, "force") == 0)
+                *ret = KA_MODE_FORCE;
+        else if (strcmp(s, "off") == 0)
+                *ret = KA_MODE_OFF;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static inline int ka_parse_direction(const char *s, enum ka_direction *ret) {
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "both") == 0)
+                *ret = KA_DIRECTION_BOTH;
+        else if (strcmp(s, "inbound") == 0)
+                *ret = KA_DIRECTION_INBOUND;
+        else if (strcmp(s, "outbound") == 0)
+                *ret = KA_DIRECTION_OUTBOUND;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static inline const char *ka_mode_to_string(enum ka_mode m) {
+        return m == KA_MODE_FORCE ? "force" : m == KA_MODE_OFF ? "off" : "default";
+}
+
+static inline const char *ka_direction_to_string(enum ka_direction d) {
+        return d == KA_DIRECTION_INBOUND ? "inbound" : d == KA_DIRECTION_OUTBOUND ? "outbound" : "both";
+}

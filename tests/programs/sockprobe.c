@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sockprobe: a program that knows nothing about keepalive, run by the tests
+ * under libtcpkeepalive.so. It opens sockets the ways real programs do and
+ * prints what getsockopt reads back, one line per socket:
+ *
+ *   LABEL keepalive=1 idle=75 interval=60 count=20 user_timeout=0
+ *
+ * The shell tests compare those lines with what the environment asked for.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+static int opt(int fd, int level, int name) {
+        int v = -1;
+        socklen_t l = sizeof(v);
+        if (getsockopt(fd, level, name, &v, &l) < 0)
+                return -1;
+        return v;
+}
+
+static void report(const char *label, int fd) {
+        printf("%s keepalive=%d idle=%d interval=%d count=%d user_timeout=%d\n", label,
+               opt(fd, SOL_SOCKET, SO_KEEPALIVE), opt(fd, IPPROTO_TCP, TCP_KEEPIDLE),
+               opt(fd, IPPROTO_TCP, TCP_KEEPINTVL), opt(fd, IPPROTO_TCP, TCP_KEEPCNT),
+               opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT));
+        fflush(stdout);
+}
+
+static void die(const char *what) {
+        fprintf(stderr, "sockprobe: %s: %s\n", what, strerror(errno));
+        exit(2);
+}
+
+struct kind {
+        const char *name;
+        int domain, type, protocol;
+};
+
+static const struct kind kinds[] = {
+        { "tcp4", AF_INET, SOCK_STREAM, 0 },
+        { "tcp6", AF_INET6, SOCK_STREAM, 0 },
+        { "tcp4-proto", AF_INET, SOCK_STREAM, IPPROTO_TCP },
+        { "tcp4-nonblock", AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0 },
+        { "tcp6-cloexec", AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0 },
+        { "tcp4-nonblock-cloexec", AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0 },
+        { "mptcp4", AF_INET, SOCK_STREAM, IPPROTO_MPTCP },
+        { "mptcp6", AF_INET6, SOCK_STREAM, IPPROTO_MPTCP },
+        { "udp4", AF_INET, SOCK_DGRAM, 0 },
+        { "udp6", AF_INET6, SOCK_DGRAM, 0 },
+        { "raw4", AF_INET, SOCK_RAW, IPPROTO_TCP },
+        { "raw6", AF_INET6, SOCK_RAW, IPPROTO_TCP },
+        { "unix-stream", AF_UNIX, SOCK_STREAM, 0 },
+        { "unix-dgram", AF_UNIX, SOCK_DGRAM, 0 },
+        { "sctp4-stream", AF_INET, SOCK_STREAM, IPPROTO_SCTP },
+        { "sctp4-seqpacket", AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP },
+};
+
+/* Prints one line per kind; a kind the kernel lacks prints "unavailable". */
+static int cmd_kinds(void) {
+        for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+                int fd = socket(kinds[i].domain, kinds[i].type, kinds[i].protocol);
+                if (fd < 0) {
+                        printf("%s unavailable errno=%d\n", kinds[i].name, errno);
+                        continue;
+                }
+                report(kinds[i].name, fd);
+                close(fd);
+        }
+        return 0;
+}
+
+static int listener(int family, int *port) {
+        struct sockaddr_storage ss = { 0 };
+        socklen_t len;
+        int fd = socket(family, SOCK_STREAM, 0);
+        if (fd < 0)
+                die("socket");
+        if (family == AF_INET6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *) &ss;
+                a->sin6_family = AF_INET6;
+                a->sin6_addr = in6addr_loopback;
+                len = sizeof(*a);
+        } else {
+                struct sockaddr_in *a = (struct sockaddr_in *) &ss;
+                a->sin_family = AF_INET;
+                a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                len = sizeof(*a);
+        }
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0 || listen(fd, 16) < 0)
+                die("bind/listen");
+        len = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+                die("getsockname");
+        *port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
+                                         : ((struct sockaddr_in *) &ss)->sin_port);
+        return fd;
+}
+
+static int connect_to(int family, int port) {
+        struct sockaddr_storage ss = { 0 };
+        socklen_t len;
+        int fd = socket(family, SOCK_STREAM, 0);
+        if (fd < 0)
+                die("socket");
+        if (family == AF_INET6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *) &ss;
+                a->sin6_family = AF_INET6;
+                a->sin6_addr = in6addr_loopback;
+                a->sin6_port = htons((uint16_t) port);
+                len = sizeof(*a);
+        } else {
+                struct sockaddr_in *a = (struct sockaddr_in *) &ss;
+                a->sin_family = AF_INET;
+                a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                a->sin_port = htons((uint16_t) port);
+                len = sizeof(*a);
+        }
+        if (connect(fd, (struct sockaddr *) &ss, len) < 0)
+                die("connect");
+        return fd;
+}
+
+/* A loopback connection: the listener, the client and the accepted end. */
+static int cmd_connection(int family, int use_accept4) {
+        int port, l = listener(family, &port), c = connect_to(family, port);
+        int a = use_accept4 ? accept4(l, NULL, NULL, SOCK_CLOEXEC) : accept(l, NULL, NULL);
+        if (a < 0)
+                die("accept");
+        report("listener", l);
+        report("client", c);
+        report("accepted", a);
+        return 0;
+}
+
+/* Accepts one connection on an inherited listener (fd 3, as systemd passes
+ * it), after the connection is made by a child, and reports it. */
+static int cmd_accept_inherited(void) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int port, a;
+        pid_t pid;
+
+        if (getsockname(3, (struct sockaddr *) &ss, &len) < 0)
+                die("fd 3 is not a socket");
+        port = ntohs(((struct sockaddr_in *) &ss)->sin_port);
+        pid = fork();
+        if (pid == 0) {
+                int c = connect_to(AF_INET, port);
+                char b;
+                (void) !read(c, &b, 1);
+                _exit(0);
+        }
+        a = accept(3, NULL, NULL);
+        if (a < 0)
+                die("accept");
+        report("inherited-listener", 3);
+        report("accepted", a);
+        close(a);
+        waitpid(pid, NULL, 0);
+        return 0;
+}
+
+/* A program that turns keepalive off and sets its own idle time, the way
+ * socat's keepalive=0 or an application's config would. */
+static int cmd_fight(void) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0), zero = 0, five = 5, r1, r2, e1, e2;
+        if (fd < 0)
+                die("socket");
+        errno = 0;
+        r1 = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &zero, sizeof(zero));
+        e1 = errno;
+        r2 = setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &five, sizeof(five));
+        e2 = errno;
+        printf("setsockopt-keepalive-0 rc=%d errno=%d\nsetsockopt-idle-5 rc=%d errno=%d\n", r1, e1, r2, e2);
+        report("after-fight", fd);
+        return 0;
+}
+
+/* Unrelated options and bad calls must behave exactly as without us. */
+static int cmd_passthrough(void) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, r;
+        if (fd < 0)
+                die("socket");
+        errno = 4242;
+        r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        printf("reuseaddr rc=%d errno=%d value=%d\n", r, errno, opt(fd, SOL_SOCKET, SO_REUSEADDR));
+        errno = 0;
+        r = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, 1);
+        printf("short-optlen rc=%d errno=%d\n", r, errno);
+        errno = 0;
+        r = setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, NULL, sizeof(int));
+        printf("null-optval rc=%d errno=%d\n", r, errno);
+        errno = 0;
+        r = setsockopt(-1, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        printf("bad-fd rc=%d errno=%d\n", r, errno);
+        errno = 0;
+        r = socket(12345, SOCK_STREAM, 0);
+        printf("bad-family rc=%d errno=%d\n", r, errno);
+        errno = 4242;
+        r = socket(AF_INET, SOCK_STREAM, 0);
+        printf("socket-success errno=%d\n", errno);
+        errno = 0;
+        r = connect(-1, NULL, 0);
+        printf("connect-bad-fd rc=%d errno=%d\n", r, errno);
+        return 0;
+}
+
+struct thread_arg {
+        int sockets, bad;
+};
+
+static void *thread_main(void *p) {
+        struct thread_arg *t = p;
+        for (int i = 0; i < t->sockets; i++) {
+                int port, l = listener(AF_INET, &port), c = connect_to(AF_INET, port);
+                int a = accept(l, NULL, NULL);
+                if (a < 0 || opt(c, SOL_SOCKET, SO_KEEPALIVE) != 1 || opt(a, SOL_SOCKET, SO_KEEPALIVE) != 1)
+                        t->bad++;
+                close(a);
+                close(c);
+                close(l);
+        }
+        return NULL;
+}
+
+/* Many threads opening, accepting and closing at once: fd numbers are reused
+ * across threads all the time, so stale per-fd state would show here. */
+static int cmd_threads(int nthreads, int per_thread) {
+        pthread_t th[64];
+        struct thread_arg args[64] = { 0 };
+        int bad = 0;
+        if (nthreads > 64)
+                nthreads = 64;
+        for (int i = 0; i < nthreads; i++) {
+                args[i].sockets = per_thread;
+                if (pthread_create(&th[i], NULL, thread_main, &args[i]) != 0)
+                        die("pthread_create");
+        }
+        for (int i = 0; i < nthreads; i++) {
+                pthread_join(th[i], NULL);
+                bad += args[i].bad;
+        }
+        printf("threads connections=%d without-keepalive=%d\n", nthreads * per_thread, bad);
+        return 0;
+}
+
+/* fork: the child's sockets are configured; exec: the new image too. */
+static int cmd_fork_exec(const char *self) {
+        pid_t pid = fork();
+        int st;
+        if (pid < 0)
+                die("fork");
+        if (pid == 0) {
+                int fd = socket(AF_INET, SOCK_STREAM, 0);
+                report("forked-child", fd);
+                execl(self, self, "kinds", (char *) NULL);
+                _exit(127);
+        }
+        if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                return 1;
+        return 0;
+}
+
+/* A listener the library never saw created (a raw syscall, as a static
+ * helper or SCM_RIGHTS would hand over) dup2'ed onto the number of a socket
+ * the library did configure: accept must not trust the stale state. */
+static int cmd_dup_reuse(void) {
+        struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(a4);
+        int raw = (int) syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+        int victim = socket(AF_INET, SOCK_STREAM, 0), c, a;
+        if (raw < 0 || victim < 0)
+                die("socket");
+        if (bind(raw, (struct sockaddr *) &a4, len) < 0 || listen(raw, 4) < 0 ||
+            getsockname(raw, (struct sockaddr *) &a4, &len) < 0)
+                die("bind/listen");
+        report("raw-listener-before", raw);
+        if (dup2(raw, victim) < 0)
+                die("dup2");
+        c = connect_to(AF_INET, ntohs(a4.sin_port));
+        a = accept(victim, NULL, NULL);
+        if (a < 0)
+                die("accept");
+        report("dup2-accepted", a);
+        close(c);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                fprintf(stderr, "usage: sockprobe kinds|connection4|connection6|accept4|accept-inherited|fight|passthrough|threads N M|fork-exec|dup-reuse\n");
+                return 2;
+        }
+        if (!strcmp(argv[1], "kinds"))
+                return cmd_kinds();
+        if (!strcmp(argv[1], "connection4"))
+                return cmd_connection(AF_INET, 0);
+        if (!strcmp(argv[1], "connection6"))
+                return cmd_connection(AF_INET6, 0);
+        if (!strcmp(argv[1], "accept4"))
+                return cmd_connection(AF_INET, 1);
+        if (!strcmp(argv[1], "accept-inherited"))
+                return cmd_accept_inherited();
+        if (!strcmp(argv[1], "fight"))
+                return cmd_fight();
+        if (!strcmp(argv[1], "passthrough"))
+                return cmd_passthrough();
+        if (!strcmp(argv[1], "threads") && argc == 4)
+                return cmd_threads(atoi(argv[2]), atoi(argv[3]));
+        if (!strcmp(argv[1], "fork-exec"))
+                return cmd_fork_exec(argv[0]);
+        if (!strcmp(argv[1], "dup-reuse"))
+                return cmd_dup_reuse();
+        fprintf(stderr, "sockprobe: unknown command %s\n", argv[1]);
+        return 2;
+}

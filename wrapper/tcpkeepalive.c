@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tcpkeepalive: runs one command with libtcpkeepalive.so preloaded, for use
+ * without systemd. It validates the options with the same limits as the
+ * library, so that a typo fails here, loudly, instead of being ignored by
+ * the library inside the program.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keepalive-params.h"
+
+#ifndef TCPKEEPALIVE_LIBRARY_PATH
+#define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
+#endif
+
+enum {
+        EXIT_USAGE = 2,          /* bad option or value */
+        EXIT_NO_LIBRARY = 3,     /* the library is not where it should be */
+        EXIT_CANNOT_EXEC = 126,  /* as env(1) and the shells */
+        EXIT_NOT_FOUND = 127,
+};
+
+static void help(void) {
+        printf("Usage: tcpkeepalive [OPTION]... [--] COMMAND [ARG]...\n"
+               "Run COMMAND with TCP keepalive on its TCP sockets (libtcpkeepalive.so).\n"
+               "\n"
+               "  -i, --idle=SEC          idle time before the first probe, 1..%u s\n"
+               "  -n, --interval=SEC      time between probes, 1..%u s\n"
+               "  -c, --count=N           unanswered probes before the connection is dropped, 1..%u\n"
+               "  -u, --user-timeout=MS   TCP_USER_TIMEOUT: max time sent data may stay unacked,\n"
+               "                          0..%u ms (0: kernel default)\n"
+               "  -m, --mode=MODE         default: the program's own setsockopt calls win;\n"
+               "                          force: the values above stay whatever the program does;\n"
+               "                          off: do nothing\n"
+               "  -d, --direction=DIR     both (default), inbound (accepted connections),\n"
+               "                          outbound (connections the program makes)\n"
+               "      --debug             one line on stderr per configured socket\n"
+               "      --library=PATH      the library to preload (default %s)\n"
+               "  -h, --help              show this help and exit\n"
+               "  -V, --version           show the version and exit\n"
+               "\n"
+               "Options not given keep the kernel's defaults (sysctl net.ipv4.tcp_keepalive_*),\n"
+               "unless the environment already sets TCPKEEPALIVE_* for them. The library is put\n"
+               "in front of any LD_PRELOAD already set.\n"
+               "\n"
+               "Exit status: COMMAND's own, or 2 for a bad option, 3 when the library is\n"
+               "missing, 126 when COMMAND cannot run, 127 when it is not found.\n"
+               "\n"
+               "Example: tcpkeepalive --idle=60 --interval=10 --count=6 -- nc -l 5000\n"
+               "See tcpkeepalive(1) and libtcpkeepalive(7).\n",
+               KA_IDLE_MAX, KA_INTERVAL_MAX, KA_COUNT_MAX, KA_USER_TIMEOUT_MAX, TCPKEEPALIVE_LIBRARY_PATH);
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "tcpkeepalive: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry 'tcpkeepalive --help'.\n");
+        return EXIT_USAGE;
+}
+
+static int set_number(const char *option, const char *value, unsigned min, unsigned max, const char *env) {
+        unsigned n;
+        char buf[16];
+        int r = ka_parse_uint(value, min, max, &n);
+
+        if (r < 0) {
+                return usage_error("%s: '%s' is %s, want %u..%u", option, value,
+                                   r == -ERANGE ? "out of range" : "not a number", min, max);
+        }
+        snprintf(buf, sizeof(buf), "%u", n);
+        if (setenv(env, buf, 1) < 0)
+                return usage_error("%s: %s", option, strerror(errno));
+        return 0;
+}
+
+/* Puts the library first in LD_PRELOAD, keeping what is there, once. */
+static int prepend_preload(const char *library) {
+        const char *old = getenv("LD_PRELOAD");
+        char *value;
+        int r;
+
+        if (!old || !*old)
+                return setenv("LD_PRELOAD", library, 1);
+        /* Already in the list (a nested tcpkeepalive): leave the list alone. */
+        for (const char *p = old; (p = strstr(p, library)); p++) {
+                size_t n = strlen(library);
+                if ((p == old || p[-1] == ':' || p[-1] == ' ') && (p[n] == '\0' || p[n] == ':' || p[n] == ' '))
+                        return 0;
+        }
+        if (asprintf(&value, "%s:%s", library, old) < 0)
+                return -1;
+        r = setenv("LD_PRELOAD", value, 1);
+        free(value);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        enum { OPT_DEBUG = 0x100, OPT_LIBRARY };
+        static const struct option options[] = {
+                { "idle", required_argument, NULL, 'i' },
+                { "interval", required_argument, NULL, 'n' },
+                { "count", required_argument, NULL, 'c' },
+                { "user-timeout", required_argument, NULL, 'u' },
+                { "mode", required_argument, NULL, 'm' },
+                { "direction", required_argument, NULL, 'd' },
+                { "debug", no_argument, NULL, OPT_DEBUG },
+                { "library", required_argument, NULL, OPT_LIBRARY },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {}
+        };
+        const char *library = TCPKEEPALIVE_LIBRARY_PATH;
+        enum ka_mode mode;
+        enum ka_direction direction;
+        int c, r;
+
+        /* '+': stop at the first non-option, so COMMAND's own options stay its own. */
+        while ((c = getopt_long(argc, argv, "+i:n:c:u:m:d:hV", options, NULL)) >= 0) {
+                r = 0;
+                switch (c) {
+                case 'i': r = set_number("--idle", optarg, 1, KA_IDLE_MAX, KA_ENV_IDLE); break;
+                case 'n': r = set_number("--interval", optarg, 1, KA_INTERVAL_MAX, KA_ENV_INTERVAL); break;
+                case 'c': r = set_number("--count", optarg, 1, KA_COUNT_MAX, KA_ENV_COUNT); break;
+                case 'u': r = set_number("--user-timeout", optarg, 0, KA_USER_TIMEOUT_MAX, KA_ENV_USER_TIMEOUT); break;
+                case 'm':
+                        if (ka_parse_mode(optarg, &mode) < 0)
+                                return usage_error("--mode: '%s' is not one of default, force, off", optarg);
+                        r = setenv(KA_ENV_MODE, optarg, 1);
+                        break;
+                case 'd':
+                        if (ka_parse_direction(optarg, &direction) < 0)
+                                return usage_error("--direction: '%s' is not one of both, inbound, outbound", optarg);
+                        r = setenv(KA_ENV_DIRECTION, optarg, 1);
+                        break;
+                case OPT_DEBUG: r = setenv(KA_ENV_DEBUG, "1", 1); break;
+                case OPT_LIBRARY: library = optarg; break;
+                case 'h': help(); return 0;
+                case 'V': printf("tcpkeepalive %s\n", PACKAGE_VERSION); return 0;
+                default: return usage_error("invalid option");
+                }
+                if (r != 0)
+                        return r > 0 ? r : usage_error("environment: %s", strerror(errno));
+        }
+        if (optind >= argc)
+                return usage_error("no COMMAND given");
+        /* ld.so ignores a preload path it cannot open with only a warning the
+         * program's users may never see: refuse here instead. */
+        if (library[0] != '/')
+                return usage_error("--library: '%s' is not an absolute path", library);
+        if (access(library, R_OK) < 0) {
+                fprintf(stderr, "tcpkeepalive: %s: %s\n", library, strerror(errno));
+                return EXIT_NO_LIBRARY;
+        }
+        if (strpbrk(library, ": ")) {
+                fprintf(stderr, "tcpkeepalive: %s: a preload path cannot contain ':' or ' '\n", library);
+                return EXIT_NO_LIBRARY;
+        }
+        if (prepend_preload(library) < 0) {
+                fprintf(stderr, "tcpkeepalive: LD_PRELOAD: %s\n", strerror(errno));
+                return EXIT_USAGE;
+        }
+        execvp(argv[optind], argv + optind);
+        r = errno;
+        fprintf(stderr, "tcpkeepalive: %s: %s\n", argv[optind], strerror(r));
+        return r == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+}
