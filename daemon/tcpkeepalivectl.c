@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tcpkeepalivectl: the admin's view of tcp-keepalive.
+ *
+ *   verify [FILE...]   check rule files offline, like systemd-analyze verify
+ *   check UNIT         does UNIT's running process really have keepalive?
+ *
+ * (tcpkeepalived, the daemon, adds status, list, show, reload, restart.)
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dropin.h"
+#include "rules.h"
+#include "strv.h"
+#include "unit-check.h"
+#include "unit-name.h"
+
+#ifndef TCPKEEPALIVE_LIBRARY_PATH
+#define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
+#endif
+
+/* Exit statuses: scripts can tell "your rules are wrong" from "broken". */
+enum {
+        EXIT_PROBLEMS = 1, /* verify: an error in a rule; check: the unit lacks keepalive */
+        EXIT_USAGE = 2,
+        EXIT_FAILURE_INTERNAL = 3, /* could not ask systemd, out of memory */
+};
+
+static void help(void) {
+        printf("Usage: tcpkeepalivectl [OPTIONS] COMMAND ...\n"
+               "Inspect tcp-keepalive rules and the units they apply to.\n"
+               "\n"
+               "Commands:\n"
+               "  verify [FILE...]     Check rule files (default: every file in the rule\n"
+               "                       directories, layered as the generator sees them);\n"
+               "                       print every problem with file, line, key and value,\n"
+               "                       and the units each rule applies to. Exit 1 on errors.\n"
+               "  check UNIT           Tell whether UNIT's running process has keepalive:\n"
+               "                       exit 0 when it does or the unit is not running,\n"
+               "                       1 when it does not (with the reason).\n"
+               "\n"
+               "Options:\n"
+               "      --root=DIR       verify: read rule and unit directories below DIR\n"
+               "      --wait=SEC       check: give a starting process up to SEC seconds\n"
+               "                       to load the library (tcpkeepalive@.service uses it)\n"
+               "  -h, --help           show this help\n"
+               "      --version        show the version\n"
+               "\n"
+               "Rule directories, highest priority first: %s, %s, %s.\n"
+               "See tcpkeepalivectl(1), keepalived.d(5).\n",
+               ka_rule_dirs[0], ka_rule_dirs[1], ka_rule_dirs[2]);
+}
+
+static void print_params(const struct ka_params *p) {
+        if (p->mode == KA_MODE_OFF) {
+                printf("keepalive off");
+                return;
+        }
+        printf("idle=");
+        p->idle_sec > 0 ? printf("%ds", p->idle_sec) : printf("kernel");
+        printf(" interval=");
+        p->interval_sec > 0 ? printf("%ds", p->interval_sec) : printf("kernel");
+        printf(" count=");
+        p->count > 0 ? printf("%d", p->count) : printf("kernel");
+        if (p->user_timeout_ms > 0)
+                printf(" user-timeout=%lldms", (long long) p->user_timeout_ms);
+        printf(" mode=%s direction=%s", p->mode >= 0 ? ka_mode_to_string(p->mode) : "default",
+               p->direction >= 0 ? ka_direction_to_string(p->direction) : "both");
+        if (p->restart == KA_RESTART_TRY)
+                printf(" restart=try");
+        for (char **l = p->extra_preload; l && *l; l++)
+                printf(" +preload=%s", *l);
+}
+
+/* The units a rule would reach, as the generator sees them: exact names, and
+ * the unit files and instances found under root that match its globs. */
+static void print_reach(const struct ka_ruleset *rs, const struct ka_rule *rule, char **known_units) {
+        bool any = false;
+        printf("    applies to:");
+        for (char **g = rule->units; g && *g; g++) {
+                if (!unit_name_is_glob(*g)) {
+                        const struct ka_rule *w = ka_ruleset_match(rs, *g, NULL);
+                        printf(" %s%s", *g, w == rule ? "" : " (overridden by a later rule)");
+                        any = true;
+                        continue;
+                }
+                for (char **u = known_units; u && *u; u++)
+                        if (ka_unit_matches(*g, *u)) {
+                                const struct ka_rule *w = ka_ruleset_match(rs, *u, NULL);
+                                printf(" %s%s", *u, w == rule ? "" : " (overridden by a later rule)");
+                                any = true;
+                        }
+                if (strstr(*g, "@*.service"))
+                        printf(" (and every instance of %s)", *g);
+        }
+        if (!any)
+                printf(" no unit found now (globs: %s)", rule->units && rule->units[0] ? rule->units[0] : "");
+        printf("\n");
+}
+
+static void collect_units(const char *root, const char *dir, char ***units) {
+        char path[4096];
+        struct dirent *de;
+        DIR *d;
+
+        snprintf(path, sizeof(path), "%s%s", root, dir);
+        if (!(d = opendir(path)))
+                return;
+        while ((de = readdir(d)))
+                if (unit_name_is_valid_service(de->d_name) && !strv_contains(*units, de->d_name))
+                        (void) strv_push_dup(units, de->d_name);
+        closedir(d);
+}
+
+static int cmd_verify(const char *root, char **files, int n) {
+        static const char *const unit_dirs[] = { "/etc/systemd/system", "/run/systemd/system",
+                                                 "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", NULL };
+        struct ka_ruleset rs;
+        char **units = NULL;
+        int r;
+
+        ka_ruleset_init(&rs);
+        r = n > 0 ? ka_ruleset_load_files(&rs, files, (size_t) n) : ka_ruleset_load_dirs(&rs, root, ka_rule_dirs);
+        if (r < 0) {
+                fprintf(stderr, "tcpkeepalivectl: cannot load rules: %s\n", strerror(-r));
+                return EXIT_FAILURE_INTERNAL;
+        }
+        for (size_t i = 0; i < rs.n_diags; i++)
+                ka_diag_print(&rs.diags[i], stderr);
+        for (size_t i = 0; unit_dirs[i]; i++)
+                collect_units(root ? root : "", unit_dirs[i], &units);
+        if (rs.defaults_path) {
+                printf("%s: defaults: ", rs.defaults_path);
+                print_params(&rs.defaults);
+                printf("\n");
+        }
+        for (size_t i = 0; i < rs.n_rules; i++) {
+                struct ka_params eff;
+                ka_params_init(&eff);
+                (void) ka_params_overlay(&eff, &rs.defaults);
+                (void) ka_params_overlay(&eff, &rs.rules[i].params);
+                printf("%s: ok: ", rs.rules[i].path);
+                print_params(&eff);
+                printf("\n");
+                ka_params_done(&eff);
+                print_reach(&rs, &rs.rules[i], units);
+        }
+        for (char **m = rs.masked; m && *m; m++)
+                printf("%s: masked\n", *m);
+        for (char **b = rs.broken; b && *b; b++)
+                printf("%s: skipped: errors above\n", *b);
+        printf("%zu rule(s), %zu error(s), %zu masked\n", rs.n_rules, rs.n_errors, strv_length(rs.masked));
+        r = rs.n_errors > 0 ? EXIT_PROBLEMS : 0;
+        strv_free(units);
+        ka_ruleset_done(&rs);
+        return r;
+}
+
+static int cmd_check(const char *unit_arg, double wait_sec) {
+        struct unit_check c;
+        sd_bus *bus = NULL;
+        const char *reason;
+        char *unit = unit_glob_normalize(unit_arg, &reason);
+        struct timespec start, now;
+        int r;
+
+        if (!unit || unit_name_is_glob(unit)) {
+                fprintf(stderr, "tcpkeepalivectl: '%s': %s\n", unit_arg, unit ? "a unit name, not a glob" : reason);
+                free(unit);
+                return EXIT_USAGE;
+        }
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "tcpkeepalivectl: cannot reach the system bus: %s\n", strerror(-r));
+                free(unit);
+                return EXIT_FAILURE_INTERNAL;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &c);
+                if (r < 0 || c.state != UNIT_STATE_UNSUPPORTED || wait_sec <= 0)
+                        break;
+                /* A just-started Type=simple service may not have exec'ed its
+                 * program yet; no event says when it has, so look again, bounded. */
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if ((double) (now.tv_sec - start.tv_sec) + (double) (now.tv_nsec - start.tv_nsec) / 1e9 > wait_sec)
+                        break;
+                usleep(100 * 1000);
+        }
+        sd_bus_unref(bus);
+        if (r < 0) {
+                fprintf(stderr, "tcpkeepalivectl: %s: %s\n", unit, c.reason[0] ? c.reason : strerror(-r));
+                free(unit);
+                return EXIT_FAILURE_INTERNAL;
+        }
+        printf("%s: %s: %s\n", unit, unit_state_to_string(c.state), c.reason);
+        if (c.has_dropin)
+                printf("  drop-in: %s\n", c.dropin_path);
+        if (c.environment[0])
+                printf("  settings: %s\n", c.environment);
+        free(unit);
+        return c.state == UNIT_STATE_ACTIVE || c.state == UNIT_STATE_INACTIVE ? 0 : EXIT_PROBLEMS;
+}
+
+int main(int argc, char **argv) {
+        enum { OPT_ROOT = 0x100, OPT_WAIT, OPT_VERSION };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { "root", required_argument, NULL, OPT_ROOT },
+                { "wait", required_argument, NULL, OPT_WAIT },
+                {}
+        };
+        const char *root = NULL;
+        double wait_sec = 0;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h': help(); return 0;
+                case OPT_VERSION: printf("tcpkeepalivectl %s\n", PACKAGE_VERSION); return 0;
+                case OPT_ROOT: root = optarg; break;
+                case OPT_WAIT: {
+                        unsigned w;
+                        if (ka_parse_uint(optarg, 0, 3600, &w) < 0) {
+                                fprintf(stderr, "tcpkeepalivectl: --wait: '%s' is not a number of seconds 0..3600\n", optarg);
+                                return EXIT_USAGE;
+                        }
+                        wait_sec = w;
+                        break;
+                }
+                default:
+                        fprintf(stderr, "Try 'tcpkeepalivectl --help'.\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                fprintf(stderr, "tcpkeepalivectl: no command given. Try 'tcpkeepalivectl --help'.\n");
+                return EXIT_USAGE;
+        }
+        if (strcmp(argv[optind], "verify") == 0)
+                return cmd_verify(root, argv + optind + 1, argc - optind - 1);
+        if (strcmp(argv[optind], "check") == 0) {
+                if (argc - optind != 2) {
+                        fprintf(stderr, "tcpkeepalivectl: check takes one unit name\n");
+                        return EXIT_USAGE;
+                }
+                return cmd_check(argv[optind + 1], wait_sec);
+        }
+        fprintf(stderr, "tcpkeepalivectl: unknown command '%s'. Try 'tcpkeepalivectl --help'.\n", argv[optind]);
+        return EXIT_USAGE;
+}

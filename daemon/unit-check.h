@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The truth about one unit, from systemd (over D-Bus) and from /proc, never
+ * guessed: is our drop-in in its configuration, is its running process
+ * carrying the library, and do its TCP connections carry keepalive timers.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+enum unit_state {
+        UNIT_STATE_ACTIVE,          /* running with the library and its settings */
+        UNIT_STATE_PENDING_RESTART, /* drop-in in place, running process predates it */
+        UNIT_STATE_INACTIVE,        /* not running */
+        UNIT_STATE_UNSUPPORTED,     /* the preload cannot work for this program */
+        UNIT_STATE_OVERRIDDEN,      /* something in the unit defeats our drop-in */
+        UNIT_STATE_UNMANAGED,       /* no drop-in of ours */
+        UNIT_STATE_ERROR,
+};
+
+struct unit_check {
+        enum unit_state state;
+        char reason[512];       /* one sentence for a person */
+        char active_state[32];  /* systemd's ActiveState */
+        pid_t main_pid;
+        bool has_dropin;
+        char dropin_path[1024];
+        bool library_mapped;
+        char environment[512];  /* TCPKEEPALIVE_* of the running process, space-separated */
+        unsigned tcp_established, tcp_with_keepalive, tcp_listening;
+};
+
+const char *unit_state_to_string(enum unit_state s);
+
+/* Fills c for unit (a validated unit name). library: the installed path.
+ * Returns 0, or -errno when systemd could not be asked. */
+int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_check *c);

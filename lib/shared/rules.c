@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "rules.h"
+#include "strv.h"
+#include "timespan.h"
+#include "unit-name.h"
+
+#ifndef RULE_DIR_ETC
+#define RULE_DIR_ETC "/etc/keepalived.d"
+#endif
+#ifndef RULE_DIR_LIB
+#define RULE_DIR_LIB "/usr/lib/keepalived.d"
+#endif
+
+/* Like systemd's unit path: a /usr/local install is searched before the
+ * distribution's /usr/lib, and a prefix of /usr lists /usr/lib once. */
+const char *const ka_rule_dirs[] = {
+        RULE_DIR_ETC, "/run/keepalived.d", RULE_DIR_LIB,
+        strcmp(RULE_DIR_LIB, "/usr/lib/keepalived.d") == 0 ? NULL : "/usr/lib/keepalived.d", NULL,
+};
+
+/* Debian's libinih is built with a 200-byte line buffer; we read lines
+ * ourselves (to count them) with room for more, and refuse what inih could
+ * not hold instead of letting it split a line in two. */
+#define READ_LINE_MAX 4096
+
+void ka_params_init(struct ka_params *p) {
+        *p = (struct ka_params) {
+                .idle_sec = -1, .interval_sec = -1, .count = -1, .user_timeout_ms = -1,
+                .mode = -1, .direction = -1, .restart = -1,
+        };
+}
+
+void ka_params_done(struct ka_params *p) {
+        strv_free(p->extra_preload);
+        ka_params_init(p);
+}
+
+int ka_params_overlay(struct ka_params *a, const struct ka_params *b) {
+        if (b->idle_sec >= 0) a->idle_sec = b->idle_sec;
+        if (b->interval_sec >= 0) a->interval_sec = b->interval_sec;
+        if (b->count >= 0) a->count = b->count;
+        if (b->user_timeout_ms >= 0) a->user_timeout_ms = b->user_timeout_ms;
+        if (b->mode >= 0) a->mode = b->mode;
+        if (b->direction >= 0) a->direction = b->direction;
+        if (b->restart >= 0) a->restart = b->restart;
+        if (b->extra_preload) {
+                char **copy = strv_copy(b->extra_preload);
+                if (!copy)
+                        return -ENOMEM;
+                strv_free(a->extra_preload);
+                a->extra_preload = copy;
+        }
+        return 0;
+}
+
+void ka_ruleset_init(struct ka_ruleset *rs) {
+        *rs = (struct ka_ruleset) {};
+        ka_params_init(&rs->defaults);
+}
+
+static void rule_done(struct ka_rule *r) {
+        free(r->path);
+        free(r->name);
+        strv_free(r->units);
+        ka_params_done(&r->params);
+}
+
+void ka_ruleset_done(struct ka_ruleset *rs) {
+        for (size_t i = 0; i < rs->n_rules; i++)
+                rule_done(&rs->rules[i]);
+        free(rs->rules);
+        ka_params_done(&rs->defaults);
+        free(rs->defaults_path);
+        strv_free(rs->masked);
+        strv_free(rs->broken);
+        for (size_t i = 0; i < rs->n_diags; i++) {
+                free(rs->diags[i].path);
+                free(rs->diags[i].key);
+                free(rs->diags[i].value);
+                free(rs->diags[i].message);
+        }
+        free(rs->diags);
+        ka_ruleset_init(rs);
+}
+
+__attribute__((format(printf, 6, 7)))
+static void diag(struct ka_ruleset *rs, enum ka_diag_level level, const char *path, unsigned line,
+                 const char *key_value /* "key\0value" or NULL */, const char *fmt, ...) {
+        struct ka_diag *d, *n;
+        va_list ap;
+
+        n = realloc(rs->diags, (rs->n_diags + 1) * sizeof(*n));
+        if (!n)
+                return; /* a lost message is better than a lost rule set */
+        rs->diags = n;
+        d = &rs->diags[rs->n_diags];
+        *d = (struct ka_diag) { .level = level, .line = line, .path = strdup(path) };
+        if (key_value) {
+                d->key = strdup(key_value);
+                d->value = strdup(key_value + strlen(key_value) + 1);
+        }
+        va_start(ap, fmt);
+        if (vasprintf(&d->message, fmt, ap) < 0)
+                d->message = NULL;
+        va_end(ap);
+        rs->n_diags++;
+        if (level == KA_DIAG_ERROR)
+                rs->n_errors++;
+}
+
+void ka_diag_print(const struct ka_diag *d, void *file) {
+        FILE *f = file;
+        fprintf(f, "%s", d->path);
+        if (d->line)
+                fprintf(f, ":%u", d->line);
+        fprintf(f, ": %s: ", d->level == KA_DIAG_ERROR ? "error" : "warning");
+        if (d->key)
+                fprintf(f, "%s=%s: ", d->key, d->value ? d->value : "");
+        fprintf(f, "%s\n", d->message ? d->message : "(out of memory)");
+}
+
+/* ---- parsing one file ------------------------------------------------------ */
+
+enum file_kind { FILE_RULE, FILE_DEFAULTS };
+
+struct parser {
+        struct ka_ruleset *rs;
+        FILE *f;
+        const char *path;
+        enum file_kind kind;
+        unsigned line;
+        unsigned errors;
+        char section[64];
+        bool has_match;
+        char **seen; /* "Section/Key" of scalar keys seen, for duplicates */
+        struct ka_rule rule;
+};
+
+#define P_ERROR(p, kv, ...) \
+        do { diag((p)->rs, KA_DIAG_ERROR, (p)->path, (p)->line, kv, __VA_ARGS__); (p)->errors++; } while (0)
+
+static bool line_is_blank_or_comment(const char *s) {
+        return !*s || *s == '#' || *s == ';' || *s == '\n';
+}
+
+/* inih's reader: counts lines, checks what inih would accept silently
+ * (an over-long line, "key: value", junk), strips indentation (which inih
+ * would take for a continuation line) and trailing comments. A bad line is
+ * reported here and handed to inih as a comment. */
+static char *read_line(char *out, int size, void *userdata) {
+        struct parser *p = userdata;
+        char buf[READ_LINE_MAX], *s, *e;
+        size_t len;
+
+        if (!fgets(buf, sizeof(buf), p->f))
+                return NULL;
+        p->line++;
+        len = strlen(buf);
+        if (len > 0 && buf[len - 1] != '\n' && !feof(p->f)) {
+                int c;
+                while ((c = fgetc(p->f)) != EOF && c != '\n')
+                        ;
+                P_ERROR(p, NULL, "line longer than %d characters", READ_LINE_MAX - 2);
+                goto as_comment;
+        }
+        buf[strcspn(buf, "\r\n")] = '\0';
+        for (s = buf; *s == ' ' || *s == '\t'; s++)
+                ;
+        if (line_is_blank_or_comment(s))
+                goto as_comment;
+        /* "Key=value   # note": systemd has no inline comments, but people write them. */
+        for (e = s; *e; e++)
+                if ((*e == '#' || *e == ';') && e > s && (e[-1] == ' ' || e[-1] == '\t')) {
+                        *e = '\0';
+                        break;
+                }
+        e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+                *--e = '\0';
+        if (*s == '[') {
+                size_t n = strlen(s);
+                if (n < 3 || s[n - 1] != ']') {
+                        P_ERROR(p, NULL, "malformed section header '%s'", s);
+                        goto as_comment;
+                }
+        } else {
+                char *eq = strchr(s, '=');
+                if (!eq || eq == s || (strchr(s, ':') && strchr(s, ':') < eq)) {
+                        P_ERROR(p, NULL, "expected Key=value, [Section] or a comment, got '%s'", s);
+                        goto as_comment;
+                }
+        }
+        if ((int) strlen(s) + 2 > size) {
+                P_ERROR(p, NULL, "line longer than %d characters (split a long Unit= list over several Unit= lines)",
+                        size - 2);
+                goto as_comment;
+        }
+        snprintf(out, (size_t) size, "%s\n", s);
+        return out;
+as_comment:
+        snprintf(out, (size_t) size, "#\n");
+        return out;
+}
+
+static bool seen_before(struct parser *p, const char *section, const char *key) {
+        char *k;
+        bool dup;
+
+        if (asprintf(&k, "%s/%s", section, key) < 0)
+                return false;
+        dup = strv_contains(p->seen, k);
+        if (!dup && strv_push(&p->seen, k) == 0)
+                return false;
+        free(k);
+        return dup;
+}
+
+/* Seconds-valued key: a systemd time span, whole seconds, in [1, max]. */
+static int parse_seconds(struct parser *p, const char *kv, const char *value, unsigned max, int *ret) {
+        uint64_t usec;
+        int r = timespan_parse(value, &usec);
+        if (r < 0) {
+                P_ERROR(p, kv, "not a time span (examples: 75, 75s, 2min, 1h)");
+                return r;
+        }
+        if (usec % USEC_PER_SEC != 0) {
+                P_ERROR(p, kv, "the kernel counts this in whole seconds");
+                return -EINVAL;
+        }
+        if (usec < USEC_PER_SEC || usec / USEC_PER_SEC > max) {
+                P_ERROR(p, kv, "out of the kernel's range 1s..%us", max);
+                return -ERANGE;
+        }
+        *ret = (int) (usec / USEC_PER_SEC);
+        return 0;
+}
+
+static int parse_preload_list(struct parser *p, const char *kv, const char *value, char ***list) {
+        char *copy = strdup(value), *save = NULL;
+        int r = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                if (w[0] != '/' || strstr(w, "/../") || strstr(w, "/./") || strchr(w, ':') ||
+                    strlen(w) >= 4096) {
+                        P_ERROR(p, kv, "'%s' is not an absolute path of a library", w);
+                        r = -EINVAL;
+                        continue;
+                }
+                if (strv_push_dup(list, w) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+        }
+        free(copy);
+        return r;
+}
+
+static int parse_units(struct parser *p, const char *kv, const char *value) {
+        char *copy = strdup(value), *save = NULL;
+        bool any = false;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                const char *reason = NULL;
+                char *n = unit_glob_normalize(w, &reason);
+                any = true;
+                if (!n) {
+                        P_ERROR(p, kv, "'%s': %s", w, reason);
+                        continue;
+                }
+                if (strv_push(&p->rule.units, n) < 0) {
+                        free(n);
+                        free(copy);
+                        return -ENOMEM;
+                }
+        }
+        free(copy);
+        if (!any)
+                P_ERROR(p, kv, "empty Unit= list");
+        return 0;
+}
+
+static int handle_key(void *userdata, const char *section, const char *key, const char *value) {
+        struct parser *p = userdata;
+        struct ka_params *pr = &p->rule.params;
+        char kv[512];
+        size_t kl = strlen(key);
+        unsigned n;
+
+        /* "key\0value" for the diag */
+        if (kl + strlen(value) + 2 > sizeof(kv)) {
+                P_ERROR(p, NULL, "key or value too long");
+                return 1;
+        }
+        memcpy(kv, key, kl + 1);
+        memcpy(kv + kl + 1, value, strlen(value) + 1);
+
+        if (strcmp(section, "Match") == 0 && p->kind == FILE_RULE) {
+                if (strcmp(key, "Unit") == 0) {
+                        p->has_match = true;
+                        return parse_units(p, kv, value) == -ENOMEM ? 0 : 1;
+                }
+                P_ERROR(p, kv, "unknown key in [Match] (known: Unit)");
+                return 1;
+        }
+        if (strcmp(section, "KeepAlive") == 0) {
+                if (strcmp(key, "IdleSec") && strcmp(key, "IntervalSec") && strcmp(key, "Count") &&
+                    strcmp(key, "UserTimeoutSec") && strcmp(key, "Mode") && strcmp(key, "Direction")) {
+                        P_ERROR(p, kv, "unknown key in [KeepAlive] (known: IdleSec, IntervalSec, Count, "
+                                       "UserTimeoutSec, Mode, Direction)");
+                        return 1;
+                }
+                if (seen_before(p, section, key)) {
+                        P_ERROR(p, kv, "%s= is set twice in [KeepAlive]", key);
+                        return 1;
+                }
+                if (strcmp(key, "IdleSec") == 0)
+                        (void) parse_seconds(p, kv, value, KA_IDLE_MAX, &pr->idle_sec);
+                else if (strcmp(key, "IntervalSec") == 0)
+                        (void) parse_seconds(p, kv, value, KA_INTERVAL_MAX, &pr->interval_sec);
+                else if (strcmp(key, "Count") == 0) {
+                        if (ka_parse_uint(value, 1, KA_COUNT_MAX, &n) < 0)
+                                P_ERROR(p, kv, "want a number of probes in the kernel's range 1..%u", KA_COUNT_MAX);
+                        else
+                                pr->count = (int) n;
+                } else if (strcmp(key, "UserTimeoutSec") == 0) {
+                        uint64_t usec;
+                        if (timespan_parse(value, &usec) < 0)
+                                P_ERROR(p, kv, "not a time span (examples: 0, 90s, 500ms, 5min)");
+                        else if (usec % USEC_PER_MSEC != 0)
+                                P_ERROR(p, kv, "the kernel counts this in whole milliseconds");
+                        else if (usec / USEC_PER_MSEC > KA_USER_TIMEOUT_MAX)
+                                P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
+                        else
+                                pr->user_timeout_ms = (int64_t) (usec / USEC_PER_MSEC);
+                } else if (strcmp(key, "Mode") == 0) {
+                        enum ka_mode m;
+                        if (ka_parse_mode(value, &m) < 0)
+                                P_ERROR(p, kv, "want default, force or off");
+                        else
+                                pr->mode = m;
+                } else {
+                        enum ka_direction d;
+                        if (ka_parse_direction(value, &d) < 0)
+                                P_ERROR(p, kv, "want both, inbound or outbound");
+                        else
+                                pr->direction = d;
+                }
+                return 1;
+        }
+        if (strcmp(section, "Service") == 0) {
+                if (strcmp(key, "Restart") == 0) {
+                        if (seen_before(p, section, key))
+                                P_ERROR(p, kv, "Restart= is set twice in [Service]");
+                        else if (strcmp(value, "no") == 0)
+                                pr->restart = KA_RESTART_NO;
+                        else if (strcmp(value, "try") == 0)
+                                pr->restart = KA_RESTART_TRY;
+                        else
+                                P_ERROR(p, kv, "want no or try");
+                        return 1;
+                }
+                if (strcmp(key, "ExtraPreload") == 0)
+                        return parse_preload_list(p, kv, value, &pr->extra_preload) == -ENOMEM ? 0 : 1;
+                P_ERROR(p, kv, "unknown key in [Service] (known: Restart, ExtraPreload)");
+                return 1;
+        }
+        if (!*section)
+                P_ERROR(p, kv, "key outside any section");
+        else
+                P_ERROR(p, kv, "unknown section [%s] (known: %s)", section,
+                        p->kind == FILE_RULE ? "Match, KeepAlive, Service" : "KeepAlive, Service");
+        return 1;
+}
+
+/* A rule file can put a library into the processes of root's services:
+ * only root may be able to write it. */
+static int check_trust(struct ka_ruleset *rs, const char *path, const struct stat *st) {
+        if (geteuid() != 0)
+                return 0; /* verify run by a user: nothing to protect */
+        if (st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH))) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL,
+                     "refusing a file that someone other than root can write (owner uid %u, mode %04o)",
+                     (unsigned) st->st_uid, (unsigned) (st->st_mode & 07777));
+                return -EPERM;
+        }
+        return 0;
+}
+
+static void warn_semantics(struct parser *p, const struct ka_params *pr) {
+        /* tcp(7): TCP_USER_TIMEOUT overrides keepalive for deciding when to
+         * give up, so a shorter one cuts the probing short. */
+        if (pr->user_timeout_ms > 0 && pr->idle_sec > 0 && pr->interval_sec > 0 && pr->count > 0) {
+                int64_t keepalive_ms = ((int64_t) pr->idle_sec + (int64_t) pr->interval_sec * pr->count) * 1000;
+                if (pr->user_timeout_ms < keepalive_ms)
+                        diag(p->rs, KA_DIAG_WARNING, p->path, 0, NULL,
+                             "UserTimeoutSec=%lldms is shorter than IdleSec + IntervalSec x Count = %llds: "
+                             "connections are dropped before keepalive has probed Count times",
+                             (long long) pr->user_timeout_ms, (long long) keepalive_ms / 1000);
+        }
+}
+
+/* Parses one file; on success the rule (or the defaults) joins the set. */
+static int load_file(struct ka_ruleset *rs, const char *path, const char *name, enum file_kind kind) {
+        struct parser p = { .rs = rs, .path = path, .kind = kind };
+        struct stat st;
+        int fd, r;
+
+        ka_params_init(&p.rule.params);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "cannot open: %s", strerror(errno));
+                r = -errno;
+                goto broken;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "not a regular file");
+                close(fd);
+                r = -EINVAL;
+                goto broken;
+        }
+        if ((r = check_trust(rs, path, &st)) < 0) {
+                close(fd);
+                goto broken;
+        }
+        p.f = fdopen(fd, "re");
+        if (!p.f) {
+                close(fd);
+                r = -ENOMEM;
+                goto broken;
+        }
+        r = ini_parse_stream(read_line, &p, handle_key, &p);
+        fclose(p.f);
+        if (r < 0 || r == -2) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "cannot parse: out of memory");
+                p.errors++;
+        } else if (r > 0 && p.errors == 0) {
+                diag(rs, KA_DIAG_ERROR, path, (unsigned) r, NULL, "syntax error");
+                p.errors++;
+        }
+        if (kind == FILE_RULE && !p.has_match) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "no [Match] Unit=: the rule would apply to nothing");
+                p.errors++;
+        }
+        strv_free(p.seen);
+        if (p.errors > 0) {
+                r = -EINVAL;
+                goto broken;
+        }
+        warn_semantics(&p, &p.rule.params);
+
+        if (kind == FILE_DEFAULTS) {
+                ka_params_done(&rs->defaults);
+                rs->defaults = p.rule.params;
+                free(rs->defaults_path);
+                rs->defaults_path = strdup(path);
+                return 0;
+        }
+        {
+                struct ka_rule *n = realloc(rs->rules, (rs->n_rules + 1) * sizeof(*n));
+                if (!n) {
+                        r = -ENOMEM;
+                        goto broken;
+                }
+                rs->rules = n;
+                p.rule.path = strdup(path);
+                p.rule.name = strdup(name);
+                rs->rules[rs->n_rules++] = p.rule;
+        }
+        return 0;
+broken:
+        rule_done(&p.rule);
+        (void) strv_push_dup(&rs->broken, path);
+        return r;
+}
+
+/* ---- layering -------------------------------------------------------------- */
+
+static bool is_masked(const char *path) {
+        struct stat st;
+        /* The mask is a symlink to /dev/null: compare the device, not the text. */
+        return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a > b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *const *dirs) {
+        char **names = NULL, **dirpaths = NULL;
+        int r = 0;
+
+        if (!root)
+                root = "";
+        for (size_t i = 0; dirs[i]; i++) {
+                char *dp;
+                if (asprintf(&dp, "%s%s", root, dirs[i]) < 0 || strv_push(&dirpaths, dp) < 0)
+                        return -ENOMEM;
+        }
+        /* Every file name, once, in sorted order. */
+        for (size_t i = 0; dirpaths[i]; i++) {
+                DIR *d = opendir(dirpaths[i]);
+                struct dirent *de;
+                if (!d) {
+                        if (errno != ENOENT)
+                                diag(rs, KA_DIAG_WARNING, dirpaths[i], 0, NULL, "cannot read directory: %s",
+                                     strerror(errno));
+                        continue;
+                }
+                while ((de = readdir(d))) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        if (!has_suffix(de->d_name, KA_RULE_SUFFIX) && strcmp(de->d_name, KA_DEFAULTS_FILE) != 0)
+                                continue;
+                        if (!strv_contains(names, de->d_name) && strv_push_dup(&names, de->d_name) < 0) {
+                                closedir(d);
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                }
+                closedir(d);
+        }
+        if (names)
+                qsort(names, strv_length(names), sizeof(char *), cmp_str);
+
+        for (size_t n = 0; names && names[n]; n++) {
+                for (size_t i = 0; dirpaths[i]; i++) {
+                        char *path;
+                        if (asprintf(&path, "%s/%s", dirpaths[i], names[n]) < 0) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        struct stat lst;
+                        if (lstat(path, &lst) < 0) {
+                                free(path); /* not in this directory */
+                                continue;
+                        }
+                        if (is_masked(path))
+                                (void) strv_push_dup(&rs->masked, path);
+                        else if (access(path, F_OK) < 0) {
+                                /* It still takes the name: a broken file in /etc must not
+                                 * silently let the one in /usr/lib through. */
+                                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "dangling symlink");
+                                (void) strv_push_dup(&rs->broken, path);
+                        } else
+                                (void) load_file(rs, path, names[n],
+                                                 strcmp(names[n], KA_DEFAULTS_FILE) == 0 ? FILE_DEFAULTS : FILE_RULE);
+                        free(path);
+                        break; /* the highest-priority directory wins the name */
+                }
+        }
+out:
+        strv_free(names);
+        strv_free(dirpaths);
+        return r;
+}
+
+int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const char *slash = strrchr(paths[i], '/');
+                const char *name = slash ? slash + 1 : paths[i];
+                if (is_masked(paths[i])) {
+                        (void) strv_push_dup(&rs->masked, paths[i]);
+                        continue;
+                }
+                (void) load_file(rs, paths[i], name,
+                                 strcmp(name, KA_DEFAULTS_FILE) == 0 ? FILE_DEFAULTS : FILE_RULE);
+        }
+        return 0;
+}
+
+/* ---- matching -------------------------------------------------------------- */
+
+bool ka_unit_matches(const char *glob, const char *unit) {
+        return fnmatch(glob, unit, FNM_NOESCAPE) == 0;
+}
+
+const struct ka_rule *ka_ruleset_match(const struct ka_ruleset *rs, const char *unit,
+                                       const struct ka_rule **ret_overridden) {
+        const struct ka_rule *winner = NULL, *previous = NULL;
+
+        for (size_t i = 0; i < rs->n_rules; i++)
+                for (char **g = rs->rules[i].units; g && *g; g++)
+                        if (ka_unit_matches(*g, unit)) {
+                                previous = winner;
+                                winner = &rs->rules[i];
+                                break;
+                        }
+        if (ret_overridden)
+                *ret_overridden = previous;
+        return winner;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The rule model: the *.ini files of /etc/keepalived.d and its layering, shared by the
+ * generator, the daemon, tcpkeepalivectl and the tests. See keepalived.d(5).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keepalive-params.h"
+
+enum ka_restart { KA_RESTART_NO, KA_RESTART_TRY };
+
+/* What one rule (or the defaults file) sets; -1 / false: not set. */
+struct ka_params {
+        int idle_sec, interval_sec, count;
+        int64_t user_timeout_ms; /* 0: the kernel default */
+        int mode;                /* enum ka_mode, or -1 */
+        int direction;           /* enum ka_direction, or -1 */
+        int restart;             /* enum ka_restart, or -1 */
+        char **extra_preload;    /* NULL-terminated; the unit's own preloads, kept */
+};
+
+enum ka_diag_level { KA_DIAG_WARNING, KA_DIAG_ERROR };
+
+/* One problem found in a file: everything a sysadmin needs to find it. */
+struct ka_diag {
+        enum ka_diag_level level;
+        char *path;
+        unsigned line; /* 0: the file as a whole */
+        char *key;     /* NULL when not about one key */
+        char *value;
+        char *message;
+};
+
+struct ka_rule {
+        char *path;  /* the file that won the layering */
+        char *name;  /* its file name, e.g. "crm.ini" */
+        char **units; /* normalized unit names and globs */
+        struct ka_params params;
+};
+
+struct ka_ruleset {
+        struct ka_rule *rules; /* valid rules only, sorted by file name */
+        size_t n_rules;
+        struct ka_params defaults; /* from defaults.conf, or all unset */
+        char *defaults_path;       /* NULL when there is none */
+        char **masked;             /* paths of masked rule files */
+        char **broken;             /* paths of files skipped for errors */
+        struct ka_diag *diags;
+        size_t n_diags;
+        size_t n_errors;
+};
+
+#define KA_DEFAULTS_FILE "defaults.conf"
+#define KA_RULE_SUFFIX ".ini"
+
+void ka_params_init(struct ka_params *p);
+void ka_params_done(struct ka_params *p);
+/* Copies every value b sets over a (a rule over the defaults). */
+int ka_params_overlay(struct ka_params *a, const struct ka_params *b);
+
+void ka_ruleset_init(struct ka_ruleset *rs);
+void ka_ruleset_done(struct ka_ruleset *rs);
+
+/*
+ * Loads the rule directories, highest priority first (/etc, /run, /usr/lib):
+ * for each file name the first directory that has it wins, a symlink to
+ * /dev/null masks it. Every problem becomes a diag; a broken file is
+ * skipped and the others load. root, when not NULL, prefixes every path
+ * (for tests and image builds). Returns 0, or -errno when nothing could be
+ * read at all (out of memory).
+ */
+int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *const *dirs);
+
+/* Loads the given files as rules (tcpkeepalivectl verify FILE...). */
+int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n);
+
+/*
+ * The rule that applies to a concrete unit name: the last one, in file name
+ * order, with a matching Unit=. *ret_overridden, when not NULL, gets the
+ * earlier matching rule the winner overrides (the conflict to report), or
+ * NULL.
+ */
+const struct ka_rule *ka_ruleset_match(const struct ka_ruleset *rs, const char *unit,
+                                       const struct ka_rule **ret_overridden);
+
+/* Does this glob (or name) match the unit name? */
+bool ka_unit_matches(const char *glob, const char *unit);
+
+void ka_diag_print(const struct ka_diag *d, void *file /* FILE* */);
+
+/* The default rule directories, highest priority first, NULL-terminated. */
+extern const char *const ka_rule_dirs[];

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+/* NULL-terminated string vectors, as systemd's strv.h, only what we use. */
+#include <stdbool.h>
+#include <stddef.h>
+
+void strv_free(char **l);
+size_t strv_length(char *const *l);
+bool strv_contains(char *const *l, const char *s);
+char **strv_copy(char *const *l);
+/* Appends s, taking ownership (freed on failure too). */
+int strv_push(char ***l, char *s);
+int strv_push_dup(char ***l, const char *s);

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+#include <stdbool.h>
+
+/* systemd's limit for a unit name (UNIT_NAME_MAX). */
+#define UNIT_NAME_MAX 255
+
+/*
+ * A unit name or a shell glob of unit names, as a rule's Unit= gives it.
+ * Unit names end up in paths (the drop-in directory NAME.d/), so everything
+ * that could escape a directory or confuse a parser is refused: only
+ * [A-Za-z0-9:_.@\-] plus, in globs, the glob characters * ? [ ] !, no "..",
+ * no leading '.' or '-', a ".service" suffix (added when missing).
+ * Returns a newly allocated normalized name, or NULL with errno set and
+ * *ret_reason saying why.
+ */
+char *unit_glob_normalize(const char *s, const char **ret_reason);
+
+/* A plain unit name (no glob characters) that is valid for a service. */
+bool unit_name_is_valid_service(const char *s);
+
+bool unit_name_is_glob(const char *s);
+
+/* For "foo@bar.service": the template "foo@.service" written into buf. */
+bool unit_name_template(const char *s, char *buf, unsigned size);

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tcpkeepalive-generator: turns the rules in keepalived.d and the units
+ * enabled with `systemctl enable tcpkeepalive@UNIT` into drop-ins that
+ * preload libtcpkeepalive.so into those units. See systemd.generator(7)
+ * and tcpkeepalive-generator(8).
+ *
+ * A generator runs before anything else at boot and on every
+ * daemon-reload: no IPC, no syslog (messages go to /dev/kmsg), quick, and
+ * exit 0 unless it could not run at all, so that one bad rule never
+ * stands in the way of the others or of the boot.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dropin.h"
+#include "rules.h"
+#include "strv.h"
+#include "unit-name.h"
+
+#ifndef TCPKEEPALIVE_LIBRARY_PATH
+#define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
+#endif
+#ifndef SYSTEM_UNIT_DIR_PREFIX
+#define SYSTEM_UNIT_DIR_PREFIX "/usr/local/lib/systemd/system"
+#endif
+
+#define ENABLE_PREFIX "tcpkeepalive@"
+
+/* Where units and enablement symlinks live (systemd.unit(5), system mode). */
+static const char *const unit_dirs[] = {
+        "/etc/systemd/system", "/run/systemd/system", SYSTEM_UNIT_DIR_PREFIX,
+        "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system", NULL,
+};
+/* Only these hold `systemctl enable` symlinks. */
+static const char *const enable_dirs[] = { "/etc/systemd/system", "/run/systemd/system", NULL };
+
+static FILE *log_file;
+
+__attribute__((format(printf, 2, 3)))
+static void log_msg(int level, const char *fmt, ...) {
+        va_list ap;
+        if (!log_file)
+                return;
+        fprintf(log_file, "<%d>tcpkeepalive-generator[%d]: ", level, (int) getpid());
+        va_start(ap, fmt);
+        vfprintf(log_file, fmt, ap);
+        va_end(ap);
+        fputc('\n', log_file);
+        fflush(log_file);
+}
+
+/* The kernel log, as systemd.generator(7) asks; stderr when run by hand. */
+static void log_open(void) {
+        int fd = isatty(STDERR_FILENO) || getenv("TCPKEEPALIVE_GENERATOR_STDERR") ? -1
+                                                                                  : open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        log_file = fd >= 0 ? fdopen(fd, "we") : NULL;
+        if (!log_file)
+                log_file = stderr;
+}
+
+static void log_diag(const struct ka_diag *d) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        if (!f)
+                return;
+        ka_diag_print(d, f);
+        fclose(f);
+        text[strcspn(text, "\n")] = '\0';
+        log_msg(d->level == KA_DIAG_ERROR ? 3 : 4, "%s", text);
+        free(text);
+}
+
+static bool is_ours(const char *unit) {
+        return strncmp(unit, ENABLE_PREFIX, strlen(ENABLE_PREFIX)) == 0 || strcmp(unit, "tcpkeepalived.service") == 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static void add_unit(char ***units, const char *name) {
+        if (unit_name_is_valid_service(name) && !is_ours(name) && !strv_contains(*units, name))
+                (void) strv_push_dup(units, name);
+}
+
+/* "tcpkeepalive@foo.service" -> "foo.service", the unit it switches on. */
+static void add_enabled(char ***enabled, const char *link) {
+        char name[UNIT_NAME_MAX + 1];
+        size_t n;
+        if (strncmp(link, ENABLE_PREFIX, strlen(ENABLE_PREFIX)) != 0 || !has_suffix(link, ".service"))
+                return;
+        n = strlen(link) - strlen(ENABLE_PREFIX) - strlen(".service");
+        if (n == 0 || n + strlen(".service") > UNIT_NAME_MAX)
+                return;
+        memcpy(name, link + strlen(ENABLE_PREFIX), n);
+        strcpy(name + n, ".service");
+        add_unit(enabled, name);
+}
+
+/* Unit files, and instance names that appear only as symlinks in .wants/ and
+ * .requires/ directories. */
+static void scan_dir(const char *root, const char *dir, char ***units, char ***enabled, bool enable_dir) {
+        char path[4096];
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(path, sizeof(path), "%s%s", root, dir);
+        if (!(d = opendir(path)))
+                return;
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (has_suffix(de->d_name, ".wants") || has_suffix(de->d_name, ".requires")) {
+                        char sub[4096 + 256];
+                        DIR *s;
+                        struct dirent *se;
+                        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+                        if (!(s = opendir(sub)))
+                                continue;
+                        while ((se = readdir(s))) {
+                                if (se->d_name[0] == '.')
+                                        continue;
+                                if (enable_dir)
+                                        add_enabled(enabled, se->d_name);
+                                add_unit(units, se->d_name);
+                        }
+                        closedir(s);
+                } else if (has_suffix(de->d_name, ".service")) {
+                        add_unit(units, de->d_name);
+                }
+        }
+        closedir(d);
+}
+
+static int write_file_at(const char *dir, const char *unit, const char *text) {
+        char path[4096];
+        int fd;
+        size_t len = strlen(text);
+
+        snprintf(path, sizeof(path), "%s/%s.d", dir, unit);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        snprintf(path, sizeof(path), "%s/%s.d/%s", dir, unit, KA_DROPIN_NAME);
+        /* Exclusive: the output directory is fresh on every run; an existing
+         * file means something else wrote it, and it is not ours to replace. */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, len) != (ssize_t) len) {
+                int r = errno ? -errno : -EIO;
+                close(fd);
+                return r;
+        }
+        return close(fd) < 0 ? -errno : 0;
+}
+
+static int run(const char *dest, const char *root) {
+        struct ka_ruleset rs;
+        char **units = NULL, **enabled = NULL;
+        unsigned written = 0, failed = 0;
+        int r;
+
+        ka_ruleset_init(&rs);
+        r = ka_ruleset_load_dirs(&rs, root, ka_rule_dirs);
+        if (r < 0) {
+                log_msg(3, "cannot load rules: %s", strerror(-r));
+                return r;
+        }
+        for (size_t i = 0; i < rs.n_diags; i++)
+                log_diag(&rs.diags[i]);
+        for (char **b = rs.broken; b && *b; b++)
+                log_msg(3, "%s: skipped because of the errors above; the other rules apply", *b);
+
+        for (size_t i = 0; unit_dirs[i]; i++) {
+                bool enable_dir = false;
+                for (size_t j = 0; enable_dirs[j]; j++)
+                        enable_dir |= strcmp(unit_dirs[i], enable_dirs[j]) == 0;
+                scan_dir(root, unit_dirs[i], &units, &enabled, enable_dir);
+        }
+        /* An exact name gets its drop-in even when no unit file was found:
+         * it may be transient or come from another generator. */
+        for (size_t i = 0; i < rs.n_rules; i++)
+                for (char **g = rs.rules[i].units; g && *g; g++)
+                        if (!unit_name_is_glob(*g))
+                                add_unit(&units, *g);
+        for (char **e = enabled; e && *e; e++)
+                add_unit(&units, *e);
+
+        for (char **u = units; u && *u; u++) {
+                const struct ka_rule *overridden = NULL, *rule = ka_ruleset_match(&rs, *u, &overridden);
+                bool is_enabled = strv_contains(enabled, *u);
+                struct ka_params params;
+                char *text, source[4096 + 64];
+
+                if (!rule && !is_enabled)
+                        continue;
+                if (overridden)
+                        log_msg(4, "%s: matched by %s and %s; %s applies (the file that sorts last wins)", *u,
+                                overridden->path, rule->path, rule->path);
+                ka_params_init(&params);
+                if (ka_params_overlay(&params, &rs.defaults) < 0 ||
+                    (rule && ka_params_overlay(&params, &rule->params) < 0)) {
+                        ka_params_done(&params);
+                        failed++;
+                        continue;
+                }
+                if (rule)
+                        snprintf(source, sizeof(source), "%s", rule->path);
+                else
+                        snprintf(source, sizeof(source), "systemctl enable " ENABLE_PREFIX "%.*s.service%s%s",
+                                 (int) (strlen(*u) - strlen(".service")), *u,
+                                 rs.defaults_path ? " with " : "", rs.defaults_path ? rs.defaults_path : "");
+                text = ka_dropin_render(*u, &params, source, TCPKEEPALIVE_LIBRARY_PATH);
+                ka_params_done(&params);
+                if (!text || (r = write_file_at(dest, *u, text)) < 0) {
+                        log_msg(3, "%s: cannot write drop-in: %s", *u, text ? strerror(-r) : "out of memory");
+                        failed++;
+                } else
+                        written++;
+                free(text);
+        }
+        log_msg(written || failed || rs.n_errors ? 6 : 7, "%u drop-ins written, %u failed, %zu rules, %zu errors",
+                written, failed, rs.n_rules, rs.n_errors);
+        strv_free(units);
+        strv_free(enabled);
+        ka_ruleset_done(&rs);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        const char *root = getenv("TCPKEEPALIVE_ROOT");
+        struct stat st;
+
+        log_open();
+        if (argc != 2 && argc != 4) {
+                log_msg(3, "usage: %s NORMAL-DIR [EARLY-DIR LATE-DIR] (run by systemd, see systemd.generator(7))",
+                        argv[0]);
+                return 1;
+        }
+        if (stat(argv[1], &st) < 0 || !S_ISDIR(st.st_mode)) {
+                log_msg(3, "%s: not a directory", argv[1]);
+                return 1;
+        }
+        umask(022);
+        return run(argv[1], root && *root ? root : "") < 0 ? 1 : 0;
+}
