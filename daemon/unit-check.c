@@ -121,10 +121,9 @@ static bool exe_is_privileged(pid_t pid) {
         return (st.st_mode & (S_ISUID | S_ISGID)) || getxattr(path, "security.capability", NULL, 0) > 0;
 }
 
-/* TCP sockets of pid: the inodes of its fds, looked up in its netns'
- * /proc/net/tcp{,6}; timer kind 2 is the keepalive timer. */
-static void count_sockets(pid_t pid, struct unit_check *c) {
-        char path[64], link[64], **inodes = NULL;
+/* The socket inodes among the fds of pid, added to *inodes once each. */
+static void collect_socket_inodes(pid_t pid, char ***inodes) {
+        char path[64], link[64];
         DIR *d;
         struct dirent *de;
 
@@ -139,15 +138,62 @@ static void count_sockets(pid_t pid, struct unit_check *c) {
                 if (n <= 0)
                         continue;
                 link[n] = '\0';
-                if (strncmp(link, "socket:[", 8) == 0) {
-                        link[n - 1] = '\0';
-                        (void) strv_push_dup(&inodes, link + 8);
-                }
+                if (strncmp(link, "socket:[", 8) != 0)
+                        continue;
+                link[n - 1] = '\0';
+                if (!strv_contains(*inodes, link + 8))
+                        (void) strv_push_dup(inodes, link + 8);
         }
         closedir(d);
+}
+
+/* Every process of the unit: its cgroup and the cgroups below (a service's
+ * forked workers), wherever the cgroup v2 tree is mounted. */
+static void collect_cgroup_pids(const char *dir, unsigned depth, char ***pids) {
+        char path[4096], line[32];
+        FILE *f;
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+        if ((f = fopen(path, "re"))) {
+                while (fgets(line, sizeof(line), f) && strv_length(*pids) < 65536) {
+                        line[strcspn(line, "\n")] = '\0';
+                        (void) strv_push_dup(pids, line);
+                }
+                fclose(f);
+        }
+        if (depth >= 8 || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+                        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                        collect_cgroup_pids(path, depth + 1, pids);
+                }
+        closedir(d);
+}
+
+/* TCP sockets of the unit's processes, looked up in their netns'
+ * /proc/PID/net/tcp{,6}: state 01 established, 0A listening; timer kind 2
+ * is the keepalive timer. */
+static void count_sockets(const char *cgroup, pid_t main_pid, struct unit_check *c) {
+        static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd" };
+        char **pids = NULL, **inodes = NULL, path[4096];
+
+        for (size_t i = 0; cgroup && *cgroup && !pids && i < sizeof(roots) / sizeof(roots[0]); i++) {
+                snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
+                if (access(path, F_OK) == 0)
+                        collect_cgroup_pids(path, 0, &pids);
+        }
+        if (!pids) {
+                snprintf(path, sizeof(path), "%d", (int) main_pid);
+                (void) strv_push_dup(&pids, path);
+        }
+        for (char **p = pids; p && *p; p++)
+                collect_socket_inodes((pid_t) atoi(*p), &inodes);
         for (int v6 = 0; v6 < 2 && inodes; v6++) {
                 char *table, *save = NULL;
-                snprintf(path, sizeof(path), "/proc/%d/net/tcp%s", (int) pid, v6 ? "6" : "");
+                snprintf(path, sizeof(path), "/proc/%d/net/tcp%s", (int) main_pid, v6 ? "6" : "");
                 if (!(table = read_proc(path, NULL)))
                         continue;
                 for (char *l = strtok_r(table, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -168,6 +214,7 @@ static void count_sockets(pid_t pid, struct unit_check *c) {
                 }
                 free(table);
         }
+        strv_free(pids);
         strv_free(inodes);
 }
 
@@ -215,6 +262,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_c
         sd_bus_message *reply = NULL;
         const char *opath;
         char *path = NULL, procpath[64], **dropins = NULL, **unset = NULL, **unit_env = NULL, *env = NULL;
+        char cgroup[1024] = "";
         size_t env_len = 0;
         uint32_t main_pid = 0;
         uint64_t started_usec = 0;
@@ -246,6 +294,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_c
                                            &started_usec);
         (void) get_strv(bus, path, SD_SERVICE_IFACE, "UnsetEnvironment", &unset);
         (void) get_strv(bus, path, SD_SERVICE_IFACE, "Environment", &unit_env);
+        (void) get_string(bus, path, SD_SERVICE_IFACE, "ControlGroup", cgroup, sizeof(cgroup));
         c->main_pid = (pid_t) main_pid;
         r = 0;
 
@@ -258,7 +307,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_c
                 SET_STATE(c, UNIT_STATE_INACTIVE, "not running (%s); it gets keepalive when it starts", c->active_state);
                 goto out;
         }
-        count_sockets(c->main_pid, c);
+        count_sockets(cgroup, c->main_pid, c);
         snprintf(procpath, sizeof(procpath), "/proc/%u/maps", main_pid);
         {
                 char *maps = read_proc(procpath, NULL);
