@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "dropin.h"
 #include "rules.h"
 #include "strv.h"
@@ -201,6 +203,9 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
                 return EXIT_FAILURE_INTERNAL;
         }
         printf("%s: %s: %s\n", unit, unit_state_to_string(c.state), c.reason);
+        /* Run by tcpkeepalive@.service: the verdict becomes the "Status:" line
+         * of systemctl status (a no-op anywhere else). */
+        (void) sd_notifyf(0, "STATUS=%s: %s: %s", unit, unit_state_to_string(c.state), c.reason);
         if (c.has_dropin)
                 printf("  drop-in: %s\n", c.dropin_path);
         if (c.environment[0])
