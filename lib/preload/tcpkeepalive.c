@@ -288,6 +288,16 @@ static void manage(int fd, const char *why) {
                 fd_state_add(fd, FD_MANAGED);
 }
 
+/* Keepalive on with exactly our values: set by this library in an earlier
+ * image of an exec chain (a wrapper script, then the real program). */
+static bool carries_our_values(int fd) {
+        return getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) == 1 &&
+               (cfg.idle <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE) == cfg.idle) &&
+               (cfg.interval <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPINTVL) == cfg.interval) &&
+               (cfg.count <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPCNT) == cfg.count) &&
+               (cfg.user_timeout <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT) == cfg.user_timeout);
+}
+
 /* In default mode an owner's keepalive found on a socket we did not create
  * (systemd's KeepAlive= on a .socket unit, a parent process) is respected. */
 static bool owner_chose_keepalive(int fd) {
@@ -296,13 +306,14 @@ static bool owner_chose_keepalive(int fd) {
 
 /* Takes over a listener we did not create. Connections already queued on it
  * were cloned from the old options, so FD_BACKLOG makes accept check each
- * new connection until the first one that inherited ours. */
+ * new connection until the first one that inherited ours. (Also when an
+ * earlier image of an exec chain configured it: the queue may predate that.) */
 static void adopt_listener(int fd, const char *why) {
-        if (owner_chose_keepalive(fd)) {
+        if (carries_our_values(fd))
+                fd_state_add(fd, FD_MANAGED | FD_BACKLOG);
+        else if (owner_chose_keepalive(fd))
                 fd_state_add(fd, FD_APP);
-                return;
-        }
-        if (apply(fd, why))
+        else if (apply(fd, why))
                 fd_state_add(fd, FD_MANAGED | FD_BACKLOG);
 }
 
@@ -323,7 +334,9 @@ static void adopt_inherited(int fd) {
                 /* A connection handed over at exec: inbound (inetd style). */
                 if (!(cfg.direction & KA_DIRECTION_INBOUND))
                         return;
-                if (owner_chose_keepalive(fd))
+                if (carries_our_values(fd))
+                        fd_state_add(fd, FD_MANAGED);
+                else if (owner_chose_keepalive(fd))
                         fd_state_add(fd, FD_APP);
                 else
                         manage(fd, "inherited connection");
