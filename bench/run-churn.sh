@@ -1,2 +1,61 @@
 #!/bin/sh
-echo "not written yet"
+# bench/run-churn.sh CHURN: the cost of each preload library per connection.
+# Variants, interleaved over ROUNDS rounds so machine noise hits all alike;
+# the median ns/cycle of each and its ratio to no library, from this run.
+# Then the deterministic figure: setsockopt/getsockopt calls per cycle,
+# counted with strace on a shorter run. Needs TKA_LIB (make bench sets it).
+set -eu
+churn=${1:?usage: run-churn.sh PATH-TO-churn}
+: "${TKA_LIB:?set TKA_LIB to libtcpkeepalive.so}"
+CYCLES=${CYCLES:-50000}
+ROUNDS=${ROUNDS:-5}
+OLD=/usr/lib/libkeepalive.so
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+def_idle=$(cat /proc/sys/net/ipv4/tcp_keepalive_time)
+def_intvl=$(cat /proc/sys/net/ipv4/tcp_keepalive_intvl)
+def_cnt=$(cat /proc/sys/net/ipv4/tcp_keepalive_probes)
+
+# name|environment (values differ from the sysctl defaults, so every option is set)
+variants="none|
+tcpkeepalive|LD_PRELOAD=$TKA_LIB TCPKEEPALIVE_IDLE=75 TCPKEEPALIVE_INTERVAL=60 TCPKEEPALIVE_COUNT=20
+tcpkeepalive-sysctl-values|LD_PRELOAD=$TKA_LIB TCPKEEPALIVE_IDLE=$def_idle TCPKEEPALIVE_INTERVAL=$def_intvl TCPKEEPALIVE_COUNT=$def_cnt"
+if [ -r "$OLD" ]; then
+        variants="$variants
+libkeepalive-0.3|LD_PRELOAD=$OLD KEEPIDLE=75 KEEPINTVL=60 KEEPCNT=20"
+else
+        echo "(libkeepalive 0.3 not installed: apt-get install libkeepalive0 to compare)"
+fi
+
+echo "churn: $CYCLES loopback connect+accept+close cycles per run, $ROUNDS interleaved rounds, $(nproc) cores"
+round=1
+while [ $round -le "$ROUNDS" ]; do
+        printf '%s\n' "$variants" | while IFS='|' read -r name envs; do
+                # shellcheck disable=SC2086
+                line=$(env $envs "$churn" "$CYCLES")
+                echo "$line" >>"$tmp/$name"
+                case $name in none) ;; *)
+                        case $line in *keepalive_client=1*keepalive_accepted=1*) ;; *)
+                                echo "bench: $name did not turn keepalive on: $line" >&2; exit 1 ;;
+                        esac ;;
+                esac
+        done
+        round=$((round + 1))
+done
+
+median() { sed -n 's/.*ns_per_cycle=\([0-9]*\).*/\1/p' "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+base=$(median "$tmp/none")
+printf '\n%-28s %14s %10s %18s\n' variant "median ns/cycle" "vs none" "set/getsockopt/cycle"
+printf '%s\n' "$variants" | while IFS='|' read -r name envs; do
+        m=$(median "$tmp/$name")
+        # shellcheck disable=SC2086
+        env $envs strace -f -c -o "$tmp/strace.$name" -e trace=setsockopt,getsockopt "$churn" 2000 >/dev/null
+        calls=$(awk '$NF=="setsockopt"{s=$4} $NF=="getsockopt"{g=$4} END {printf "%.2f / %.2f", (s+0)/2000, (g+0)/2000}' "$tmp/strace.$name")
+        printf '%-28s %14s %10s %18s\n' "$name" "$m" "$(awk "BEGIN {printf \"%.3f\", $m/$base}")" "$calls"
+done
+echo
+echo "set/getsockopt per cycle include the churn program's own getsockopt of the first cycle"
+echo "and its listener's SO_REUSEADDR (amortized to ~0). Accepted sockets inherit keepalive"
+echo "from their listener in the kernel, so a library that configures the listener needs no"
+echo "call per accepted connection."
