@@ -28,12 +28,21 @@ else
         echo "(libkeepalive 0.3 not installed: apt-get install libkeepalive0 to compare)"
 fi
 
-echo "churn: $CYCLES loopback connect+accept+close cycles per run, $ROUNDS interleaved rounds, $(nproc) cores"
+# Each run in a network namespace of its own (when root): the TIME_WAIT
+# sockets of earlier runs would otherwise slow the later ones down.
+if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+        fresh_netns() { unshare -n sh -c 'ip link set lo up && exec "$@"' sh "$@"; }
+        where="a fresh network namespace per run"
+else
+        fresh_netns() { "$@"; }
+        where="the current network namespace (not root: runs share TIME_WAIT state, expect noise)"
+fi
+echo "churn: $CYCLES loopback connect+accept+close cycles per run, $ROUNDS interleaved rounds, $(nproc) cores, $where"
 round=1
 while [ $round -le "$ROUNDS" ]; do
         printf '%s\n' "$variants" | while IFS='|' read -r name envs; do
                 # shellcheck disable=SC2086
-                line=$(env $envs "$churn" "$CYCLES")
+                line=$(fresh_netns env $envs "$churn" "$CYCLES")
                 echo "$line" >>"$tmp/$name"
                 case $name in none) ;; *)
                         case $line in *keepalive_client=1*keepalive_accepted=1*) ;; *)
@@ -50,7 +59,7 @@ printf '\n%-28s %14s %10s %18s\n' variant "median ns/cycle" "vs none" "set/getso
 printf '%s\n' "$variants" | while IFS='|' read -r name envs; do
         m=$(median "$tmp/$name")
         # shellcheck disable=SC2086
-        env $envs strace -f -c -o "$tmp/strace.$name" -e trace=setsockopt,getsockopt "$churn" 2000 >/dev/null
+        fresh_netns env $envs strace -f -c -o "$tmp/strace.$name" -e trace=setsockopt,getsockopt "$churn" 2000 >/dev/null
         calls=$(awk '$NF=="setsockopt"{s=$4} $NF=="getsockopt"{g=$4} END {printf "%.2f / %.2f", (s+0)/2000, (g+0)/2000}' "$tmp/strace.$name")
         printf '%-28s %14s %10s %18s\n' "$name" "$m" "$(awk "BEGIN {printf \"%.3f\", $m/$base}")" "$calls"
 done
