@@ -1,0 +1,113 @@
+# tests/systemd/container.sh: a real systemd, booted in a container, with
+# this build installed. Sourced after tests/lib.sh.
+#
+#   container_boot NAME   stage `make install`, boot, wait until systemd is up;
+#                         the container is always stopped when the test exits
+#   inside CMD...         run CMD in the container (all its namespaces)
+#   inside_write PATH     write stdin to PATH in the container
+#   container_fail MSG    fail with the container's journal attached
+#
+# The container runs the host's /usr with the staged install laid over it
+# (--overlay-ro), a volatile / and /etc (nothing persists), its own network
+# namespace (nothing clashes with the host's ports), cgroup v2 only. The
+# build must use a prefix under /usr (the default, /usr/local, is).
+
+need_root
+need_cmd systemd-nspawn nsenter
+
+CONTAINER_PID=""
+CONTAINER_LEADER=""
+
+container_stage() {
+        STAGE=$TMP/stage
+        (cd "$TKA_BUILDDIR" && make -s install DESTDIR="$STAGE") >"$TMP/install.log" 2>&1 ||
+                fail "make install DESTDIR=$STAGE failed:
+$(cat "$TMP/install.log")"
+        PREFIX=$(sed -n 's/^prefix = //p' "$TKA_BUILDDIR/Makefile")
+        case $PREFIX in
+        /usr | /usr/*) ;;
+        *) fail "the container lays the staged /usr over the host's: prefix $PREFIX is not under /usr" ;;
+        esac
+}
+
+container_stop() {
+        [ -n "$CONTAINER_PID" ] || return 0
+        # SIGTERM makes nspawn power the container off; wait for it, bounded.
+        kill "$CONTAINER_PID" 2>/dev/null || true
+        _i=0
+        while kill -0 "$CONTAINER_PID" 2>/dev/null && [ $_i -lt 150 ]; do
+                sleep 0.1
+                _i=$((_i + 1))
+        done
+        kill -9 "$CONTAINER_PID" 2>/dev/null || true
+        CONTAINER_PID=""
+}
+
+container_boot() {
+        _name=$1-$$
+        container_stage
+        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --quiet --keep-unit --register=no \
+                --volatile=yes --private-network -D / -M "$_name" \
+                --overlay-ro=/usr:"$STAGE/usr":/usr -b systemd.firstboot=off \
+                >"$TMP/container.log" 2>&1 </dev/null &
+        CONTAINER_PID=$!
+        on_exit container_stop
+        _deadline=$(($(date +%s) + 60))
+        while :; do
+                kill -0 "$CONTAINER_PID" 2>/dev/null || fail "systemd-nspawn exited:
+$(tail -n 30 "$TMP/container.log")"
+                CONTAINER_LEADER=$(pgrep -P "$CONTAINER_PID" | head -n1 || true)
+                if [ -n "$CONTAINER_LEADER" ]; then
+                        _state=$(nsenter -t "$CONTAINER_LEADER" -a systemctl is-system-running 2>/dev/null || true)
+                        case $_state in running | degraded) break ;; esac
+                fi
+                [ "$(date +%s)" -lt "$_deadline" ] || fail "systemd in the container not up after 60 s (state '$_state'):
+$(tail -n 30 "$TMP/container.log")"
+                sleep 0.1
+        done
+        inside mkdir -p /etc/keepalived.d
+}
+
+inside() {
+        nsenter -t "$CONTAINER_LEADER" -a "$@"
+}
+
+inside_write() {
+        nsenter -t "$CONTAINER_LEADER" -a sh -c 'cat > "$1"' sh "$1"
+}
+
+container_fail() {
+        fail "$*
+--- journal (last 40 lines) ---
+$(inside journalctl --no-pager -n 40 2>&1)"
+}
+
+# wait_listening PORT: bounded wait until something listens on PORT inside.
+wait_listening() {
+        wait_until 10 "a listener on port $1 in the container" \
+                sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htln 'sport = :$1' | grep -q ."
+}
+
+# connection_timer PORT: connects a client inside (kept open 20 s) and prints
+# the server end of the connection as ss shows it.
+connection_timer() {
+        inside sh -c "(sleep 20 | socat - TCP:127.0.0.1:$1 >/dev/null 2>&1 &)"
+        wait_until 10 "an established connection to port $1 in the container" \
+                sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htn state established 'sport = :$1' | grep -q ."
+        inside ss -Htnoe state established "sport = :$1"
+}
+
+# expect_idle LINE SECONDS WHAT: the keepalive timer was armed with SECONDS
+# (ss shows the time left: SECONDS minus the few seconds the test took).
+expect_idle() {
+        _left=$(printf '%s\n' "$1" | sed -n 's/.*timer:(keepalive,\([^,]*\),.*/\1/p' | head -n1)
+        [ -n "$_left" ] || container_fail "$3: no keepalive timer in: $1"
+        _secs=$(printf '%s\n' "$_left" | awk '{
+                s = 0; t = $0
+                if (match(t, /[0-9]+min/)) { s += substr(t, RSTART, RLENGTH - 3) * 60 }
+                if (match(t, /[0-9.]+sec/)) { s += substr(t, RSTART, RLENGTH - 3) }
+                else if (match(t, /[0-9.]+ms/)) { s += substr(t, RSTART, RLENGTH - 2) }
+                printf "%d", s }')
+        [ "$_secs" -le "$2" ] && [ "$_secs" -ge $(($2 - 8)) ] ||
+                container_fail "$3: keepalive timer shows $_left left, want about $2 s: $1"
+}
