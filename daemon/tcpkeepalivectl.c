@@ -83,7 +83,7 @@ static void print_params(const struct ka_params *p) {
 
 /* The units a rule would reach, as the generator sees them: exact names, and
  * the unit files and instances found under root that match its globs. */
-static void print_reach(const struct ka_ruleset *rs, const struct ka_rule *rule, char **known_units) {
+static void print_reach(struct ka_ruleset *rs, const struct ka_rule *rule, char **known_units) {
         bool any = false;
         printf("    applies to:");
         for (char **g = rule->units; g && *g; g++) {

@@ -88,8 +88,9 @@ static bool has_suffix(const char *s, const char *suffix) {
         return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* Duplicates are dropped once at the end (strv_sort_unique). */
 static void add_unit(char ***units, const char *name) {
-        if (unit_name_is_valid_service(name) && !is_ours(name) && !strv_contains(*units, name))
+        if (unit_name_is_valid_service(name) && !is_ours(name))
                 (void) strv_push_dup(units, name);
 }
 
@@ -195,10 +196,12 @@ static int run(const char *dest, const char *root) {
                                 add_unit(&units, *g);
         for (char **e = enabled; e && *e; e++)
                 add_unit(&units, *e);
+        strv_sort_unique(units);
+        strv_sort_unique(enabled);
 
         for (char **u = units; u && *u; u++) {
                 const struct ka_rule *overridden = NULL, *rule = ka_ruleset_match(&rs, *u, &overridden);
-                bool is_enabled = strv_contains(enabled, *u);
+                bool is_enabled = strv_contains_sorted(enabled, *u);
                 struct ka_params params;
                 char *text, source[4096 + 64];
 

@@ -6,6 +6,7 @@
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,6 +94,7 @@ void ka_ruleset_done(struct ka_ruleset *rs) {
                 free(rs->diags[i].message);
         }
         free(rs->diags);
+        free(rs->patterns);
         ka_ruleset_init(rs);
 }
 
@@ -392,7 +394,10 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
 /* A rule file can put a library into the processes of root's services:
  * only root may be able to write it. */
 static int check_trust(struct ka_ruleset *rs, const char *path, const struct stat *st) {
-        if (geteuid() != 0)
+        static int euid = -1;
+        if (euid < 0)
+                euid = (int) geteuid();
+        if (euid != 0)
                 return 0; /* verify run by a user: nothing to protect */
         if (st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH))) {
                 diag(rs, KA_DIAG_ERROR, path, 0, NULL,
@@ -439,7 +444,7 @@ static int load_file(struct ka_ruleset *rs, const char *path, const char *name, 
                 close(fd);
                 goto broken;
         }
-        p.f = fdopen(fd, "re");
+        p.f = fdopen(fd, "r"); /* already O_CLOEXEC: "e" would cost an fcntl */
         if (!p.f) {
                 close(fd);
                 r = -ENOMEM;
@@ -479,6 +484,7 @@ static int load_file(struct ka_ruleset *rs, const char *path, const char *name, 
                         goto broken;
                 }
                 rs->rules = n;
+                rs->indexed = false;
                 p.rule.path = strdup(path);
                 p.rule.name = strdup(name);
                 rs->rules[rs->n_rules++] = p.rule;
@@ -501,10 +507,6 @@ static bool is_masked(const char *path) {
 static bool has_suffix(const char *s, const char *suffix) {
         size_t a = strlen(s), b = strlen(suffix);
         return a > b && strcmp(s + a - b, suffix) == 0;
-}
-
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *const *dirs) {
@@ -533,7 +535,7 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                                 continue;
                         if (!has_suffix(de->d_name, KA_RULE_SUFFIX) && strcmp(de->d_name, KA_DEFAULTS_FILE) != 0)
                                 continue;
-                        if (!strv_contains(names, de->d_name) && strv_push_dup(&names, de->d_name) < 0) {
+                        if (strv_push_dup(&names, de->d_name) < 0) {
                                 closedir(d);
                                 r = -ENOMEM;
                                 goto out;
@@ -541,8 +543,7 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                 }
                 closedir(d);
         }
-        if (names)
-                qsort(names, strv_length(names), sizeof(char *), cmp_str);
+        strv_sort_unique(names); /* each name once, in order */
 
         for (size_t n = 0; names && names[n]; n++) {
                 for (size_t i = 0; dirpaths[i]; i++) {
@@ -556,9 +557,11 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                                 free(path); /* not in this directory */
                                 continue;
                         }
-                        if (is_masked(path))
+                        /* Only a symlink can be a mask or dangling: a regular file
+                         * costs no further stat (a boot parses thousands). */
+                        if (S_ISLNK(lst.st_mode) && is_masked(path))
                                 (void) strv_push_dup(&rs->masked, path);
-                        else if (access(path, F_OK) < 0) {
+                        else if (S_ISLNK(lst.st_mode) && access(path, F_OK) < 0) {
                                 /* It still takes the name: a broken file in /etc must not
                                  * silently let the one in /usr/lib through. */
                                 diag(rs, KA_DIAG_ERROR, path, 0, NULL, "dangling symlink");
@@ -596,18 +599,71 @@ bool ka_unit_matches(const char *glob, const char *unit) {
         return fnmatch(glob, unit, FNM_NOESCAPE) == 0;
 }
 
-const struct ka_rule *ka_ruleset_match(const struct ka_ruleset *rs, const char *unit,
-                                       const struct ka_rule **ret_overridden) {
-        const struct ka_rule *winner = NULL, *previous = NULL;
+static int cmp_pattern(const void *a, const void *b) {
+        const struct ka_pattern *x = a, *y = b;
+        size_t n = x->prefix_len < y->prefix_len ? x->prefix_len : y->prefix_len;
+        int c = strncmp(x->text, y->text, n);
+        return c ? c : (x->prefix_len > y->prefix_len) - (x->prefix_len < y->prefix_len);
+}
+
+static int build_index(struct ka_ruleset *rs) {
+        size_t n = 0;
 
         for (size_t i = 0; i < rs->n_rules; i++)
+                n += strv_length(rs->rules[i].units);
+        free(rs->patterns);
+        rs->patterns = calloc(n ? n : 1, sizeof(*rs->patterns));
+        if (!rs->patterns)
+                return -ENOMEM;
+        rs->n_patterns = 0;
+        for (size_t i = 0; i < rs->n_rules; i++)
                 for (char **g = rs->rules[i].units; g && *g; g++)
-                        if (ka_unit_matches(*g, unit)) {
-                                previous = winner;
-                                winner = &rs->rules[i];
+                        rs->patterns[rs->n_patterns++] = (struct ka_pattern) {
+                                .text = *g, .prefix_len = strcspn(*g, "*?["), .rule = i,
+                        };
+        qsort(rs->patterns, rs->n_patterns, sizeof(*rs->patterns), cmp_pattern);
+        rs->indexed = true;
+        return 0;
+}
+
+/* The first pattern whose literal prefix is >= unit[0, len) in index order. */
+static size_t lower_bound(const struct ka_ruleset *rs, const char *unit, size_t len) {
+        struct ka_pattern key = { .text = unit, .prefix_len = len };
+        size_t lo = 0, hi = rs->n_patterns;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (cmp_pattern(&rs->patterns[mid], &key) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+const struct ka_rule *ka_ruleset_match(struct ka_ruleset *rs, const char *unit,
+                                       const struct ka_rule **ret_overridden) {
+        size_t best = SIZE_MAX, second = SIZE_MAX, len = strlen(unit);
+
+        if (!rs->indexed && build_index(rs) < 0)
+                return NULL;
+        /* A pattern can match only if its literal prefix is a prefix of the
+         * unit name: look up each prefix length of the name. */
+        for (size_t l = 0; l <= len; l++) {
+                for (size_t i = lower_bound(rs, unit, l); i < rs->n_patterns; i++) {
+                        const struct ka_pattern *p = &rs->patterns[i];
+                        if (p->prefix_len != l || strncmp(p->text, unit, l) != 0)
                                 break;
-                        }
+                        if (p->rule == best || p->rule == second || !ka_unit_matches(p->text, unit))
+                                continue;
+                        /* Keep the two latest rules: the winner and the one it overrides. */
+                        if (best == SIZE_MAX || p->rule > best) {
+                                second = best;
+                                best = p->rule;
+                        } else if (second == SIZE_MAX || p->rule > second)
+                                second = p->rule;
+                }
+        }
         if (ret_overridden)
-                *ret_overridden = previous;
-        return winner;
+                *ret_overridden = second == SIZE_MAX ? NULL : &rs->rules[second];
+        return best == SIZE_MAX ? NULL : &rs->rules[best];
 }

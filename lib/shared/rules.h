@@ -43,6 +43,13 @@ struct ka_rule {
         struct ka_params params;
 };
 
+/* One Unit= pattern of one rule, for matching without trying every pattern. */
+struct ka_pattern {
+        const char *text;   /* the rule's string */
+        size_t prefix_len;  /* literal characters before the first glob character */
+        size_t rule;        /* index in rules[] */
+};
+
 struct ka_ruleset {
         struct ka_rule *rules; /* valid rules only, sorted by file name */
         size_t n_rules;
@@ -53,6 +60,10 @@ struct ka_ruleset {
         struct ka_diag *diags;
         size_t n_diags;
         size_t n_errors;
+        /* Built by the first match: patterns sorted by their literal prefix. */
+        struct ka_pattern *patterns;
+        size_t n_patterns;
+        bool indexed;
 };
 
 #define KA_DEFAULTS_FILE "defaults.conf"
@@ -83,9 +94,11 @@ int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n);
  * The rule that applies to a concrete unit name: the last one, in file name
  * order, with a matching Unit=. *ret_overridden, when not NULL, gets the
  * earlier matching rule the winner overrides (the conflict to report), or
- * NULL.
+ * NULL. The first call indexes the rules (one sort); later calls cost a few
+ * binary searches plus fnmatch() of the patterns whose literal prefix
+ * begins the unit's name.
  */
-const struct ka_rule *ka_ruleset_match(const struct ka_ruleset *rs, const char *unit,
+const struct ka_rule *ka_ruleset_match(struct ka_ruleset *rs, const char *unit,
                                        const struct ka_rule **ret_overridden);
 
 /* Does this glob (or name) match the unit name? */

@@ -57,3 +57,26 @@ int strv_push(char ***l, char *s) {
 int strv_push_dup(char ***l, const char *s) {
         return strv_push(l, strdup(s));
 }
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort_unique(char **l) {
+        size_t n = strv_length(l), w = 0;
+        if (n == 0)
+                return;
+        qsort(l, n, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < n; i++) {
+                if (w > 0 && strcmp(l[w - 1], l[i]) == 0)
+                        free(l[i]);
+                else
+                        l[w++] = l[i];
+        }
+        l[w] = NULL;
+}
+
+bool strv_contains_sorted(char *const *l, const char *s) {
+        size_t n = strv_length(l);
+        return n > 0 && bsearch(&s, l, n, sizeof(char *), cmp_str) != NULL;
+}

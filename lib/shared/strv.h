@@ -11,3 +11,8 @@ char **strv_copy(char *const *l);
 /* Appends s, taking ownership (freed on failure too). */
 int strv_push(char ***l, char *s);
 int strv_push_dup(char ***l, const char *s);
+/* Sorts l and drops repeated strings: sets of thousands of names without
+ * quadratic strv_contains(). */
+void strv_sort_unique(char **l);
+/* strv_contains() for a list sorted by strv_sort_unique(). */
+bool strv_contains_sorted(char *const *l, const char *s);
