@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests of lib/shared: time spans, unit names, the rule files' parsing
+ * and layering (in temporary directories), matching, drop-in text. The
+ * diagnostics are asserted to the line: they are what a sysadmin reads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dropin.h"
+#include "rules.h"
+#include "strv.h"
+#include "timespan.h"
+#include "unit-name.h"
+
+static int failures, checks;
+
+#define CHECK(cond)                                                                 \
+        do {                                                                        \
+                checks++;                                                           \
+                if (!(cond)) {                                                      \
+                        failures++;                                                 \
+                        fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond); \
+                }                                                                   \
+        } while (0)
+
+#define CHECK_STR(a, b)                                                                        \
+        do {                                                                                   \
+                const char *a_ = (a), *b_ = (b);                                               \
+                checks++;                                                                      \
+                if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                       \
+                        failures++;                                                            \
+                        fprintf(stderr, "%s:%d: FAILED: %s == %s: '%s' vs '%s'\n", __FILE__, __LINE__, \
+                                #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");               \
+                }                                                                              \
+        } while (0)
+
+static char root[] = "/tmp/tka-unit-XXXXXX";
+
+static void write_file(const char *rel, const char *text) {
+        char path[512];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s%s", root, rel);
+        f = fopen(path, "w");
+        if (!f) {
+                perror(path);
+                exit(2);
+        }
+        fputs(text, f);
+        fclose(f);
+        chmod(path, 0644);
+}
+
+static void mkdirs(const char *rel) {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s%s'", root, rel);
+        if (system(cmd) != 0)
+                exit(2);
+}
+
+/* The diag for path suffix and line, or NULL. */
+static const struct ka_diag *find_diag(const struct ka_ruleset *rs, const char *suffix, unsigned line) {
+        for (size_t i = 0; i < rs->n_diags; i++) {
+                const char *p = rs->diags[i].path;
+                size_t a = strlen(p), b = strlen(suffix);
+                if (a >= b && strcmp(p + a - b, suffix) == 0 && rs->diags[i].line == line)
+                        return &rs->diags[i];
+        }
+        return NULL;
+}
+
+static const struct ka_rule *find_rule(const struct ka_ruleset *rs, const char *name) {
+        for (size_t i = 0; i < rs->n_rules; i++)
+                if (strcmp(rs->rules[i].name, name) == 0)
+                        return &rs->rules[i];
+        return NULL;
+}
+
+static void test_timespan(void) {
+        uint64_t u = 0;
+        CHECK(timespan_parse("75", &u) == 0 && u == 75 * USEC_PER_SEC);
+        CHECK(timespan_parse("75s", &u) == 0 && u == 75 * USEC_PER_SEC);
+        CHECK(timespan_parse("2min", &u) == 0 && u == 120 * USEC_PER_SEC);
+        CHECK(timespan_parse("1h 30min", &u) == 0 && u == 5400 * USEC_PER_SEC);
+        CHECK(timespan_parse("5 min", &u) == 0 && u == 300 * USEC_PER_SEC);
+        CHECK(timespan_parse("500ms", &u) == 0 && u == 500 * USEC_PER_MSEC);
+        CHECK(timespan_parse("1w", &u) == 0 && u == 604800 * USEC_PER_SEC);
+        CHECK(timespan_parse("", &u) == -EINVAL);
+        CHECK(timespan_parse("abc", &u) == -EINVAL);
+        CHECK(timespan_parse("1.5h", &u) == -EINVAL);
+        CHECK(timespan_parse("1h 30", &u) == -EINVAL);
+        CHECK(timespan_parse("-5", &u) == -EINVAL);
+        CHECK(timespan_parse("5 parsecs", &u) == -EINVAL);
+        CHECK(timespan_parse("99999999999999999999", &u) == -ERANGE);
+        CHECK(timespan_parse("999999999999w", &u) == -ERANGE);
+}
+
+static void test_unit_names(void) {
+        const char *why = NULL;
+        char *n, buf[64], longname[300];
+
+        n = unit_glob_normalize("crm", &why);
+        CHECK_STR(n, "crm.service");
+        free(n);
+        n = unit_glob_normalize("worker@*.service", &why);
+        CHECK_STR(n, "worker@*.service");
+        free(n);
+        n = unit_glob_normalize("web[0-9].service", &why);
+        CHECK_STR(n, "web[0-9].service");
+        free(n);
+        n = unit_glob_normalize("foo@bar.service", &why);
+        CHECK_STR(n, "foo@bar.service");
+        free(n);
+        CHECK(!unit_glob_normalize("../x", &why) && strstr(why, "'/'"));
+        CHECK(!unit_glob_normalize("a/b", &why) && strstr(why, "'/'"));
+        CHECK(!unit_glob_normalize("a..b", &why) && strstr(why, "'..'"));
+        CHECK(!unit_glob_normalize("bad\tname", &why) && strstr(why, "control character"));
+        CHECK(!unit_glob_normalize("foo.socket", &why) && strstr(why, ".service"));
+        CHECK(!unit_glob_normalize(".hidden", &why));
+        CHECK(!unit_glob_normalize("-x", &why));
+        CHECK(!unit_glob_normalize("", &why) && strstr(why, "empty"));
+        CHECK(!unit_glob_normalize("a$b", &why));
+        memset(longname, 'a', 256);
+        longname[256] = '\0';
+        CHECK(!unit_glob_normalize(longname, &why) && strstr(why, "255"));
+        CHECK(unit_name_is_valid_service("crm.service"));
+        CHECK(!unit_name_is_valid_service("crm*.service"));
+        CHECK(!unit_name_is_valid_service("crm"));
+        CHECK(unit_name_template("worker@7.service", buf, sizeof(buf)) && strcmp(buf, "worker@.service") == 0);
+        CHECK(!unit_name_template("plain.service", buf, sizeof(buf)));
+}
+
+static void test_layering_and_diagnostics(void) {
+        struct ka_ruleset rs;
+        const struct ka_diag *d;
+        const struct ka_rule *r, *over;
+        const char *dirs[] = { "/etc/k", "/run/k", "/usr/lib/k", NULL };
+        char longline[300];
+
+        mkdirs("/etc/k");
+        mkdirs("/run/k");
+        mkdirs("/usr/lib/k");
+        /* the same name in three directories: /etc wins */
+        write_file("/usr/lib/k/10-same.ini", "[Match]\nUnit=same\n[KeepAlive]\nIdleSec=3\n");
+        write_file("/run/k/10-same.ini", "[Match]\nUnit=same\n[KeepAlive]\nIdleSec=2\n");
+        write_file("/etc/k/10-same.ini", "[Match]\nUnit=same\n[KeepAlive]\nIdleSec=1\n");
+        /* masked in /etc */
+        write_file("/usr/lib/k/20-masked.ini", "[Match]\nUnit=masked\n");
+        {
+                char p[512];
+                snprintf(p, sizeof(p), "%s/etc/k/20-masked.ini", root);
+                CHECK(symlink("/dev/null", p) == 0);
+                snprintf(p, sizeof(p), "%s/etc/k/25-dangling.ini", root);
+                CHECK(symlink("/nonexistent/file.ini", p) == 0);
+        }
+        write_file("/usr/lib/k/25-dangling.ini", "[Match]\nUnit=dangling\n");
+        /* comments, indentation, inline comments, Unit= over two lines */
+        write_file("/etc/k/30-good.ini",
+                   "# a comment\n"
+                   "; another\n"
+                   "[Match]\n"
+                   "  Unit=web.service   # the front\n"
+                   "Unit=worker@*.service\n"
+                   "[KeepAlive]\n"
+                   "\tIdleSec=2min\n"
+                   "IntervalSec=30s ; probes\n"
+                   "Count=4\n"
+                   "UserTimeoutSec=500ms\n"
+                   "Mode=force\n"
+                   "Direction=outbound\n"
+                   "[Service]\n"
+                   "Restart=try\n"
+                   "ExtraPreload=/usr/lib/libjemalloc.so.2 /opt/x/liby.so\n");
+        /* every kind of error, each on a known line */
+        snprintf(longline, sizeof(longline), "Unit=%0250d.service\n", 0);
+        write_file("/etc/k/40-broken.ini",
+                   "[Match]\n"                   /* 1 */
+                   "Unit=ok.service ../etc\n"    /* 2 */
+                   "[KeepAlive]\n"               /* 3 */
+                   "IdleSec=abc\n"               /* 4 */
+                   "IdleSec=5\n"                 /* 5 */
+                   "Count=128\n"                 /* 6 */
+                   "IntervalSec=1500ms\n"        /* 7 */
+                   "Bogus=1\n"                   /* 8 */
+                   "Mode: force\n"               /* 9 */
+                   "[Nope]\n"                    /* 10 */
+                   "X=1\n"                       /* 11 */
+                   "just words\n");              /* 12 */
+        write_file("/etc/k/41-long.ini", "[Match]\n");
+        {
+                char p[512];
+                FILE *f;
+                snprintf(p, sizeof(p), "%s/etc/k/41-long.ini", root);
+                f = fopen(p, "a");
+                fputs(longline, f);
+                fclose(f);
+        }
+        write_file("/etc/k/42-nomatch.ini", "[KeepAlive]\nIdleSec=5\n");
+        write_file("/etc/k/43-writable.ini", "[Match]\nUnit=w\n");
+        {
+                char p[512];
+                snprintf(p, sizeof(p), "%s/etc/k/43-writable.ini", root);
+                chmod(p, 0666);
+        }
+        write_file("/etc/k/44-warning.ini",
+                   "[Match]\nUnit=warn\n[KeepAlive]\nIdleSec=60\nIntervalSec=10\nCount=6\nUserTimeoutSec=30s\n");
+        /* a later rule overriding part of an earlier glob */
+        write_file("/etc/k/90-exclude.ini", "[Match]\nUnit=worker@7.service\n[KeepAlive]\nMode=off\n");
+        write_file("/usr/lib/k/defaults.conf", "[KeepAlive]\nIdleSec=60\nCount=4\n");
+
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+
+        r = find_rule(&rs, "10-same.ini");
+        CHECK(r && r->params.idle_sec == 1 && strstr(r->path, "/etc/k/"));
+        CHECK(!find_rule(&rs, "20-masked.ini"));
+        CHECK(rs.masked && strstr(rs.masked[0], "/etc/k/20-masked.ini"));
+        CHECK(!find_rule(&rs, "25-dangling.ini")); /* the /usr/lib one does not come through */
+        d = find_diag(&rs, "/etc/k/25-dangling.ini", 0);
+        CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "dangling"));
+
+        r = find_rule(&rs, "30-good.ini");
+        CHECK(r != NULL);
+        if (r) {
+                CHECK(strv_length(r->units) == 2);
+                CHECK_STR(r->units[0], "web.service");
+                CHECK_STR(r->units[1], "worker@*.service");
+                CHECK(r->params.idle_sec == 120 && r->params.interval_sec == 30 && r->params.count == 4);
+                CHECK(r->params.user_timeout_ms == 500);
+                CHECK(r->params.mode == KA_MODE_FORCE && r->params.direction == KA_DIRECTION_OUTBOUND);
+                CHECK(r->params.restart == KA_RESTART_TRY);
+                CHECK(strv_length(r->params.extra_preload) == 2);
+        }
+
+        CHECK(!find_rule(&rs, "40-broken.ini"));
+        d = find_diag(&rs, "40-broken.ini", 2);
+        CHECK(d && d->level == KA_DIAG_ERROR && d->key && strcmp(d->key, "Unit") == 0 && strstr(d->message, "../etc"));
+        d = find_diag(&rs, "40-broken.ini", 4);
+        CHECK(d && d->key && strcmp(d->key, "IdleSec") == 0 && strcmp(d->value, "abc") == 0 &&
+              strstr(d->message, "not a time span"));
+        d = find_diag(&rs, "40-broken.ini", 5);
+        CHECK(d && strstr(d->message, "set twice"));
+        d = find_diag(&rs, "40-broken.ini", 6);
+        CHECK(d && strcmp(d->value, "128") == 0 && strstr(d->message, "1..127"));
+        d = find_diag(&rs, "40-broken.ini", 7);
+        CHECK(d && strstr(d->message, "whole seconds"));
+        d = find_diag(&rs, "40-broken.ini", 8);
+        CHECK(d && strcmp(d->key, "Bogus") == 0 && strstr(d->message, "unknown key"));
+        d = find_diag(&rs, "40-broken.ini", 9);
+        CHECK(d && strstr(d->message, "expected Key=value"));
+        d = find_diag(&rs, "40-broken.ini", 11);
+        CHECK(d && strstr(d->message, "unknown section [Nope]"));
+        d = find_diag(&rs, "40-broken.ini", 12);
+        CHECK(d && strstr(d->message, "expected Key=value"));
+        d = find_diag(&rs, "41-long.ini", 2);
+        CHECK(d && strstr(d->message, "line longer than"));
+        d = find_diag(&rs, "42-nomatch.ini", 0);
+        CHECK(d && strstr(d->message, "no [Match] Unit="));
+        if (geteuid() == 0) {
+                d = find_diag(&rs, "43-writable.ini", 0);
+                CHECK(d && strstr(d->message, "someone other than root can write"));
+                CHECK(!find_rule(&rs, "43-writable.ini"));
+        }
+        d = find_diag(&rs, "44-warning.ini", 0);
+        CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "shorter than"));
+        CHECK(find_rule(&rs, "44-warning.ini") != NULL);
+        CHECK(strv_contains(rs.broken, rs.broken ? rs.broken[0] : ""));
+
+        CHECK(rs.defaults_path && strstr(rs.defaults_path, "/usr/lib/k/defaults.conf"));
+        CHECK(rs.defaults.idle_sec == 60 && rs.defaults.count == 4 && rs.defaults.interval_sec == -1);
+
+        /* matching: last file wins, the other is reported */
+        r = ka_ruleset_match(&rs, "worker@3.service", &over);
+        CHECK(r && strcmp(r->name, "30-good.ini") == 0 && over == NULL);
+        r = ka_ruleset_match(&rs, "worker@7.service", &over);
+        CHECK(r && strcmp(r->name, "90-exclude.ini") == 0 && over && strcmp(over->name, "30-good.ini") == 0);
+        r = ka_ruleset_match(&rs, "worker@.service", &over);
+        CHECK(r && strcmp(r->name, "30-good.ini") == 0);
+        r = ka_ruleset_match(&rs, "same.service", NULL);
+        CHECK(r && strcmp(r->name, "10-same.ini") == 0);
+        CHECK(ka_ruleset_match(&rs, "unrelated.service", NULL) == NULL);
+        CHECK(ka_ruleset_match(&rs, "web.service.d", NULL) == NULL);
+        ka_ruleset_done(&rs);
+}
+
+static void test_dropin(void) {
+        struct ka_params p;
+        char *t;
+
+        ka_params_init(&p);
+        p.idle_sec = 75;
+        p.count = 20;
+        p.mode = KA_MODE_FORCE;
+        (void) strv_push_dup(&p.extra_preload, "/opt/lib/x.so");
+        t = ka_dropin_render("crm.service", &p, "/etc/keepalived.d/50% \"odd\\.ini", "/usr/lib/libtcpkeepalive.so");
+        CHECK(t && strstr(t, "[Service]\n"));
+        CHECK(t && strstr(t, "Environment=\"LD_PRELOAD=/usr/lib/libtcpkeepalive.so:/opt/lib/x.so\"\n"));
+        CHECK(t && strstr(t, "Environment=TCPKEEPALIVE_IDLE=75\n"));
+        CHECK(t && strstr(t, "Environment=TCPKEEPALIVE_COUNT=20\n"));
+        CHECK(t && !strstr(t, "TCPKEEPALIVE_INTERVAL"));
+        CHECK(t && strstr(t, "Environment=\"TCPKEEPALIVE_MODE=force\"\n"));
+        /* % doubled (specifier), " and \ escaped */
+        CHECK(t && strstr(t, "TCPKEEPALIVE_SOURCE=/etc/keepalived.d/50%% \\\"odd\\\\.ini\""));
+        CHECK(t && !strstr(t, "Environment=\n"));
+        free(t);
+        p.mode = KA_MODE_OFF;
+        t = ka_dropin_render("crm.service", &p, "x.ini", "/usr/lib/libtcpkeepalive.so");
+        CHECK(t && !strstr(t, "LD_PRELOAD") && strstr(t, "Environment=\"TCPKEEPALIVE_MODE=off\"\n"));
+        CHECK(t && !strstr(t, "Environment=\n"));
+        free(t);
+        ka_params_done(&p);
+}
+
+int main(void) {
+        char cmd[64];
+
+        if (!mkdtemp(root)) {
+                perror("mkdtemp");
+                return 2;
+        }
+        test_timespan();
+        test_unit_names();
+        test_layering_and_diagnostics();
+        test_dropin();
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+        if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", root);
+        printf("%d checks, %d failed\n", checks, failures);
+        return failures ? 1 : 0;
+}
