@@ -111,3 +111,18 @@ expect_idle() {
         [ "$_secs" -le "$2" ] && [ "$_secs" -ge $(($2 - 8)) ] ||
                 container_fail "$3: keepalive timer shows $_left left, want about $2 s: $1"
 }
+
+# expect_sockopts PORT IDLE INTERVAL COUNT WHAT: getsockopt on the service's
+# own accepted socket for PORT: ss -p in the container's network namespace
+# names the process (host PID) and fd, sockpeek reads it via pidfd_getfd.
+expect_sockopts() {
+        _owner=$(nsenter -t "$CONTAINER_LEADER" -n ss -Htnp state established "sport = :$1" |
+                sed -n 's/.*pid=\([0-9]*\),fd=\([0-9]*\).*/\1 \2/p' | head -n1)
+        [ -n "$_owner" ] || container_fail "$5: no process owns the connection on port $1"
+        # shellcheck disable=SC2086
+        _got=$("$TKA_BUILDDIR/tests/programs/sockpeek" $_owner) || container_fail "$5: sockpeek $_owner failed"
+        case $_got in
+        "peek keepalive=1 idle=$2 interval=$3 count=$4 "*) ;;
+        *) container_fail "$5: getsockopt on the service's socket: got '$_got', want keepalive=1 idle=$2 interval=$3 count=$4" ;;
+        esac
+}

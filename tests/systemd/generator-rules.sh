@@ -33,9 +33,13 @@ for u in legacy.service worker@7002.service queue-mail.service cache.service; do
 done
 for p in 7001 7002 7003 7004; do wait_listening $p; done
 expect_idle "$(connection_timer 7001)" 77 "exact name legacy.service"
+expect_sockopts 7001 77 5 3 "exact name legacy.service"
 expect_idle "$(connection_timer 7002)" 88 "template instance worker@7002.service"
+expect_sockopts 7002 88 5 3 "template instance worker@7002.service"
 expect_idle "$(connection_timer 7003)" 66 "glob queue-*.service"
+expect_sockopts 7003 66 5 3 "glob queue-*.service"
 expect_idle "$(connection_timer 7004)" 66 "memcached (cache.service)"
+expect_sockopts 7004 66 5 3 "memcached (cache.service)"
 pass "exact name, template instance, glob, memcached; the broken file did not stop them"
 
 set +e

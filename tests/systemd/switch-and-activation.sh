@@ -31,6 +31,7 @@ inside systemctl start tcpkeepalive@echo.service # waits for the check that rest
 wait_listening 7101
 # defaults.conf: IdleSec=60
 expect_idle "$(connection_timer 7101)" 60 "enabled: the defaults' idle time"
+expect_sockopts 7101 60 15 4 "enabled: the defaults"
 expect_match "$(status_line echo)" "^echo.service: active: PID [0-9]+ has $PREFIX/lib/libtcpkeepalive.so" "status after the restart"
 expect_eq "$(inside systemctl is-active tcpkeepalive@echo.service)" "active" "the switch is active"
 pass "enable, restart, status: $(status_line echo)"
@@ -78,4 +79,5 @@ wait_until 10 "activated.service accepting the first connection" \
         sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htnp state established 'sport = :7103' | grep -q python3"
 line=$(inside ss -Htnoe state established 'sport = :7103')
 expect_idle "$line" 33 "the connection that started the socket-activated service"
+expect_sockopts 7103 33 15 4 "the connection that started the socket-activated service (defaults.conf: interval 15, count 4)"
 pass "socket activation, Accept=no: $(printf '%s' "$line" | grep -o 'timer:([^)]*)')"
