@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "dropin.h"
@@ -121,6 +127,32 @@ static bool exe_is_privileged(pid_t pid) {
         return (st.st_mode & (S_ISUID | S_ISGID)) || getxattr(path, "security.capability", NULL, 0) > 0;
 }
 
+/* pid's fds that are sockets: "inode fd" strings, so the fd is known too. */
+static void collect_socket_fds(pid_t pid, char ***out) {
+        char path[64], link[64];
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+        if (!(d = opendir(path)))
+                return;
+        while ((de = readdir(d))) {
+                char fdpath[320], *entry;
+                ssize_t n;
+                snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
+                n = readlink(fdpath, link, sizeof(link) - 1);
+                if (n <= 9)
+                        continue;
+                link[n] = '\0';
+                if (strncmp(link, "socket:[", 8) != 0)
+                        continue;
+                link[n - 1] = '\0';
+                if (asprintf(&entry, "%s %s", link + 8, de->d_name) >= 0)
+                        (void) strv_push(out, entry);
+        }
+        closedir(d);
+}
+
 /* The socket inodes among the fds of pid, added to *inodes once each. */
 static void collect_socket_inodes(pid_t pid, char ***inodes) {
         char path[64], link[64];
@@ -173,22 +205,29 @@ static void collect_cgroup_pids(const char *dir, unsigned depth, char ***pids) {
         closedir(d);
 }
 
-/* TCP sockets of the unit's processes, looked up in their netns'
- * /proc/PID/net/tcp{,6}: state 01 established, 0A listening; timer kind 2
- * is the keepalive timer. */
-static void count_sockets(const char *cgroup, pid_t main_pid, struct unit_check *c) {
+/* Every PID of the unit, from its cgroup, or just main_pid. */
+static char **unit_pid_list(const char *cgroup, pid_t main_pid) {
         static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd" };
-        char **pids = NULL, **inodes = NULL, path[4096];
+        char **pids = NULL, path[4096];
 
         for (size_t i = 0; cgroup && *cgroup && !pids && i < sizeof(roots) / sizeof(roots[0]); i++) {
                 snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
                 if (access(path, F_OK) == 0)
                         collect_cgroup_pids(path, 0, &pids);
         }
-        if (!pids) {
+        if (!pids && main_pid > 0) {
                 snprintf(path, sizeof(path), "%d", (int) main_pid);
                 (void) strv_push_dup(&pids, path);
         }
+        return pids;
+}
+
+/* TCP sockets of the unit's processes, looked up in their netns'
+ * /proc/PID/net/tcp{,6}: state 01 established, 0A listening; timer kind 2
+ * is the keepalive timer. */
+static void count_sockets(const char *cgroup, pid_t main_pid, struct unit_check *c) {
+        char **pids = unit_pid_list(cgroup, main_pid), **inodes = NULL, path[4096];
+
         for (char **p = pids; p && *p; p++)
                 collect_socket_inodes((pid_t) atoi(*p), &inodes);
         for (int v6 = 0; v6 < 2 && inodes; v6++) {
@@ -379,4 +418,130 @@ out:
         strv_free(unset);
         strv_free(unit_env);
         return r < 0 ? r : 0;
+}
+
+/* ---- per-socket readings ------------------------------------------------ */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+static int sockopt(int fd, int level, int name) {
+        int v = -1;
+        socklen_t l = sizeof(v);
+        return getsockopt(fd, level, name, &v, &l) < 0 ? -1 : v;
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t size) {
+        char host[INET6_ADDRSTRLEN] = "?";
+        if (ss->ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const void *) ss;
+                inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+                snprintf(buf, size, "%s:%u", host, ntohs(a->sin_port));
+        } else if (ss->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const void *) ss;
+                inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+                snprintf(buf, size, "[%s]:%u", host, ntohs(a->sin6_port));
+        } else
+                snprintf(buf, size, "-");
+}
+
+static const char *tcp_state_name(unsigned st) {
+        static const char *const names[] = { "?", "established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2",
+                                             "time-wait", "close", "close-wait", "last-ack", "listen", "closing" };
+        return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+/* A duplicate of pid's fd, read and closed: the kernel's own values, not
+ * what the environment asked for. */
+static bool read_socket(int pidfd, pid_t pid, int fd, struct unit_socket *s) {
+        struct sockaddr_storage a;
+        socklen_t len;
+        struct tcp_info ti;
+        int dup_fd = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0), domain, type, proto;
+
+        if (dup_fd < 0)
+                return false;
+        domain = sockopt(dup_fd, SOL_SOCKET, SO_DOMAIN);
+        type = sockopt(dup_fd, SOL_SOCKET, SO_TYPE);
+        proto = sockopt(dup_fd, SOL_SOCKET, SO_PROTOCOL);
+        if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM ||
+            (proto != IPPROTO_TCP && proto != 262 /* MPTCP */)) {
+                close(dup_fd);
+                return false;
+        }
+        *s = (struct unit_socket) { .pid = pid, .fd = fd };
+        len = sizeof(a);
+        if (getsockname(dup_fd, (struct sockaddr *) &a, &len) == 0)
+                format_addr(&a, s->local, sizeof(s->local));
+        len = sizeof(a);
+        if (getpeername(dup_fd, (struct sockaddr *) &a, &len) == 0)
+                format_addr(&a, s->peer, sizeof(s->peer));
+        else
+                snprintf(s->peer, sizeof(s->peer), "-");
+        len = sizeof(ti);
+        snprintf(s->state, sizeof(s->state), "%s",
+                 getsockopt(dup_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 ? tcp_state_name(ti.tcpi_state) : "?");
+        s->keepalive = sockopt(dup_fd, SOL_SOCKET, SO_KEEPALIVE);
+        s->idle = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPIDLE);
+        s->interval = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPINTVL);
+        s->count = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPCNT);
+        s->user_timeout = sockopt(dup_fd, IPPROTO_TCP, TCP_USER_TIMEOUT);
+        close(dup_fd);
+        return true;
+}
+
+int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket *out, size_t max) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *opath;
+        char cgroup[1024] = "", **pids = NULL, **seen = NULL;
+        uint32_t main_pid = 0;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_call_method(bus, SD_DEST, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                               "LoadUnit", &e, &reply, "s", unit);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &opath);
+        if (r >= 0) {
+                (void) get_string(bus, opath, SD_SERVICE_IFACE, "ControlGroup", cgroup, sizeof(cgroup));
+                (void) sd_bus_get_property_trivial(bus, SD_DEST, opath, SD_SERVICE_IFACE, "MainPID", NULL, 'u',
+                                                   &main_pid);
+        }
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&e);
+        if (r < 0)
+                return r;
+        pids = unit_pid_list(cgroup, (pid_t) main_pid);
+        for (char **p = pids; p && *p; p++) {
+                pid_t pid = (pid_t) atoi(*p);
+                char **fds = NULL;
+                int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+                if (pidfd < 0)
+                        continue;
+                collect_socket_fds(pid, &fds);
+                for (char **f = fds; f && *f; f++) {
+                        char inode[32];
+                        int fd;
+                        struct unit_socket s;
+                        /* A socket shared by several processes (fork) is listed once. */
+                        if (sscanf(*f, "%31s %d", inode, &fd) != 2 || strv_contains(seen, inode))
+                                continue;
+                        if (!read_socket(pidfd, pid, fd, &s))
+                                continue;
+                        (void) strv_push_dup(&seen, inode);
+                        if (n < max)
+                                out[n] = s;
+                        n++;
+                }
+                strv_free(fds);
+                close(pidfd);
+        }
+        strv_free(pids);
+        strv_free(seen);
+        return (int) (n > INT32_MAX ? INT32_MAX : n);
 }

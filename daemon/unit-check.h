@@ -35,6 +35,19 @@ struct unit_check {
 
 const char *unit_state_to_string(enum unit_state s);
 
+/* One TCP socket of a unit, read with pidfd_getfd + getsockopt. */
+struct unit_socket {
+        char local[64], peer[64];
+        char state[16];        /* "established", "listen", ... */
+        pid_t pid;
+        int fd;
+        int keepalive, idle, interval, count, user_timeout; /* -1: unreadable */
+};
+
+/* The TCP sockets of the unit's processes (its cgroup and below), at most
+ * max. Returns the number found (may exceed max), or -errno. */
+int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket *out, size_t max);
+
 /* Fills c for unit (a validated unit name). library: the installed path.
  * Returns 0, or -errno when systemd could not be asked. */
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_check *c);

@@ -9,8 +9,10 @@
 #
 # The container runs the host's /usr with the staged install laid over it
 # (--overlay-ro), a volatile / and /etc (nothing persists), its own network
-# namespace (nothing clashes with the host's ports), cgroup v2 only. The
-# build must use a prefix under /usr (the default, /usr/local, is).
+# namespace (nothing clashes with the host's ports), cgroup v2 only.
+# nspawn's own seccomp allow-list lacks pidfd_getfd (tcpkeepalived reads
+# services' sockets with it), hence --system-call-filter. The build must use
+# a prefix under /usr (the default, /usr/local, is).
 
 need_root
 need_cmd systemd-nspawn nsenter
@@ -48,6 +50,7 @@ container_boot() {
         container_stage
         SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --quiet --keep-unit --register=no \
                 --volatile=yes --private-network -D / -M "$_name" \
+                --system-call-filter='pidfd_open pidfd_getfd' \
                 --overlay-ro=/usr:"$STAGE/usr":/usr -b systemd.firstboot=off \
                 >"$TMP/container.log" 2>&1 </dev/null &
         CONTAINER_PID=$!

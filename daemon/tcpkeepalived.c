@@ -1,0 +1,542 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tcpkeepalived: the org.tcpkeepalive1 D-Bus service.
+ *
+ * Watches the rule directories; when they change (debounced) it re-reads
+ * and validates the rules, asks systemd to reload (so the generator writes
+ * the drop-ins again) and try-restarts the running units whose rule says
+ * Restart=try. It reports, per unit, what systemd and /proc say is true:
+ * see unit-check.h. Reading is open to everyone; Reload and RestartUnit
+ * need CAP_SYS_ADMIN (sd-bus checks the caller; the D-Bus policy too).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/capability.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "dropin.h"
+#include "rule-watch.h"
+#include "rules.h"
+#include "strv.h"
+#include "unit-check.h"
+#include "unit-name.h"
+
+#ifndef TCPKEEPALIVE_LIBRARY_PATH
+#define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
+#endif
+
+#define BUS_NAME "org.tcpkeepalive1"
+#define OBJECT_PATH "/org/tcpkeepalive1"
+#define MANAGER_IFACE "org.tcpkeepalive1.Manager"
+#define GENERATOR_DIR "/run/systemd/generator"
+#define SETTLE_USEC (300 * 1000ULL) /* an editor's save, a package upgrade */
+#define MAX_SOCKETS 65536
+
+struct manager {
+        sd_event *event;
+        sd_bus *bus;
+        struct rule_watch *watch;
+        struct ka_ruleset rules;
+        char *fingerprint; /* what the rules said last time: reload only on a change */
+        const char *root;
+        uint64_t reloads;
+};
+
+/* stderr goes to the journal; the <N> prefix is its priority. */
+#define log_error(...) (fprintf(stderr, SD_ERR __VA_ARGS__), fputc('\n', stderr))
+#define log_warning(...) (fprintf(stderr, SD_WARNING __VA_ARGS__), fputc('\n', stderr))
+#define log_info(...) (fprintf(stderr, SD_INFO __VA_ARGS__), fputc('\n', stderr))
+
+/* ---- rules ------------------------------------------------------------------ */
+
+/* The text of every drop-in the rules imply plus every diagnostic: two
+ * loads with the same fingerprint need no systemd reload. */
+static char *fingerprint(struct ka_ruleset *rs) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < rs->n_rules; i++) {
+                char *d = ka_dropin_render("-", &rs->rules[i].params, rs->rules[i].path, "");
+                fprintf(f, "%s\n", d ? d : "");
+                for (char **u = rs->rules[i].units; u && *u; u++)
+                        fprintf(f, "unit %s\n", *u);
+                free(d);
+        }
+        if (rs->defaults_path) {
+                char *d = ka_dropin_render("-", &rs->defaults, rs->defaults_path, "");
+                fprintf(f, "defaults %s\n", d ? d : "");
+                free(d);
+        }
+        for (size_t i = 0; i < rs->n_diags; i++)
+                ka_diag_print(&rs->diags[i], f);
+        fclose(f);
+        return text;
+}
+
+static int load_rules(struct manager *m) {
+        struct ka_ruleset rs;
+        int r;
+
+        ka_ruleset_init(&rs);
+        r = ka_ruleset_load_dirs(&rs, m->root, ka_rule_dirs);
+        if (r < 0) {
+                log_error("cannot load rules: %s", strerror(-r));
+                ka_ruleset_done(&rs);
+                return r;
+        }
+        for (size_t i = 0; i < rs.n_diags; i++) {
+                char *text = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&text, &size);
+                if (!f)
+                        continue;
+                ka_diag_print(&rs.diags[i], f);
+                fclose(f);
+                text[strcspn(text, "\n")] = '\0';
+                if (rs.diags[i].level == KA_DIAG_ERROR)
+                        log_error("%s", text);
+                else
+                        log_warning("%s", text);
+                free(text);
+        }
+        ka_ruleset_done(&m->rules);
+        m->rules = rs;
+        return 0;
+}
+
+/* Managed units: those the generator gave our drop-in. */
+static char **managed_units(void) {
+        char **units = NULL;
+        DIR *d = opendir(GENERATOR_DIR);
+        struct dirent *de;
+
+        if (!d)
+                return NULL;
+        while ((de = readdir(d))) {
+                char path[4096], name[UNIT_NAME_MAX + 1];
+                size_t n = strlen(de->d_name);
+                if (n < 3 || strcmp(de->d_name + n - 2, ".d") != 0 || n - 2 > UNIT_NAME_MAX)
+                        continue;
+                memcpy(name, de->d_name, n - 2);
+                name[n - 2] = '\0';
+                snprintf(path, sizeof(path), GENERATOR_DIR "/%s/" KA_DROPIN_NAME, de->d_name);
+                if (unit_name_is_valid_service(name) && access(path, F_OK) == 0)
+                        (void) strv_push_dup(&units, name);
+        }
+        closedir(d);
+        strv_sort_unique(units);
+        return units;
+}
+
+static int systemd_call(struct manager *m, const char *method, const char *types, ...) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *msg = NULL, *reply = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(m->bus, &msg, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", method);
+        if (r >= 0 && types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(msg, types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = sd_bus_call(m->bus, msg, 60 * 1000000ULL, &e, &reply);
+        if (r < 0)
+                log_error("systemd %s: %s", method, e.message ? e.message : strerror(-r));
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(msg);
+        sd_bus_message_unref(reply);
+        return r;
+}
+
+/* Restart=try: running units that still run without the new drop-in. */
+static void try_restart(struct manager *m) {
+        char **units = managed_units();
+        for (char **u = units; u && *u; u++) {
+                const struct ka_rule *rule = ka_ruleset_match(&m->rules, *u, NULL);
+                struct unit_check c;
+                if (!rule || rule->params.restart != KA_RESTART_TRY)
+                        continue;
+                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, &c) < 0 ||
+                    (c.state != UNIT_STATE_PENDING_RESTART && c.state != UNIT_STATE_ACTIVE))
+                        continue;
+                /* ACTIVE with old values is a change too: compare the environment. */
+                if (c.state == UNIT_STATE_ACTIVE) {
+                        struct ka_params p;
+                        char want[64];
+                        ka_params_init(&p);
+                        (void) ka_params_overlay(&p, &m->rules.defaults);
+                        (void) ka_params_overlay(&p, &rule->params);
+                        snprintf(want, sizeof(want), "TCPKEEPALIVE_IDLE=%d", p.idle_sec);
+                        ka_params_done(&p);
+                        if (strstr(c.environment, want))
+                                continue;
+                }
+                log_info("%s: restarting (Restart=try in %s)", *u, rule->path);
+                (void) systemd_call(m, "TryRestartUnit", "ss", *u, "replace");
+        }
+        strv_free(units);
+}
+
+/* Re-reads the rules; on a change, systemd reloads (the generator runs) and
+ * Restart=try units are restarted. force: reload systemd even if unchanged. */
+static int apply_rules(struct manager *m, bool force) {
+        char *fp;
+        bool changed;
+        int r;
+
+        if ((r = load_rules(m)) < 0)
+                return r;
+        fp = fingerprint(&m->rules);
+        changed = !fp || !m->fingerprint || strcmp(fp, m->fingerprint) != 0;
+        free(m->fingerprint);
+        m->fingerprint = fp;
+        if (!changed && !force)
+                return 0;
+        log_info("rules changed: %zu rule(s), %zu error(s); reloading systemd", m->rules.n_rules, m->rules.n_errors);
+        r = systemd_call(m, "Reload", NULL);
+        if (r >= 0) {
+                m->reloads++;
+                try_restart(m);
+        }
+        (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "Rules", "Errors", "Reloads", NULL);
+        return r;
+}
+
+static void on_rules_changed(void *userdata) {
+        (void) apply_rules(userdata, false);
+}
+
+/* ---- D-Bus API ---------------------------------------------------------------- */
+
+static int prop_version(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                        void *userdata, sd_bus_error *error) {
+        (void) bus, (void) path, (void) iface, (void) prop, (void) userdata, (void) error;
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int prop_rule_dirs(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                          void *userdata, sd_bus_error *error) {
+        (void) bus, (void) path, (void) iface, (void) prop, (void) userdata, (void) error;
+        return sd_bus_message_append_strv(reply, (char **) ka_rule_dirs);
+}
+
+static int prop_reloads(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                        void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        (void) bus, (void) path, (void) iface, (void) prop, (void) error;
+        return sd_bus_message_append(reply, "t", m->reloads);
+}
+
+/* Rules: (file, units, idle, interval, count, user timeout ms, mode, direction, restart). */
+static int prop_rules(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                      void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        int r;
+        (void) bus, (void) path, (void) iface, (void) prop, (void) error;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sasiiixsss)");
+        for (size_t i = 0; r >= 0 && i < m->rules.n_rules; i++) {
+                struct ka_params p;
+                ka_params_init(&p);
+                (void) ka_params_overlay(&p, &m->rules.defaults);
+                (void) ka_params_overlay(&p, &m->rules.rules[i].params);
+                r = sd_bus_message_open_container(reply, 'r', "sasiiixsss");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "s", m->rules.rules[i].path);
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(reply, m->rules.rules[i].units);
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "iiixsss", p.idle_sec, p.interval_sec, p.count,
+                                                  (int64_t) p.user_timeout_ms,
+                                                  p.mode >= 0 ? ka_mode_to_string(p.mode) : "default",
+                                                  p.direction >= 0 ? ka_direction_to_string(p.direction) : "both",
+                                                  p.restart == KA_RESTART_TRY ? "try" : "no");
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                ka_params_done(&p);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+/* Errors: (file, line, key, value, message, level). */
+static int prop_errors(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                       void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        int r;
+        (void) bus, (void) path, (void) iface, (void) prop, (void) error;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sussss)");
+        for (size_t i = 0; r >= 0 && i < m->rules.n_diags; i++) {
+                const struct ka_diag *d = &m->rules.diags[i];
+                r = sd_bus_message_append(reply, "(sussss)", d->path, d->line, d->key ? d->key : "",
+                                          d->value ? d->value : "", d->message ? d->message : "",
+                                          d->level == KA_DIAG_ERROR ? "error" : "warning");
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+/* A unit name from a caller: validated before it goes anywhere. */
+static int validate_unit(const char *unit, sd_bus_error *error) {
+        if (strlen(unit) > UNIT_NAME_MAX || !unit_name_is_valid_service(unit))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%.64s' is not a valid service unit name", unit);
+        return 0;
+}
+
+static int append_unit(sd_bus_message *reply, struct manager *m, const char *unit) {
+        struct unit_check c;
+        const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
+        int r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &c);
+        if (r < 0)
+                c = (struct unit_check) { .state = UNIT_STATE_ERROR };
+        return sd_bus_message_append(reply, "(ssssuuu)", unit, unit_state_to_string(c.state), c.reason,
+                                     rule ? rule->path : (c.has_dropin ? "systemctl enable" : ""),
+                                     (uint32_t) c.main_pid, c.tcp_established, c.tcp_with_keepalive);
+}
+
+static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        sd_bus_message *reply = NULL;
+        char **units = managed_units();
+        int r;
+        (void) error;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssssuuu)");
+        for (char **u = units; r >= 0 && u && *u; u++)
+                r = append_unit(reply, m, *u);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        strv_free(units);
+        return r;
+}
+
+static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        sd_bus_message *reply = NULL;
+        const char *unit;
+        int r;
+
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
+                return r;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = append_unit(reply, m, unit);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        return r;
+}
+
+/* Sockets: (local, peer, state, pid, fd, keepalive, idle, interval, count, user timeout). */
+static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        sd_bus_message *reply = NULL;
+        struct unit_socket *socks;
+        const char *unit;
+        int r, n;
+
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
+                return r;
+        socks = calloc(MAX_SOCKETS, sizeof(*socks));
+        if (!socks)
+                return -ENOMEM;
+        n = unit_sockets(m->bus, unit, socks, MAX_SOCKETS);
+        if (n < 0) {
+                free(socks);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "cannot read %s: %s", unit, strerror(-n));
+        }
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssuubiiii)");
+        for (int i = 0; r >= 0 && i < n && i < MAX_SOCKETS; i++)
+                r = sd_bus_message_append(reply, "(sssuubiiii)", socks[i].local, socks[i].peer, socks[i].state,
+                                          (uint32_t) socks[i].pid, (uint32_t) socks[i].fd, socks[i].keepalive == 1,
+                                          socks[i].idle, socks[i].interval, socks[i].count, socks[i].user_timeout);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        free(socks);
+        return r;
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        int r = apply_rules(m, true);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "reload failed: %s", strerror(-r));
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_restart_unit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        const char *unit;
+        int r;
+
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
+                return r;
+        if (systemd_call(m, "TryRestartUnit", "ss", unit, "replace") < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "systemd could not restart %s", unit);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RuleDirectories", "as", prop_rule_dirs, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Rules", "a(sasiiixsss)", prop_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Errors", "a(sussss)", prop_errors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Reloads", "t", prop_reloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssuuu)", units), method_list_units,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("(ssssuuu)", state), method_get_unit,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetUnitSockets", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a(sssuubiiii)", sockets),
+                                method_get_unit_sockets, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus requires CAP_SYS_ADMIN of the caller. */
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, 0),
+        SD_BUS_METHOD_WITH_ARGS("RestartUnit", SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_restart_unit, 0),
+        SD_BUS_VTABLE_END,
+};
+
+/* ---- privileges -------------------------------------------------------------- */
+
+/* Keeps what reading other services' /proc/PID/fd and pidfd_getfd need
+ * (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH), in the bounding set too, and
+ * drops every other capability for good. */
+static int drop_capabilities(void) {
+        static const cap_value_t keep[] = { CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
+        cap_t caps;
+        int r = 0;
+
+        for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+                bool kept = c == keep[0] || c == keep[1];
+                if (!kept && prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0 && cap_drop_bound(c) < 0 && errno != EINVAL)
+                        r = -errno;
+        }
+        caps = cap_init();
+        if (!caps)
+                return -ENOMEM;
+        if (cap_set_flag(caps, CAP_EFFECTIVE, 2, keep, CAP_SET) < 0 ||
+            cap_set_flag(caps, CAP_PERMITTED, 2, keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)
+                r = -errno;
+        cap_free(caps);
+        return r;
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+static void help(void) {
+        printf("Usage: tcpkeepalived [OPTIONS]\n"
+               "The tcp-keepalive D-Bus service (%s): watches the rules, reloads systemd when they\n"
+               "change, restarts Restart=try units, and reports per unit whether keepalive is real.\n\n"
+               "  -h, --help      show this help\n"
+               "      --version   show the version\n\n"
+               "Run by tcpkeepalived.service. See tcpkeepalived(8).\n",
+               BUS_NAME);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {}
+        };
+        struct manager m = { .root = NULL };
+        char **dirs = NULL;
+        sigset_t ss;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                if (c == 'h') {
+                        help();
+                        return 0;
+                }
+                if (c == 'V') {
+                        printf("tcpkeepalived %s\n", PACKAGE_VERSION);
+                        return 0;
+                }
+                fprintf(stderr, "Try 'tcpkeepalived --help'.\n");
+                return 2;
+        }
+        m.root = getenv("TCPKEEPALIVE_ROOT");
+        ka_ruleset_init(&m.rules);
+
+        r = drop_capabilities();
+        if (r < 0)
+                log_warning("cannot drop capabilities: %s", strerror(-r));
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+
+        if ((r = sd_event_default(&m.event)) < 0 ||
+            (r = sd_event_add_signal(m.event, NULL, SIGTERM, NULL, NULL)) < 0 ||
+            (r = sd_event_add_signal(m.event, NULL, SIGINT, NULL, NULL)) < 0 ||
+            (r = sd_event_set_watchdog(m.event, true)) < 0) {
+                log_error("cannot set up the event loop: %s", strerror(-r));
+                return 1;
+        }
+        if ((r = sd_bus_open_system(&m.bus)) < 0) {
+                log_error("cannot connect to the system bus: %s", strerror(-r));
+                return 1;
+        }
+        if ((r = sd_bus_add_object_vtable(m.bus, NULL, OBJECT_PATH, MANAGER_IFACE, manager_vtable, &m)) < 0 ||
+            (r = sd_bus_attach_event(m.bus, m.event, SD_EVENT_PRIORITY_NORMAL)) < 0) {
+                log_error("cannot publish %s: %s", OBJECT_PATH, strerror(-r));
+                return 1;
+        }
+        for (size_t i = 0; ka_rule_dirs[i]; i++) {
+                char *d;
+                if (asprintf(&d, "%s%s", m.root ? m.root : "", ka_rule_dirs[i]) >= 0)
+                        (void) strv_push(&dirs, d);
+        }
+        if ((r = rule_watch_new(m.event, dirs, SETTLE_USEC, on_rules_changed, &m, &m.watch)) < 0) {
+                log_error("cannot watch the rule directories: %s", strerror(-r));
+                return 1;
+        }
+        strv_free(dirs);
+        /* The rules as they are now; systemd's generator already applied them at
+         * boot, so no reload unless something changes from here on. */
+        (void) load_rules(&m);
+        m.fingerprint = fingerprint(&m.rules);
+
+        if ((r = sd_bus_request_name(m.bus, BUS_NAME, 0)) < 0) {
+                log_error("cannot own %s: %s", BUS_NAME, strerror(-r));
+                return 1;
+        }
+        (void) sd_notify(0, "READY=1\nSTATUS=Watching the rules");
+        log_info("%s ready: %zu rule(s), %zu error(s)", BUS_NAME, m.rules.n_rules, m.rules.n_errors);
+
+        r = sd_event_loop(m.event);
+        (void) sd_notify(0, "STOPPING=1");
+        rule_watch_free(m.watch);
+        sd_bus_flush_close_unref(m.bus);
+        sd_event_unref(m.event);
+        ka_ruleset_done(&m.rules);
+        free(m.fingerprint);
+        return r < 0 ? 1 : 0;
+}
