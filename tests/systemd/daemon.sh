@@ -1,0 +1,99 @@
+#!/bin/sh
+# tcpkeepalived under a real systemd and a real D-Bus: Type=notify, the
+# capabilities it keeps, its API read with busctl (by root and by nobody),
+# a rule dropped in while a service runs reaching it through Restart=try
+# with no manual step, socket values that match getsockopt, refused
+# arguments and callers, a broken rule in the API, and a restart that
+# loses nothing.
+. "$TKA_SRCDIR/tests/lib.sh"
+. "$TKA_SRCDIR/tests/systemd/container.sh"
+
+container_boot tka-daemon
+BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
+call() { inside busctl call $BUS "$@"; }
+prop() { inside busctl get-property $BUS "$@"; }
+as_nobody() { inside setpriv --reuid=65534 --regid=65534 --clear-groups busctl "$@"; }
+
+inside systemctl start tcpkeepalived.service || container_fail "tcpkeepalived did not start"
+expect_eq "$(inside systemctl show -P Type tcpkeepalived.service)" "notify" "Type=notify"
+expect_eq "$(inside systemctl is-active tcpkeepalived.service)" "active" "active after READY=1"
+pid=$(inside systemctl show -P MainPID tcpkeepalived.service)
+caps=$(inside grep -E '^Cap(Eff|Prm|Bnd):' "/proc/$pid/status" | tr '\t' ' ')
+# CAP_DAC_READ_SEARCH (bit 2) and CAP_SYS_PTRACE (bit 19) only: 0x80004.
+expect_match "$caps" "CapEff: 0000000000080004" "effective capabilities"
+expect_match "$caps" "CapPrm: 0000000000080004" "permitted capabilities"
+expect_match "$caps" "CapBnd: 0000000000080004" "bounding set"
+pass "Type=notify, capabilities: $(echo "$caps" | tr '\n' ' ')"
+
+intro=$(inside busctl introspect org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager)
+for member in .ListUnits .GetUnit .GetUnitSockets .Reload .RestartUnit .Version .RuleDirectories .Rules .Errors .Reloads; do
+        expect_match "$intro" "^\\$member " "introspection lists $member"
+done
+expect_match "$(prop Version)" '^s "[0-9]+\.[0-9]+' "Version"
+expect_match "$(prop RuleDirectories)" '"/etc/keepalived.d" "/run/keepalived.d"' "RuleDirectories"
+pass "introspection"
+
+# A service runs; then a rule with Restart=try is dropped in. Nothing else.
+printf '[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:7301,bind=127.0.0.1,fork,reuseaddr EXEC:/bin/cat\n' |
+        inside_write /etc/systemd/system/crm.service
+inside systemctl daemon-reload
+inside systemctl start crm.service
+before=$(inside systemctl show -P MainPID crm.service)
+printf '[Match]\nUnit=crm\n[KeepAlive]\nIdleSec=41\nIntervalSec=6\nCount=3\n[Service]\nRestart=try\n' |
+        inside_write /etc/keepalived.d/50-crm.ini
+wait_until 15 "crm.service restarted by tcpkeepalived" \
+        sh -c "[ \"\$(nsenter -t $CONTAINER_LEADER -a systemctl show -P MainPID crm.service)\" != '$before' ]"
+wait_listening 7301
+expect_idle "$(connection_timer 7301)" 41 "crm.service after the rule was dropped in"
+expect_sockopts 7301 41 6 3 "crm.service after the rule was dropped in"
+expect_match "$(inside journalctl -u tcpkeepalived --no-pager)" "crm.service: restarting \\(Restart=try in /etc/keepalived.d/50-crm.ini\\)" "journal says why"
+expect_eq "$(prop Reloads)" "t 1" "one systemd reload for one change"
+pass "a rule dropped in reaches the running service (Restart=try)"
+
+units=$(call ListUnits)
+expect_match "$units" '"crm.service" "active" "PID [0-9]+ has .*libtcpkeepalive.so; 1 of 1 established TCP connections carry a keepalive timer" "/etc/keepalived.d/50-crm.ini"' "ListUnits"
+socks=$(call GetUnitSockets s crm.service)
+expect_match "$socks" '"127.0.0.1:7301" "-" "listen" [0-9]+ [0-9]+ true 41 6 3 0' "GetUnitSockets: the listener"
+expect_match "$socks" '"127.0.0.1:7301" "127.0.0.1:[0-9]+" "established" [0-9]+ [0-9]+ true 41 6 3 0' "GetUnitSockets: the connection"
+expect_match "$(prop Rules)" '"/etc/keepalived.d/50-crm.ini" 1 "crm.service" 41 6 3 -1 "default" "both" "try"' "Rules"
+pass "ListUnits, GetUnitSockets, Rules"
+
+# Everyone may read; only root may act; arguments are checked.
+expect_match "$(as_nobody call $BUS GetUnit s crm.service)" '"crm.service" "active"' "nobody can read"
+expect_match "$(as_nobody get-property $BUS Rules)" "50-crm.ini" "nobody can read properties"
+set +e
+err=$(as_nobody call $BUS Reload 2>&1)
+rc=$?
+err2=$(as_nobody call $BUS RestartUnit s crm.service 2>&1)
+rc2=$?
+bad=$(call GetUnit s "../../etc/passwd" 2>&1)
+rc3=$?
+bad2=$(call GetUnitSockets s "crm.socket" 2>&1)
+rc4=$?
+set -e
+expect_eq "$rc/$rc2/$rc3/$rc4" "1/1/1/1" "refused calls fail"
+expect_match "$err" "Access denied" "nobody cannot Reload"
+expect_match "$err2" "Access denied" "nobody cannot RestartUnit"
+expect_match "$bad" "is not a valid service unit name" "a path is not a unit name"
+expect_match "$bad2" "is not a valid service unit name" "only services"
+pass "read for everyone, Reload/RestartUnit for root, arguments validated"
+
+# A broken rule: in the API and the journal; the good rule stays.
+printf '[Match]\nUnit=other\n[KeepAlive]\nIdleSec=never\n' | inside_write /etc/keepalived.d/60-bad.ini
+wait_until 10 "the broken rule in the Errors property" \
+        sh -c "nsenter -t $CONTAINER_LEADER -a busctl get-property $BUS Errors | grep -q 60-bad.ini"
+expect_match "$(prop Errors)" '"/etc/keepalived.d/60-bad.ini" 4 "IdleSec" "never" "not a time span' "Errors"
+expect_match "$(prop Rules)" "50-crm.ini" "the good rule stays"
+expect_eq "$(inside systemctl is-active tcpkeepalived.service)" "active" "the daemon survives a broken rule"
+pass "a broken rule is reported, nothing else lost"
+
+# Restarting the daemon loses nothing: the rules are files, the state is
+# read from systemd and /proc.
+inside systemctl restart tcpkeepalived.service
+expect_match "$(call ListUnits)" '"crm.service" "active"' "ListUnits after a daemon restart"
+expect_match "$(prop Errors)" "60-bad.ini" "Errors after a daemon restart"
+crm_pid=$(inside systemctl show -P MainPID crm.service)
+expect_eq "$crm_pid" "$(inside systemctl show -P MainPID crm.service)" "the daemon's restart did not restart services"
+inside systemctl stop tcpkeepalived.service
+expect_eq "$(inside systemctl show -P Result tcpkeepalived.service)" "success" "clean exit on SIGTERM"
+pass "daemon restart and stop"
