@@ -4,8 +4,7 @@
  *
  *   verify [FILE...]   check rule files offline, like systemd-analyze verify
  *   check UNIT         does UNIT's running process really have keepalive?
- *
- * (tcpkeepalived, the daemon, adds status, list, show, reload, restart.)
+ *   status, list, show UNIT, reload, restart UNIT, metrics: ask tcpkeepalived
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +17,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "ctl-daemon.h"
 #include "dropin.h"
 #include "rules.h"
 #include "strv.h"
@@ -29,26 +29,35 @@
 #endif
 
 /* Exit statuses: scripts can tell "your rules are wrong" from "broken". */
-enum {
-        EXIT_PROBLEMS = 1, /* verify: an error in a rule; check: the unit lacks keepalive */
-        EXIT_USAGE = 2,
-        EXIT_FAILURE_INTERNAL = 3, /* could not ask systemd, out of memory */
-};
+#define EXIT_PROBLEMS CTL_EXIT_PROBLEMS
+#define EXIT_USAGE CTL_EXIT_USAGE
+#define EXIT_FAILURE_INTERNAL CTL_EXIT_FAILURE
 
 static void help(void) {
         printf("Usage: tcpkeepalivectl [OPTIONS] COMMAND ...\n"
                "Inspect tcp-keepalive rules and the units they apply to.\n"
                "\n"
-               "Commands:\n"
+               "Commands (ask tcpkeepalived):\n"
+               "  status               The daemon, rule errors, one line per managed unit\n"
+               "  list                 Managed units: state, connections with keepalive, rule\n"
+               "  show UNIT            UNIT's state and reason, rule, and every TCP socket\n"
+               "                       with its keepalive values as the kernel reports them\n"
+               "  reload               Re-read the rules now (root)\n"
+               "  restart UNIT         Restart UNIT if it runs, to apply its rule (root)\n"
+               "  metrics              Prometheus text format, for node_exporter's textfile collector\n"
+               "\n"
+               "Commands (offline):\n"
                "  verify [FILE...]     Check rule files (default: every file in the rule\n"
                "                       directories, layered as the generator sees them);\n"
                "                       print every problem with file, line, key and value,\n"
                "                       and the units each rule applies to. Exit 1 on errors.\n"
-               "  check UNIT           Tell whether UNIT's running process has keepalive:\n"
+               "  check UNIT           Without the daemon: whether UNIT's running process has keepalive:\n"
                "                       exit 0 when it does or the unit is not running,\n"
                "                       1 when it does not (with the reason).\n"
                "\n"
                "Options:\n"
+               "      --json           status, list, show: JSON on stdout\n"
+               "  -H, --host=[USER@]HOST  ask the daemon on HOST over ssh (like systemctl -H)\n"
                "      --root=DIR       verify: read rule and unit directories below DIR\n"
                "      --wait=SEC       check: give a starting process up to SEC seconds\n"
                "                       to load the library (tcpkeepalive@.service uses it)\n"
@@ -215,21 +224,26 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
 }
 
 int main(int argc, char **argv) {
-        enum { OPT_ROOT = 0x100, OPT_WAIT, OPT_VERSION };
+        enum { OPT_ROOT = 0x100, OPT_WAIT, OPT_VERSION, OPT_JSON };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "host", required_argument, NULL, 'H' },
                 { "version", no_argument, NULL, OPT_VERSION },
                 { "root", required_argument, NULL, OPT_ROOT },
                 { "wait", required_argument, NULL, OPT_WAIT },
                 {}
         };
-        const char *root = NULL;
+        const char *root = NULL, *host = NULL, *cmd;
         double wait_sec = 0;
+        bool json = false;
         int c;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hH:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h': help(); return 0;
+                case OPT_JSON: json = true; break;
+                case 'H': host = optarg; break;
                 case OPT_VERSION: printf("tcpkeepalivectl %s\n", PACKAGE_VERSION); return 0;
                 case OPT_ROOT: root = optarg; break;
                 case OPT_WAIT: {
@@ -250,8 +264,51 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "tcpkeepalivectl: no command given. Try 'tcpkeepalivectl --help'.\n");
                 return EXIT_USAGE;
         }
-        if (strcmp(argv[optind], "verify") == 0)
+        cmd = argv[optind];
+        if (strcmp(cmd, "verify") == 0)
                 return cmd_verify(root, argv + optind + 1, argc - optind - 1);
+        if (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "show") || !strcmp(cmd, "reload") ||
+            !strcmp(cmd, "restart") || !strcmp(cmd, "metrics")) {
+                bool takes_unit = !strcmp(cmd, "show") || !strcmp(cmd, "restart");
+                char *unit = NULL;
+                sd_bus *bus = NULL;
+                int r;
+                if (argc - optind != (takes_unit ? 2 : 1)) {
+                        fprintf(stderr, "tcpkeepalivectl: %s takes %s\n", cmd, takes_unit ? "one unit name" : "no argument");
+                        return EXIT_USAGE;
+                }
+                if (takes_unit) {
+                        const char *why;
+                        unit = unit_glob_normalize(argv[optind + 1], &why);
+                        if (!unit || unit_name_is_glob(unit)) {
+                                fprintf(stderr, "tcpkeepalivectl: '%s': %s\n", argv[optind + 1], unit ? "a unit name, not a glob" : why);
+                                free(unit);
+                                return EXIT_USAGE;
+                        }
+                }
+                r = host ? sd_bus_open_system_remote(&bus, host) : sd_bus_open_system(&bus);
+                if (r < 0) {
+                        fprintf(stderr, "tcpkeepalivectl: cannot reach the system bus%s%s: %s\n", host ? " of " : "",
+                                host ? host : "", strerror(-r));
+                        free(unit);
+                        return EXIT_FAILURE_INTERNAL;
+                }
+                if (!strcmp(cmd, "status"))
+                        r = ctl_status(bus, json);
+                else if (!strcmp(cmd, "list"))
+                        r = ctl_list(bus, json);
+                else if (!strcmp(cmd, "show"))
+                        r = ctl_show(bus, unit, json);
+                else if (!strcmp(cmd, "reload"))
+                        r = ctl_call(bus, "Reload", NULL);
+                else if (!strcmp(cmd, "restart"))
+                        r = ctl_call(bus, "RestartUnit", unit);
+                else
+                        r = ctl_metrics(bus);
+                sd_bus_flush_close_unref(bus);
+                free(unit);
+                return r;
+        }
         if (strcmp(argv[optind], "check") == 0) {
                 if (argc - optind != 2) {
                         fprintf(stderr, "tcpkeepalivectl: check takes one unit name\n");

@@ -97,3 +97,57 @@ expect_eq "$crm_pid" "$(inside systemctl show -P MainPID crm.service)" "the daem
 inside systemctl stop tcpkeepalived.service
 expect_eq "$(inside systemctl show -P Result tcpkeepalived.service)" "success" "clean exit on SIGTERM"
 pass "daemon restart and stop"
+
+# tcpkeepalivectl, the admin's side of the same API.
+inside systemctl start tcpkeepalived.service
+(sleep 10 | inside socat - TCP:127.0.0.1:7301 >/dev/null 2>&1 &)
+wait_until 10 "a connection to crm.service" \
+        sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htn state established 'sport = :7301' | grep -q ."
+set +e
+status=$(inside tcpkeepalivectl status)
+rc=$?
+set -e
+expect_eq "$rc" 1 "status exit status with a rule error"
+expect_match "$status" "^tcpkeepalived [0-9.]+: 1 rule\\(s\\)" "status: daemon line"
+expect_match "$status" "/etc/keepalived.d/60-bad.ini:4: error: IdleSec=never: not a time span" "status: rule error"
+# N/N: every established connection (one or two are open now) has keepalive.
+expect_match "$status" "^active +crm.service +([1-9])/\\1 +/etc/keepalived.d/50-crm.ini" "status: unit line"
+expect_match "$(inside tcpkeepalivectl list)" "^active +crm.service +([1-9])/\\1 " "list"
+show=$(inside tcpkeepalivectl show crm)
+expect_match "$show" "^crm.service: active PID [0-9]+ has " "show: state and reason"
+expect_match "$show" "127.0.0.1:7301 +127.0.0.1:[0-9]+ +established +[0-9]+/[0-9]+ +on +41 +6 +3 +0" "show: socket table"
+json=$(inside tcpkeepalivectl --json show crm.service)
+printf '%s' "$json" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+est = [s for s in d["sockets"] if s["state"] == "established"]
+assert d["unit"]["state"] == "active", d
+assert est and all(s["keepalive"] and s["idle"] == 41 and s["interval"] == 6 and s["count"] == 3 for s in est), d
+' || fail "show --json: $json"
+inside tcpkeepalivectl --json status | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["errors"][0]["line"] == 4, d' ||
+        fail "status --json"
+inside tcpkeepalivectl --json list | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["unit"] == "crm.service", d' ||
+        fail "list --json"
+metrics=$(inside tcpkeepalivectl metrics)
+expect_match "$metrics" '^tcpkeepalive_unit_connections_keepalive\{unit="crm.service"\} [1-9]$' "metrics: connections with keepalive"
+expect_match "$metrics" '^tcpkeepalive_unit_connections_without_keepalive\{unit="crm.service"\} 0$' "metrics: none without"
+expect_match "$metrics" '^tcpkeepalive_managed_units 1$' "metrics: managed units"
+expect_match "$metrics" '^tcpkeepalive_rule_errors 1$' "metrics: rule errors"
+inside tcpkeepalivectl reload || fail "reload as root"
+before=$(inside systemctl show -P MainPID crm.service)
+inside tcpkeepalivectl restart crm || fail "restart as root"
+expect_match "$(inside systemctl show -P MainPID crm.service)" "^[0-9]+$" "crm runs after restart"
+[ "$(inside systemctl show -P MainPID crm.service)" != "$before" ] || fail "tcpkeepalivectl restart did not restart crm"
+set +e
+inside setpriv --reuid=65534 --regid=65534 --clear-groups tcpkeepalivectl reload 2>"$TMP/err"
+rc1=$?
+inside tcpkeepalivectl show ../x 2>/dev/null
+rc2=$?
+inside systemctl stop tcpkeepalived.service
+inside tcpkeepalivectl list 2>"$TMP/err2"
+rc3=$?
+set -e
+expect_eq "$rc1/$rc2/$rc3" "3/2/3" "exit statuses: denied / bad name / daemon not running"
+expect_match "$(cat "$TMP/err")" "access denied" "unprivileged reload message"
+expect_match "$(cat "$TMP/err2")" "tcpkeepalived is not running" "daemon not running message"
+pass "tcpkeepalivectl status, list, show, --json, metrics, reload, restart"

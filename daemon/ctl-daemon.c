@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The tcpkeepalivectl commands that ask tcpkeepalived (org.tcpkeepalive1):
+ * status, list, show, reload, restart, metrics. Plain text when piped,
+ * colour and aligned tables on a terminal, --json for scripts.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl-daemon.h"
+#include "unit-name.h"
+
+#define BUS_NAME "org.tcpkeepalive1"
+#define OBJECT_PATH "/org/tcpkeepalive1"
+#define MANAGER_IFACE "org.tcpkeepalive1.Manager"
+
+struct unit_row {
+        const char *unit, *state, *reason, *rule;
+        uint32_t pid, established, keepalive;
+};
+
+static bool use_colour(void) {
+        const char *t = getenv("TERM");
+        return isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && t && strcmp(t, "dumb") != 0;
+}
+
+static const char *state_colour(const char *state) {
+        if (!use_colour())
+                return "";
+        if (strcmp(state, "active") == 0)
+                return "\033[0;32m";
+        if (strcmp(state, "inactive") == 0 || strcmp(state, "unmanaged") == 0)
+                return "";
+        return "\033[0;31m"; /* pending-restart, overridden, unsupported, error */
+}
+
+static const char *colour_off(void) {
+        return use_colour() ? "\033[0m" : "";
+}
+
+/* A JSON string, escaped. */
+static void json_str(const char *s) {
+        putchar('"');
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        printf("\\%c", c);
+                else if (c < 0x20)
+                        printf("\\u%04x", c);
+                else
+                        putchar(c);
+        }
+        putchar('"');
+}
+
+static int bus_error(const char *what, sd_bus_error *e, int r) {
+        int status = sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS) ? CTL_EXIT_USAGE : CTL_EXIT_FAILURE;
+        if (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) || sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+                fprintf(stderr, "tcpkeepalivectl: tcpkeepalived is not running (systemctl start tcpkeepalived)\n");
+        else if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
+                fprintf(stderr, "tcpkeepalivectl: %s: access denied (root only)\n", what);
+        else
+                fprintf(stderr, "tcpkeepalivectl: %s: %s\n", what, e->message ? e->message : strerror(-r));
+        sd_bus_error_free(e);
+        return status;
+}
+
+static int read_unit_row(sd_bus_message *m, struct unit_row *u) {
+        return sd_bus_message_read(m, "(ssssuuu)", &u->unit, &u->state, &u->reason, &u->rule, &u->pid,
+                                   &u->established, &u->keepalive);
+}
+
+static void print_unit_json(const struct unit_row *u) {
+        printf("{\"unit\":");
+        json_str(u->unit);
+        printf(",\"state\":");
+        json_str(u->state);
+        printf(",\"reason\":");
+        json_str(u->reason);
+        printf(",\"rule\":");
+        json_str(u->rule);
+        printf(",\"pid\":%u,\"established\":%u,\"with_keepalive\":%u}", u->pid, u->established, u->keepalive);
+}
+
+static void print_unit_line(const struct unit_row *u) {
+        printf("%s%-16s%s %-32s %5u/%-5u %s\n", state_colour(u->state), u->state, colour_off(), u->unit,
+               u->keepalive, u->established, u->rule);
+}
+
+/* ListUnits, then fn for each row; returns the rows seen or a negative exit. */
+static int for_each_unit(sd_bus *bus, void (*fn)(const struct unit_row *, void *), void *userdata) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        struct unit_row u;
+        int r, n = 0;
+
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "ListUnits", &e, &reply, NULL);
+        if (r < 0)
+                return -bus_error("ListUnits", &e, r);
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssuuu)");
+        while (r >= 0 && (r = read_unit_row(reply, &u)) > 0) {
+                fn(&u, userdata);
+                n++;
+        }
+        sd_bus_message_unref(reply);
+        return r < 0 ? -CTL_EXIT_FAILURE : n;
+}
+
+static void list_json(const struct unit_row *u, void *userdata) {
+        int *first = userdata;
+        printf("%s", *first ? "" : ",");
+        *first = 0;
+        print_unit_json(u);
+}
+
+static void list_text(const struct unit_row *u, void *userdata) {
+        (void) userdata;
+        print_unit_line(u);
+}
+
+int ctl_list(sd_bus *bus, bool json) {
+        int first = 1, n;
+
+        if (json)
+                printf("[");
+        else
+                printf("%-16s %-32s %11s %s\n", "STATE", "UNIT", "KEEPALIVE", "RULE");
+        n = for_each_unit(bus, json ? list_json : list_text, &first);
+        if (n < 0)
+                return -n;
+        if (json)
+                printf("]\n");
+        else
+                printf("\n%d unit(s). KEEPALIVE: established TCP connections with a keepalive timer / all.\n", n);
+        return 0;
+}
+
+static int get_props(sd_bus *bus, char **version, uint64_t *reloads, sd_bus_message **rules, sd_bus_message **errors) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        if ((r = sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "Version", &e, version)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "Reloads", &e, 't', reloads)) < 0 ||
+            (r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "Rules", &e, rules, "a(sasiiixsss)")) < 0 ||
+            (r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "Errors", &e, errors, "a(sussss)")) < 0)
+                return -bus_error("properties", &e, r);
+        return 0;
+}
+
+int ctl_status(sd_bus *bus, bool json) {
+        sd_bus_message *rules = NULL, *errors = NULL;
+        char *version = NULL;
+        uint64_t reloads = 0;
+        const char *path, *key, *value, *message, *level;
+        uint32_t line;
+        int r, n_rules = 0, n_errors = 0, first = 1;
+
+        if ((r = get_props(bus, &version, &reloads, &rules, &errors)) < 0)
+                return -r;
+        r = sd_bus_message_enter_container(rules, 'a', "(sasiiixsss)");
+        while (r >= 0 && (r = sd_bus_message_skip(rules, "(sasiiixsss)")) > 0)
+                n_rules++;
+        if (json) {
+                printf("{\"version\":");
+                json_str(version);
+                printf(",\"reloads\":%llu,\"rules\":%d,\"errors\":[", (unsigned long long) reloads, n_rules);
+        } else
+                printf("tcpkeepalived %s: %d rule(s), %llu reload(s) of systemd since start\n", version, n_rules,
+                       (unsigned long long) reloads);
+        r = sd_bus_message_enter_container(errors, 'a', "(sussss)");
+        while (r >= 0 && (r = sd_bus_message_read(errors, "(sussss)", &path, &line, &key, &value, &message, &level)) > 0) {
+                n_errors++;
+                if (json) {
+                        printf("%s{\"file\":", n_errors > 1 ? "," : "");
+                        json_str(path);
+                        printf(",\"line\":%u,\"key\":", line);
+                        json_str(key);
+                        printf(",\"value\":");
+                        json_str(value);
+                        printf(",\"message\":");
+                        json_str(message);
+                        printf(",\"level\":");
+                        json_str(level);
+                        printf("}");
+                } else if (*key)
+                        printf("  %s%s:%u: %s: %s=%s: %s%s\n", state_colour("error"), path, line, level, key, value,
+                               message, colour_off());
+                else
+                        printf("  %s%s%s%u: %s: %s%s\n", state_colour("error"), path, line ? ":" : "", line, level,
+                               message, colour_off());
+        }
+        if (json)
+                printf("],\"units\":[");
+        else
+                printf("\n");
+        r = for_each_unit(bus, json ? list_json : list_text, &first);
+        if (json)
+                printf("]}\n");
+        sd_bus_message_unref(rules);
+        sd_bus_message_unref(errors);
+        free(version);
+        return r < 0 ? -r : (n_errors > 0 ? CTL_EXIT_PROBLEMS : 0);
+}
+
+int ctl_show(sd_bus *bus, const char *unit, bool json) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL, *socks = NULL;
+        struct unit_row u;
+        const char *local, *peer, *state;
+        uint32_t pid, fd;
+        int ka, idle, intvl, cnt, uto, r, n = 0;
+
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "GetUnit", &e, &reply, "s", unit);
+        if (r < 0)
+                return bus_error(unit, &e, r);
+        if ((r = read_unit_row(reply, &u)) <= 0) {
+                sd_bus_message_unref(reply);
+                return CTL_EXIT_FAILURE;
+        }
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "GetUnitSockets", &e, &socks, "s", unit);
+        if (r < 0) {
+                sd_bus_message_unref(reply);
+                return bus_error(unit, &e, r);
+        }
+        if (json) {
+                printf("{\"unit\":");
+                print_unit_json(&u);
+                printf(",\"sockets\":[");
+        } else {
+                printf("%s%s%s: %s %s\n", state_colour(u.state), u.unit, colour_off(), u.state, u.reason);
+                printf("  rule: %s\n", *u.rule ? u.rule : "(none)");
+                printf("\n  %-24s %-24s %-12s %8s %9s %5s %5s %5s %8s\n", "LOCAL", "PEER", "STATE", "PID/FD",
+                       "KEEPALIVE", "IDLE", "INTVL", "CNT", "UTO(ms)");
+        }
+        r = sd_bus_message_enter_container(socks, 'a', "(sssuubiiii)");
+        while (r >= 0 && (r = sd_bus_message_read(socks, "(sssuubiiii)", &local, &peer, &state, &pid, &fd, &ka, &idle,
+                                                  &intvl, &cnt, &uto)) > 0) {
+                if (json) {
+                        printf("%s{\"local\":", n ? "," : "");
+                        json_str(local);
+                        printf(",\"peer\":");
+                        json_str(peer);
+                        printf(",\"state\":");
+                        json_str(state);
+                        printf(",\"pid\":%u,\"fd\":%u,\"keepalive\":%s,\"idle\":%d,\"interval\":%d,\"count\":%d,"
+                               "\"user_timeout_ms\":%d}",
+                               pid, fd, ka ? "true" : "false", idle, intvl, cnt, uto);
+                } else {
+                        char pf[32];
+                        snprintf(pf, sizeof(pf), "%u/%u", pid, fd);
+                        printf("  %-24s %-24s %-12s %8s %s%9s%s %5d %5d %5d %8d\n", local, peer, state, pf,
+                               ka ? state_colour("active") : state_colour("error"), ka ? "on" : "off", colour_off(),
+                               idle, intvl, cnt, uto);
+                }
+                n++;
+        }
+        if (json)
+                printf("]}\n");
+        else if (n == 0)
+                printf("  (no TCP sockets)\n");
+        sd_bus_message_unref(reply);
+        sd_bus_message_unref(socks);
+        return 0;
+}
+
+int ctl_call(sd_bus *bus, const char *method, const char *unit) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r = unit ? sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, method, &e, &reply, "s", unit)
+                     : sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, method, &e, &reply, NULL);
+        sd_bus_message_unref(reply);
+        if (r < 0)
+                return bus_error(method, &e, r);
+        return 0;
+}
+
+/* Prometheus text exposition, for node_exporter's textfile collector. */
+static void metrics_unit(const struct unit_row *u, void *userdata) {
+        (void) userdata;
+        printf("tcpkeepalive_unit_info{unit=\"%s\",state=\"%s\"} 1\n", u->unit, u->state);
+        printf("tcpkeepalive_unit_connections{unit=\"%s\"} %u\n", u->unit, u->established);
+        printf("tcpkeepalive_unit_connections_keepalive{unit=\"%s\"} %u\n", u->unit, u->keepalive);
+        printf("tcpkeepalive_unit_connections_without_keepalive{unit=\"%s\"} %u\n", u->unit,
+               u->established - (u->keepalive < u->established ? u->keepalive : u->established));
+}
+
+int ctl_metrics(sd_bus *bus) {
+        sd_bus_message *rules = NULL, *errors = NULL;
+        char *version = NULL;
+        uint64_t reloads = 0;
+        int r, n_errors = 0, n;
+
+        if ((r = get_props(bus, &version, &reloads, &rules, &errors)) < 0)
+                return -r;
+        r = sd_bus_message_enter_container(errors, 'a', "(sussss)");
+        while (r >= 0 && (r = sd_bus_message_skip(errors, "(sussss)")) > 0)
+                n_errors++;
+        printf("# HELP tcpkeepalive_rule_errors Problems found in the rule files.\n"
+               "# TYPE tcpkeepalive_rule_errors gauge\ntcpkeepalive_rule_errors %d\n", n_errors);
+        printf("# HELP tcpkeepalive_reloads_total systemd reloads done by tcpkeepalived.\n"
+               "# TYPE tcpkeepalive_reloads_total counter\ntcpkeepalive_reloads_total %llu\n",
+               (unsigned long long) reloads);
+        printf("# HELP tcpkeepalive_unit_info Managed units and their state.\n# TYPE tcpkeepalive_unit_info gauge\n"
+               "# HELP tcpkeepalive_unit_connections Established TCP connections of the unit.\n"
+               "# TYPE tcpkeepalive_unit_connections gauge\n"
+               "# HELP tcpkeepalive_unit_connections_keepalive Those with a keepalive timer.\n"
+               "# TYPE tcpkeepalive_unit_connections_keepalive gauge\n"
+               "# HELP tcpkeepalive_unit_connections_without_keepalive Those without.\n"
+               "# TYPE tcpkeepalive_unit_connections_without_keepalive gauge\n");
+        n = for_each_unit(bus, metrics_unit, NULL);
+        printf("# HELP tcpkeepalive_managed_units Units with a tcp-keepalive drop-in.\n"
+               "# TYPE tcpkeepalive_managed_units gauge\ntcpkeepalive_managed_units %d\n", n < 0 ? 0 : n);
+        sd_bus_message_unref(rules);
+        sd_bus_message_unref(errors);
+        free(version);
+        return n < 0 ? -n : 0;
+}
