@@ -195,7 +195,7 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         }
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
-                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &c);
+                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c);
                 if (r < 0 || c.state != UNIT_STATE_UNSUPPORTED || wait_sec <= 0)
                         break;
                 /* A just-started Type=simple service may not have exec'ed its

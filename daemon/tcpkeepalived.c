@@ -29,6 +29,7 @@
 #include "rule-watch.h"
 #include "rules.h"
 #include "strv.h"
+#include "tcp-table.h"
 #include "unit-check.h"
 #include "unit-name.h"
 
@@ -41,7 +42,6 @@
 #define MANAGER_IFACE "org.tcpkeepalive1.Manager"
 #define GENERATOR_DIR "/run/systemd/generator"
 #define SETTLE_USEC (300 * 1000ULL) /* an editor's save, a package upgrade */
-#define MAX_SOCKETS 65536
 
 struct manager {
         sd_event *event;
@@ -117,8 +117,40 @@ static int load_rules(struct manager *m) {
         return 0;
 }
 
-/* Managed units: those the generator gave our drop-in. */
-static char **managed_units(void) {
+/* A template's drop-in (foo@.service.d/) reaches every instance: the
+ * instances systemd has loaded, running or not, are added to *units. */
+static void add_template_instances(struct manager *m, const char *template, char ***units) {
+        sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char pattern[UNIT_NAME_MAX + 2];
+        const char *at = strchr(template, '@'), *name;
+        int r;
+
+        snprintf(pattern, sizeof(pattern), "%.*s*.service", (int) (at - template + 1), template);
+        r = sd_bus_call_method(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "ListUnitsByPatterns", &e, &reply, "asas", 0, 1,
+                               pattern);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+        while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, NULL,
+                                                 NULL, NULL, NULL)) > 0)
+                if (unit_name_is_valid_service(name))
+                        (void) strv_push_dup(units, name);
+        if (r < 0)
+                log_warning("cannot list the instances of %s: %s", template, e.message ? e.message : strerror(-r));
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(reply);
+}
+
+static bool is_template(const char *unit) {
+        const char *at = strchr(unit, '@');
+        return at && strcmp(at, "@.service") == 0;
+}
+
+/* Managed units: those the generator gave our drop-in, a template's
+ * loaded instances in its place. A template without a loaded instance
+ * stays in the list, so that the rule still shows. */
+static char **managed_units(struct manager *m) {
         char **units = NULL;
         DIR *d = opendir(GENERATOR_DIR);
         struct dirent *de;
@@ -127,13 +159,18 @@ static char **managed_units(void) {
                 return NULL;
         while ((de = readdir(d))) {
                 char path[4096], name[UNIT_NAME_MAX + 1];
-                size_t n = strlen(de->d_name);
+                size_t n = strlen(de->d_name), before;
                 if (n < 3 || strcmp(de->d_name + n - 2, ".d") != 0 || n - 2 > UNIT_NAME_MAX)
                         continue;
                 memcpy(name, de->d_name, n - 2);
                 name[n - 2] = '\0';
                 snprintf(path, sizeof(path), GENERATOR_DIR "/%s/" KA_DROPIN_NAME, de->d_name);
-                if (unit_name_is_valid_service(name) && access(path, F_OK) == 0)
+                if (!unit_name_is_valid_service(name) || access(path, F_OK) != 0)
+                        continue;
+                before = strv_length(units);
+                if (is_template(name))
+                        add_template_instances(m, name, &units);
+                if (strv_length(units) == before)
                         (void) strv_push_dup(&units, name);
         }
         closedir(d);
@@ -166,13 +203,13 @@ static int systemd_call(struct manager *m, const char *method, const char *types
 
 /* Restart=try: running units that still run without the new drop-in. */
 static void try_restart(struct manager *m) {
-        char **units = managed_units();
+        char **units = managed_units(m);
         for (char **u = units; u && *u; u++) {
                 const struct ka_rule *rule = ka_ruleset_match(&m->rules, *u, NULL);
                 struct unit_check c;
                 if (!rule || rule->params.restart != KA_RESTART_TRY)
                         continue;
-                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, &c) < 0 ||
+                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c) < 0 ||
                     (c.state != UNIT_STATE_PENDING_RESTART && c.state != UNIT_STATE_ACTIVE))
                         continue;
                 /* ACTIVE with old values is a change too: compare the environment. */
@@ -299,11 +336,16 @@ static int validate_unit(const char *unit, sd_bus_error *error) {
         return 0;
 }
 
-static int append_unit(sd_bus_message *reply, struct manager *m, const char *unit) {
+static int append_unit(sd_bus_message *reply, struct manager *m, const char *unit, struct tcp_tables *tables) {
         struct unit_check c;
         const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
-        int r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &c);
-        if (r < 0)
+        int r;
+
+        if (is_template(unit)) {
+                /* Not a unit systemd can load; its instances carry the state. */
+                c = (struct unit_check) { .state = UNIT_STATE_INACTIVE, .has_dropin = true };
+                snprintf(c.reason, sizeof(c.reason), "template: no instance of it is loaded");
+        } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, &c)) < 0)
                 c = (struct unit_check) { .state = UNIT_STATE_ERROR };
         return sd_bus_message_append(reply, "(ssssuuu)", unit, unit_state_to_string(c.state), c.reason,
                                      rule ? rule->path : (c.has_dropin ? "systemctl enable" : ""),
@@ -313,7 +355,8 @@ static int append_unit(sd_bus_message *reply, struct manager *m, const char *uni
 static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
-        char **units = managed_units();
+        struct tcp_tables tables = { 0 };
+        char **units = managed_units(m);
         int r;
         (void) error;
 
@@ -321,12 +364,13 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssssuuu)");
         for (char **u = units; r >= 0 && u && *u; u++)
-                r = append_unit(reply, m, *u);
+                r = append_unit(reply, m, *u, &tables);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
+        tcp_tables_done(&tables);
         strv_free(units);
         return r;
 }
@@ -341,7 +385,7 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return r;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = append_unit(reply, m, unit);
+                r = append_unit(reply, m, unit, NULL);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
@@ -352,24 +396,19 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
 static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
-        struct unit_socket *socks;
+        struct unit_socket *socks = NULL;
         const char *unit;
         int r, n;
 
         if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
                 return r;
-        socks = calloc(MAX_SOCKETS, sizeof(*socks));
-        if (!socks)
-                return -ENOMEM;
-        n = unit_sockets(m->bus, unit, socks, MAX_SOCKETS);
-        if (n < 0) {
-                free(socks);
+        n = unit_sockets(m->bus, unit, &socks);
+        if (n < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "cannot read %s: %s", unit, strerror(-n));
-        }
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(sssuubiiii)");
-        for (int i = 0; r >= 0 && i < n && i < MAX_SOCKETS; i++)
+        for (int i = 0; r >= 0 && i < n; i++)
                 r = sd_bus_message_append(reply, "(sssuubiiii)", socks[i].local, socks[i].peer, socks[i].state,
                                           (uint32_t) socks[i].pid, (uint32_t) socks[i].fd, socks[i].keepalive == 1,
                                           socks[i].idle, socks[i].interval, socks[i].count, socks[i].user_timeout);

@@ -19,6 +19,7 @@
 
 #include "dropin.h"
 #include "strv.h"
+#include "tcp-table.h"
 #include "unit-check.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -127,61 +128,28 @@ static bool exe_is_privileged(pid_t pid) {
         return (st.st_mode & (S_ISUID | S_ISGID)) || getxattr(path, "security.capability", NULL, 0) > 0;
 }
 
-/* pid's fds that are sockets: "inode fd" strings, so the fd is known too. */
-static void collect_socket_fds(pid_t pid, char ***out) {
-        char path[64], link[64];
-        DIR *d;
-        struct dirent *de;
+struct pid_list {
+        pid_t *v;
+        size_t n, cap;
+};
 
-        snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
-        if (!(d = opendir(path)))
+static void pid_list_add(struct pid_list *l, pid_t pid) {
+        if (pid <= 0)
                 return;
-        while ((de = readdir(d))) {
-                char fdpath[320], *entry;
-                ssize_t n;
-                snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
-                n = readlink(fdpath, link, sizeof(link) - 1);
-                if (n <= 9)
-                        continue;
-                link[n] = '\0';
-                if (strncmp(link, "socket:[", 8) != 0)
-                        continue;
-                link[n - 1] = '\0';
-                if (asprintf(&entry, "%s %s", link + 8, de->d_name) >= 0)
-                        (void) strv_push(out, entry);
+        if (l->n == l->cap) {
+                size_t ncap = l->cap ? l->cap * 2 : 16;
+                pid_t *v = realloc(l->v, ncap * sizeof(*v));
+                if (!v)
+                        return;
+                l->v = v;
+                l->cap = ncap;
         }
-        closedir(d);
-}
-
-/* The socket inodes among the fds of pid, added to *inodes once each. */
-static void collect_socket_inodes(pid_t pid, char ***inodes) {
-        char path[64], link[64];
-        DIR *d;
-        struct dirent *de;
-
-        snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
-        if (!(d = opendir(path)))
-                return;
-        while ((de = readdir(d))) {
-                char fdpath[320];
-                ssize_t n;
-                snprintf(fdpath, sizeof(fdpath), "%s/%s", path, de->d_name);
-                n = readlink(fdpath, link, sizeof(link) - 1);
-                if (n <= 0)
-                        continue;
-                link[n] = '\0';
-                if (strncmp(link, "socket:[", 8) != 0)
-                        continue;
-                link[n - 1] = '\0';
-                if (!strv_contains(*inodes, link + 8))
-                        (void) strv_push_dup(inodes, link + 8);
-        }
-        closedir(d);
+        l->v[l->n++] = pid;
 }
 
 /* Every process of the unit: its cgroup and the cgroups below (a service's
  * forked workers), wherever the cgroup v2 tree is mounted. */
-static void collect_cgroup_pids(const char *dir, unsigned depth, char ***pids) {
+static void collect_cgroup_pids(const char *dir, unsigned depth, struct pid_list *pids) {
         char path[4096], line[32];
         FILE *f;
         DIR *d;
@@ -189,10 +157,8 @@ static void collect_cgroup_pids(const char *dir, unsigned depth, char ***pids) {
 
         snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
         if ((f = fopen(path, "re"))) {
-                while (fgets(line, sizeof(line), f) && strv_length(*pids) < 65536) {
-                        line[strcspn(line, "\n")] = '\0';
-                        (void) strv_push_dup(pids, line);
-                }
+                while (fgets(line, sizeof(line), f) && pids->n < 65536)
+                        pid_list_add(pids, (pid_t) atoi(line));
                 fclose(f);
         }
         if (depth >= 8 || !(d = opendir(dir)))
@@ -206,62 +172,43 @@ static void collect_cgroup_pids(const char *dir, unsigned depth, char ***pids) {
 }
 
 /* Every PID of the unit, from its cgroup, or just main_pid. */
-static char **unit_pid_list(const char *cgroup, pid_t main_pid) {
+static struct pid_list unit_pid_list(const char *cgroup, pid_t main_pid) {
         static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd" };
-        char **pids = NULL, path[4096];
+        struct pid_list pids = { 0 };
+        char path[4096];
 
-        for (size_t i = 0; cgroup && *cgroup && !pids && i < sizeof(roots) / sizeof(roots[0]); i++) {
+        for (size_t i = 0; cgroup && *cgroup && pids.n == 0 && i < sizeof(roots) / sizeof(roots[0]); i++) {
                 snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
                 if (access(path, F_OK) == 0)
                         collect_cgroup_pids(path, 0, &pids);
         }
-        if (!pids && main_pid > 0) {
-                snprintf(path, sizeof(path), "%d", (int) main_pid);
-                (void) strv_push_dup(&pids, path);
-        }
+        if (pids.n == 0 && main_pid > 0)
+                pid_list_add(&pids, main_pid);
         return pids;
 }
 
-/* TCP sockets of the unit's processes, looked up in their netns'
- * /proc/PID/net/tcp{,6}: state 01 established, 0A listening; timer kind 2
- * is the keepalive timer. */
-static void count_sockets(const char *cgroup, pid_t main_pid, struct unit_check *c) {
-        char **pids = unit_pid_list(cgroup, main_pid), **inodes = NULL, path[4096];
+/* The unit's TCP sockets, looked up in the kernel's table of the main
+ * process's network namespace. */
+static void count_sockets(const char *cgroup, pid_t main_pid, struct tcp_tables *tables, struct unit_check *c) {
+        struct pid_list pids = unit_pid_list(cgroup, main_pid);
+        struct socket_ref *refs = NULL;
+        ssize_t n = socket_refs_collect(pids.v, pids.n, &refs);
+        const struct tcp_table *t = n > 0 ? tcp_tables_for_pid(tables, main_pid) : NULL;
 
-        for (char **p = pids; p && *p; p++)
-                collect_socket_inodes((pid_t) atoi(*p), &inodes);
-        for (int v6 = 0; v6 < 2 && inodes; v6++) {
-                char *table, *save = NULL;
-                snprintf(path, sizeof(path), "/proc/%d/net/tcp%s", (int) main_pid, v6 ? "6" : "");
-                if (!(table = read_proc(path, NULL)))
+        for (ssize_t i = 0; t && i < n; i++) {
+                const struct tcp_entry *e = tcp_table_find(t, refs[i].inode);
+                if (!e)
                         continue;
-                for (char *l = strtok_r(table, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                        unsigned st, timer;
-                        char inode[32];
-                        /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-                        if (sscanf(l, " %*s %*s %*s %x %*s %x:%*s %*s %*s %*s %31s", &st, &timer, inode) != 3)
-                                continue;
-                        if (!strv_contains(inodes, inode))
-                                continue;
-                        if (st == 0x0A)
-                                c->tcp_listening++;
-                        else if (st == 0x01) {
-                                c->tcp_established++;
-                                if (timer == 2)
-                                        c->tcp_with_keepalive++;
-                        }
+                if (e->state == TCP_STATE_LISTEN)
+                        c->tcp_listening++;
+                else if (e->state == TCP_STATE_ESTABLISHED) {
+                        c->tcp_established++;
+                        if (e->timer == TCP_TIMER_KEEPALIVE)
+                                c->tcp_with_keepalive++;
                 }
-                free(table);
         }
-        strv_free(pids);
-        strv_free(inodes);
-}
-
-static int get_strv(sd_bus *bus, const char *path, const char *iface, const char *name, char ***ret) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        int r = sd_bus_get_property_strv(bus, SD_DEST, path, iface, name, &e, ret);
-        sd_bus_error_free(&e);
-        return r;
+        free(refs);
+        free(pids.v);
 }
 
 static int get_string(sd_bus *bus, const char *path, const char *iface, const char *name, char *buf, size_t size) {
@@ -276,18 +223,90 @@ static int get_string(sd_bus *bus, const char *path, const char *iface, const ch
         return 0;
 }
 
-static int has_environment_files(sd_bus *bus, const char *path) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *m = NULL;
-        int r = sd_bus_get_property(bus, SD_DEST, path, SD_SERVICE_IFACE, "EnvironmentFiles", &e, &m, "a(sb)");
-        sd_bus_error_free(&e);
+/* What unit_check needs of a unit, from two GetAll calls (one round trip
+ * per interface, not one per property: ListUnits asks this for every
+ * managed unit). */
+struct unit_props {
+        char active_state[32];
+        char cgroup[1024];
+        char **dropins, **unset, **environment;
+        uint32_t main_pid;
+        uint64_t started_usec;
+        bool has_environment_files;
+};
+
+static void unit_props_done(struct unit_props *p) {
+        strv_free(p->dropins);
+        strv_free(p->unset);
+        strv_free(p->environment);
+}
+
+static int read_variant_string(sd_bus_message *m, char *buf, size_t size) {
+        const char *v;
+        int r = sd_bus_message_read(m, "v", "s", &v);
+        if (r >= 0)
+                snprintf(buf, size, "%s", v);
+        return r;
+}
+
+static int read_variant_strv(sd_bus_message *m, char ***ret) {
+        int r = sd_bus_message_enter_container(m, 'v', "as");
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(m, 'a', "(sb)");
+        strv_free(*ret);
+        *ret = NULL;
+        if ((r = sd_bus_message_read_strv(m, ret)) < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_variant_nonempty(sd_bus_message *m, const char *contents, bool *ret) {
+        int r = sd_bus_message_enter_container(m, 'v', contents);
+        if (r < 0)
+                return r;
+        if ((r = sd_bus_message_enter_container(m, 'a', contents + 1)) < 0)
+                return r;
+        *ret = !sd_bus_message_at_end(m, false);
+        if ((r = sd_bus_message_exit_container(m)) < 0) /* skips the rest of the array */
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_props(sd_bus *bus, const char *path, const char *iface, struct unit_props *p) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL;
+        const char *name;
+        int r = sd_bus_call_method(bus, SD_DEST, path, "org.freedesktop.DBus.Properties", "GetAll", &e, &m, "s", iface);
+
+        sd_bus_error_free(&e);
         if (r >= 0)
-                r = sd_bus_message_at_end(m, false) ? 0 : 1;
+                r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                if ((r = sd_bus_message_read(m, "s", &name)) < 0)
+                        break;
+                if (strcmp(name, "ActiveState") == 0)
+                        r = read_variant_string(m, p->active_state, sizeof(p->active_state));
+                else if (strcmp(name, "ControlGroup") == 0)
+                        r = read_variant_string(m, p->cgroup, sizeof(p->cgroup));
+                else if (strcmp(name, "DropInPaths") == 0)
+                        r = read_variant_strv(m, &p->dropins);
+                else if (strcmp(name, "UnsetEnvironment") == 0)
+                        r = read_variant_strv(m, &p->unset);
+                else if (strcmp(name, "Environment") == 0)
+                        r = read_variant_strv(m, &p->environment);
+                else if (strcmp(name, "MainPID") == 0)
+                        r = sd_bus_message_read(m, "v", "u", &p->main_pid);
+                else if (strcmp(name, "ExecMainStartTimestamp") == 0)
+                        r = sd_bus_message_read(m, "v", "t", &p->started_usec);
+                else if (strcmp(name, "EnvironmentFiles") == 0)
+                        r = read_variant_nonempty(m, "a(sb)", &p->has_environment_files);
+                else
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
         sd_bus_message_unref(m);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 #define SET_STATE(c, s, ...)                                            \
@@ -296,15 +315,14 @@ static int has_environment_files(sd_bus *bus, const char *path) {
                 snprintf((c)->reason, sizeof((c)->reason), __VA_ARGS__); \
         } while (0)
 
-int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_check *c) {
+int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables, struct unit_check *c) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
-        char *path = NULL, procpath[64], **dropins = NULL, **unset = NULL, **unit_env = NULL, *env = NULL;
-        char cgroup[1024] = "";
+        char *path = NULL, procpath[64], *env = NULL;
+        struct unit_props p = { 0 };
         size_t env_len = 0;
-        uint32_t main_pid = 0;
-        uint64_t started_usec = 0;
+        uint32_t main_pid;
         struct stat st;
         int r;
 
@@ -317,23 +335,19 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_c
         }
         if ((r = sd_bus_message_read(reply, "o", &opath)) < 0 || !(path = strdup(opath)))
                 goto out;
-        if ((r = get_string(bus, path, SD_UNIT_IFACE, "ActiveState", c->active_state, sizeof(c->active_state))) < 0 ||
-            (r = get_strv(bus, path, SD_UNIT_IFACE, "DropInPaths", &dropins)) < 0)
+        if ((r = read_props(bus, path, SD_UNIT_IFACE, &p)) < 0)
                 goto out;
-        for (char **d = dropins; d && *d; d++) {
+        snprintf(c->active_state, sizeof(c->active_state), "%s", p.active_state);
+        for (char **d = p.dropins; d && *d; d++) {
                 const char *slash = strrchr(*d, '/');
                 if (slash && strcmp(slash + 1, KA_DROPIN_NAME) == 0) {
                         c->has_dropin = true;
                         snprintf(c->dropin_path, sizeof(c->dropin_path), "%s", *d);
                 }
         }
-        /* Service-only properties; a missing one is not fatal. */
-        (void) sd_bus_get_property_trivial(bus, SD_DEST, path, SD_SERVICE_IFACE, "MainPID", NULL, 'u', &main_pid);
-        (void) sd_bus_get_property_trivial(bus, SD_DEST, path, SD_SERVICE_IFACE, "ExecMainStartTimestamp", NULL, 't',
-                                           &started_usec);
-        (void) get_strv(bus, path, SD_SERVICE_IFACE, "UnsetEnvironment", &unset);
-        (void) get_strv(bus, path, SD_SERVICE_IFACE, "Environment", &unit_env);
-        (void) get_string(bus, path, SD_SERVICE_IFACE, "ControlGroup", cgroup, sizeof(cgroup));
+        /* Service-only properties; a unit of another type has none. */
+        (void) read_props(bus, path, SD_SERVICE_IFACE, &p);
+        main_pid = p.main_pid;
         c->main_pid = (pid_t) main_pid;
         r = 0;
 
@@ -346,7 +360,13 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_c
                 SET_STATE(c, UNIT_STATE_INACTIVE, "not running (%s); it gets keepalive when it starts", c->active_state);
                 goto out;
         }
-        count_sockets(cgroup, c->main_pid, c);
+        if (tables)
+                count_sockets(p.cgroup, c->main_pid, tables, c);
+        else {
+                struct tcp_tables own = { 0 };
+                count_sockets(p.cgroup, c->main_pid, &own, c);
+                tcp_tables_done(&own);
+        }
         snprintf(procpath, sizeof(procpath), "/proc/%u/maps", main_pid);
         {
                 char *maps = read_proc(procpath, NULL);
@@ -357,11 +377,11 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_c
         env = read_proc(procpath, &env_len);
         if (env) {
                 size_t used = 0;
-                for (const char *p = env; p < env + env_len; p += strlen(p) + 1)
-                        if (strncmp(p, "TCPKEEPALIVE_", 13) == 0 && strncmp(p, "TCPKEEPALIVE_SOURCE=", 20) != 0 &&
-                            used + strlen(p) + 2 < sizeof(c->environment))
+                for (const char *v = env; v < env + env_len; v += strlen(v) + 1)
+                        if (strncmp(v, "TCPKEEPALIVE_", 13) == 0 && strncmp(v, "TCPKEEPALIVE_SOURCE=", 20) != 0 &&
+                            used + strlen(v) + 2 < sizeof(c->environment))
                                 used += (size_t) snprintf(c->environment + used, sizeof(c->environment) - used,
-                                                          "%s%s", used ? " " : "", p);
+                                                          "%s%s", used ? " " : "", v);
         }
         if (c->library_mapped) {
                 SET_STATE(c, UNIT_STATE_ACTIVE, "PID %u has %s; %u of %u established TCP connections carry a keepalive timer",
@@ -369,20 +389,20 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_c
                 goto out;
         }
         /* Not mapped: find out why, from the most specific cause down. */
-        if (stat(c->dropin_path, &st) == 0 && started_usec > 0 &&
-            (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000 > started_usec &&
+        if (stat(c->dropin_path, &st) == 0 && p.started_usec > 0 &&
+            (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000 > p.started_usec &&
             !(env && preload_has(env_get(env, env_len, "LD_PRELOAD"), library))) {
                 SET_STATE(c, UNIT_STATE_PENDING_RESTART,
                           "PID %u started before the drop-in was written; restart %s to apply it", main_pid, unit);
                 goto out;
         }
-        if (strv_contains(unset, "LD_PRELOAD")) {
+        if (strv_contains(p.unset, "LD_PRELOAD")) {
                 SET_STATE(c, UNIT_STATE_OVERRIDDEN, "the unit has UnsetEnvironment=LD_PRELOAD");
                 goto out;
         }
         {
                 bool unit_has = false;
-                for (char **v = unit_env; v && *v; v++)
+                for (char **v = p.environment; v && *v; v++)
                         if (strncmp(*v, "LD_PRELOAD=", 11) == 0)
                                 unit_has = preload_has(*v + 11, library); /* the last one counts */
                 if (!unit_has) {
@@ -393,7 +413,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_c
                 }
         }
         if (env && !preload_has(env_get(env, env_len, "LD_PRELOAD"), library)) {
-                if (has_environment_files(bus, path) > 0)
+                if (p.has_environment_files)
                         SET_STATE(c, UNIT_STATE_OVERRIDDEN, "an EnvironmentFile= of the unit sets LD_PRELOAD over ours");
                 else
                         SET_STATE(c, UNIT_STATE_OVERRIDDEN, "PID %u runs without our LD_PRELOAD", main_pid);
@@ -414,9 +434,7 @@ out:
         sd_bus_message_unref(reply);
         free(path);
         free(env);
-        strv_free(dropins);
-        strv_free(unset);
-        strv_free(unit_env);
+        unit_props_done(&p);
         return r < 0 ? r : 0;
 }
 
@@ -494,14 +512,19 @@ static bool read_socket(int pidfd, pid_t pid, int fd, struct unit_socket *s) {
         return true;
 }
 
-int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket *out, size_t max) {
+int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket **ret) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
-        char cgroup[1024] = "", **pids = NULL, **seen = NULL;
+        char cgroup[1024] = "";
         uint32_t main_pid = 0;
+        struct pid_list pids;
+        struct socket_ref *refs = NULL;
+        ssize_t n_refs;
         size_t n = 0;
-        int r;
+        struct unit_socket *out = NULL;
+        pid_t open_pid = 0;
+        int pidfd = -1, r;
 
         r = sd_bus_call_method(bus, SD_DEST, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
                                "LoadUnit", &e, &reply, "s", unit);
@@ -517,31 +540,30 @@ int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket *out, size_t 
         if (r < 0)
                 return r;
         pids = unit_pid_list(cgroup, (pid_t) main_pid);
-        for (char **p = pids; p && *p; p++) {
-                pid_t pid = (pid_t) atoi(*p);
-                char **fds = NULL;
-                int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-                if (pidfd < 0)
-                        continue;
-                collect_socket_fds(pid, &fds);
-                for (char **f = fds; f && *f; f++) {
-                        char inode[32];
-                        int fd;
-                        struct unit_socket s;
-                        /* A socket shared by several processes (fork) is listed once. */
-                        if (sscanf(*f, "%31s %d", inode, &fd) != 2 || strv_contains(seen, inode))
-                                continue;
-                        if (!read_socket(pidfd, pid, fd, &s))
-                                continue;
-                        (void) strv_push_dup(&seen, inode);
-                        if (n < max)
-                                out[n] = s;
-                        n++;
-                }
-                strv_free(fds);
-                close(pidfd);
+        n_refs = socket_refs_collect(pids.v, pids.n, &refs);
+        free(pids.v);
+        if (n_refs < 0)
+                return (int) n_refs;
+        if (n_refs > 0 && !(out = calloc((size_t) n_refs, sizeof(*out)))) {
+                free(refs);
+                return -ENOMEM;
         }
-        strv_free(pids);
-        strv_free(seen);
+        /* refs are ordered by pid: one pidfd per process. */
+        for (ssize_t i = 0; i < n_refs; i++) {
+                struct unit_socket s;
+                if (refs[i].pid != open_pid) {
+                        if (pidfd >= 0)
+                                close(pidfd);
+                        open_pid = refs[i].pid;
+                        pidfd = (int) syscall(SYS_pidfd_open, open_pid, 0);
+                }
+                if (pidfd < 0 || !read_socket(pidfd, refs[i].pid, refs[i].fd, &s))
+                        continue;
+                out[n++] = s;
+        }
+        if (pidfd >= 0)
+                close(pidfd);
+        free(refs);
+        *ret = out;
         return (int) (n > INT32_MAX ? INT32_MAX : n);
 }

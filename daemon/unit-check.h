@@ -44,10 +44,12 @@ struct unit_socket {
         int keepalive, idle, interval, count, user_timeout; /* -1: unreadable */
 };
 
-/* The TCP sockets of the unit's processes (its cgroup and below), at most
- * max. Returns the number found (may exceed max), or -errno. */
-int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket *out, size_t max);
+/* The TCP sockets of the unit's processes (its cgroup and below), in *ret
+ * (to be freed; NULL when none). Returns how many, or -errno. */
+int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket **ret);
 
 /* Fills c for unit (a validated unit name). library: the installed path.
+ * tables: TCP tables shared by the calls of one request, or NULL.
  * Returns 0, or -errno when systemd could not be asked. */
-int unit_check(sd_bus *bus, const char *unit, const char *library, struct unit_check *c);
+struct tcp_tables;
+int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables, struct unit_check *c);

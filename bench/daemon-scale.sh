@@ -1,0 +1,90 @@
+#!/bin/sh
+# bench/daemon-scale.sh: tcpkeepalived with 10,000 open TCP connections
+# across 100 units, in a container with a real systemd. 100 instances of a
+# Python server hold 100 accepted connections each (a client outside the
+# units holds the other ends); then the latency of ListUnits (what
+# `tcpkeepalivectl status` asks), of GetUnitSockets for one unit, of the
+# whole `tcpkeepalivectl status`, and the daemon's RSS. Run by
+# `make bench-daemon` (root: it boots a container).
+. "$TKA_SRCDIR/tests/lib.sh"
+. "$TKA_SRCDIR/tests/systemd/container.sh"
+UNITS=${UNITS:-100}
+PER_UNIT=${PER_UNIT:-100}
+RUNS=${RUNS:-5}
+
+container_boot tka-bench
+cat <<'PY' | inside_write /etc/holder.py
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(512)
+held = [s.accept()[0] for _ in range(int(sys.argv[2]))]
+time.sleep(3600)
+PY
+printf '[Service]\nExecStart=/usr/bin/python3 /etc/holder.py %%i %s\nLimitNOFILE=4096\n' "$PER_UNIT" |
+        inside_write /etc/systemd/system/holder@.service
+printf '[Match]\nUnit=holder@*.service\n[KeepAlive]\nIdleSec=60\n' | inside_write /etc/keepalived.d/50-holders.ini
+inside systemctl daemon-reload
+i=1
+units=""
+while [ $i -le "$UNITS" ]; do units="$units holder@$((20000 + i)).service"; i=$((i + 1)); done
+# shellcheck disable=SC2086
+inside systemctl start $units
+for u in $units; do
+        port=${u#holder@}
+        wait_listening "${port%.service}"
+done
+cat <<'PY' | inside_write /etc/clients.py
+import socket, sys, time
+units, per = int(sys.argv[1]), int(sys.argv[2])
+conns = [socket.create_connection(("127.0.0.1", 20000 + u)) for u in range(1, units + 1) for _ in range(per)]
+print("connected", len(conns), flush=True)
+time.sleep(3600)
+PY
+inside systemd-run --unit=bench-clients -p LimitNOFILE=$((UNITS * PER_UNIT + 1024)) python3 /etc/clients.py "$UNITS" "$PER_UNIT" >/dev/null
+want=$((UNITS * PER_UNIT))
+held() { # established connections whose local port is a holder's
+        inside ss -Htn state established |
+                awk -v hi=$((20000 + UNITS)) '{ n = split($3, a, ":"); p = a[n] + 0; if (p > 20000 && p <= hi) c++ } END { print c + 0 }'
+}
+_deadline=$(($(date +%s) + 120))
+while [ "$(held)" -lt "$want" ]; do
+        [ "$(date +%s)" -lt "$_deadline" ] || container_fail "only $(held) of $want connections after 120 s"
+        sleep 0.2
+done
+inside systemctl start tcpkeepalived.service
+pid=$(inside systemctl show -P MainPID tcpkeepalived.service)
+rss0=$(inside sed -n 's/^VmRSS: *//p' "/proc/$pid/status")
+
+time_ms() { # CMD...: median wall time in ms of RUNS runs
+        n=0
+        : >"$TMP/t"
+        while [ $n -lt "$RUNS" ]; do
+                t0=$(date +%s%N)
+                "$@" >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "$* failed"; }
+                t1=$(date +%s%N)
+                echo $(((t1 - t0) / 1000000)) >>"$TMP/t"
+                n=$((n + 1))
+        done
+        sort -n "$TMP/t" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
+# Baseline: what an admin would run instead, every TCP socket with its
+# process (ss walks /proc/*/fd as the daemon does, for all 20,000 ends).
+t_ss=$(time_ms inside ss -tnpo state established)
+t_list=$(time_ms inside busctl --timeout=120 call $BUS ListUnits)
+t_sock=$(time_ms inside busctl --timeout=120 call $BUS GetUnitSockets s holder@20001.service)
+nsock=$(inside busctl --timeout=120 call $BUS GetUnitSockets s holder@20001.service | awk '{print $2}')
+t_status=$(time_ms inside tcpkeepalivectl status)
+lines=$(inside tcpkeepalivectl status | grep -c "holder@.*$PER_UNIT/$PER_UNIT" || true)
+rss1=$(inside sed -n 's/^VmRSS: *//p' "/proc/$pid/status")
+echo "tcpkeepalived with $want established connections in $UNITS units (+$want client ends), median of $RUNS:"
+printf '  %-44s %6s ms  (baseline)\n' "ss -tnpo state established" "$t_ss"
+printf '  %-44s %6s ms\n' "ListUnits (all $UNITS units)" "$t_list"
+printf '  %-44s %6s ms  (%s sockets)\n' "GetUnitSockets (one unit)" "$t_sock" "$nsock"
+printf '  %-44s %6s ms  (%s units with %s/%s keepalive)\n' "tcpkeepalivectl status" "$t_status" "$lines" "$PER_UNIT" "$PER_UNIT"
+printf '  %-44s %s -> %s\n' "daemon RSS (idle -> after the calls)" "$rss0" "$rss1"
+[ "$lines" -eq "$UNITS" ] || { inside tcpkeepalivectl status | head -n 20 >&2; fail "status showed $lines of $UNITS units with all connections kept alive"; }
+if [ -n "${BENCH_HOLD:-}" ]; then # keep the container for a closer look
+        echo "holding: touch $TMP/stop to end"
+        while [ ! -e "$TMP/stop" ]; do sleep 1; done
+fi

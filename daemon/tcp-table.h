@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The kernel's TCP tables (/proc/PID/net/tcp and tcp6) of the network
+ * namespaces the daemon looks into, indexed by socket inode. Reading them
+ * through a PID of the namespace needs no setns(); one read per namespace
+ * serves every unit in a ListUnits call, so the cost stays linear in the
+ * number of sockets, not units x sockets.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+        TCP_STATE_ESTABLISHED = 0x01,
+        TCP_STATE_LISTEN = 0x0A,
+        TCP_TIMER_KEEPALIVE = 2, /* "tr" column: 1 retransmit, 2 keepalive, 4 zero window probe */
+};
+
+struct tcp_entry {
+        uint64_t inode;
+        uint8_t state, timer;
+};
+
+struct tcp_table {
+        uint64_t netns; /* inode of /proc/PID/ns/net */
+        struct tcp_entry *entries;
+        size_t n;
+};
+
+/* The tables read so far, one per network namespace. Zero-initialise. */
+struct tcp_tables {
+        struct tcp_table *tables;
+        size_t n;
+};
+
+/* The table of pid's network namespace, read on first use; NULL when pid
+ * is gone or its namespace cannot be read. */
+const struct tcp_table *tcp_tables_for_pid(struct tcp_tables *cache, pid_t pid);
+const struct tcp_entry *tcp_table_find(const struct tcp_table *t, uint64_t inode);
+void tcp_tables_done(struct tcp_tables *cache);
+
+/* A socket held by a process: the fd through which it was found. */
+struct socket_ref {
+        uint64_t inode;
+        pid_t pid;
+        int fd;
+};
+
+/* The sockets held by the pids, each once (a socket shared by several
+ * processes after fork is reported with the first pid that holds it),
+ * ordered by pid then fd. Returns the count (*ret may be NULL when 0) or
+ * -ENOMEM. */
+ssize_t socket_refs_collect(const pid_t *pids, size_t n_pids, struct socket_ref **ret);
