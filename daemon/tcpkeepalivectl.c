@@ -21,6 +21,7 @@
 #include "dropin.h"
 #include "rules.h"
 #include "strv.h"
+#include "tcp-table.h"
 #include "unit-check.h"
 #include "unit-name.h"
 
@@ -195,7 +196,9 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         }
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
-                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c);
+                struct tcp_tables tables = { 0 };
+                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &tables, &c);
+                tcp_tables_done(&tables);
                 if (r < 0 || c.state != UNIT_STATE_UNSUPPORTED || wait_sec <= 0)
                         break;
                 /* A just-started Type=simple service may not have exec'ed its

@@ -51,6 +51,7 @@ struct manager {
         char *fingerprint; /* what the rules said last time: reload only on a change */
         const char *root;
         uint64_t reloads;
+        char **unit_states; /* "unit state" as last signalled: UnitStateChanged only on a change */
 };
 
 /* stderr goes to the journal; the <N> prefix is its priority. */
@@ -201,33 +202,104 @@ static int systemd_call(struct manager *m, const char *method, const char *types
         return r;
 }
 
-/* Restart=try: running units that still run without the new drop-in. */
+/* Restart=try: running units whose process does not have the settings
+ * their unit has now (unit_check compares the environments). */
 static void try_restart(struct manager *m) {
         char **units = managed_units(m);
         for (char **u = units; u && *u; u++) {
                 const struct ka_rule *rule = ka_ruleset_match(&m->rules, *u, NULL);
                 struct unit_check c;
-                if (!rule || rule->params.restart != KA_RESTART_TRY)
+                if (!rule || rule->params.restart != KA_RESTART_TRY || is_template(*u))
                         continue;
                 if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c) < 0 ||
-                    (c.state != UNIT_STATE_PENDING_RESTART && c.state != UNIT_STATE_ACTIVE))
+                    c.state != UNIT_STATE_PENDING_RESTART)
                         continue;
-                /* ACTIVE with old values is a change too: compare the environment. */
-                if (c.state == UNIT_STATE_ACTIVE) {
-                        struct ka_params p;
-                        char want[64];
-                        ka_params_init(&p);
-                        (void) ka_params_overlay(&p, &m->rules.defaults);
-                        (void) ka_params_overlay(&p, &rule->params);
-                        snprintf(want, sizeof(want), "TCPKEEPALIVE_IDLE=%d", p.idle_sec);
-                        ka_params_done(&p);
-                        if (strstr(c.environment, want))
-                                continue;
-                }
                 log_info("%s: restarting (Restart=try in %s)", *u, rule->path);
                 (void) systemd_call(m, "TryRestartUnit", "ss", *u, "replace");
         }
         strv_free(units);
+}
+
+/* ---- state changes -------------------------------------------------------------- */
+
+static bool has_our_dropin(const char *unit) {
+        char path[4096], template[UNIT_NAME_MAX + 1];
+        snprintf(path, sizeof(path), GENERATOR_DIR "/%s.d/" KA_DROPIN_NAME, unit);
+        if (access(path, F_OK) == 0)
+                return true;
+        if (!unit_name_template(unit, template, sizeof(template)) || strcmp(template, unit) == 0)
+                return false;
+        snprintf(path, sizeof(path), GENERATOR_DIR "/%s.d/" KA_DROPIN_NAME, template);
+        return access(path, F_OK) == 0;
+}
+
+/* The entry "unit state" of unit in m->unit_states, or NULL. */
+static char **cached_state(struct manager *m, const char *unit) {
+        size_t n = strlen(unit);
+        for (char **e = m->unit_states; e && *e; e++)
+                if (strncmp(*e, unit, n) == 0 && (*e)[n] == ' ')
+                        return e;
+        return NULL;
+}
+
+/* Computes unit's state and emits UnitStateChanged when it differs from
+ * the last one signalled (the first look at a unit only records it). */
+static void refresh_unit(struct manager *m, const char *unit, bool announce_new) {
+        struct unit_check c;
+        char **entry = cached_state(m, unit), *line;
+        const char *old = entry ? strchr(*entry, ' ') + 1 : NULL;
+
+        if (unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c) < 0)
+                return;
+        if (!entry && c.state == UNIT_STATE_UNMANAGED)
+                return;
+        if (old && strcmp(old, unit_state_to_string(c.state)) == 0)
+                return;
+        if (asprintf(&line, "%s %s", unit, unit_state_to_string(c.state)) < 0)
+                return;
+        if (entry) {
+                free(*entry);
+                *entry = line;
+        } else if (strv_push(&m->unit_states, line) < 0) {
+                free(line);
+                return;
+        }
+        if (entry || announce_new)
+                (void) sd_bus_emit_signal(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStateChanged", "sss", unit,
+                                          unit_state_to_string(c.state), c.reason);
+}
+
+static void refresh_managed_units(struct manager *m, bool announce_new) {
+        char **units = managed_units(m);
+        for (char **u = units; u && *u; u++)
+                if (!is_template(*u))
+                        refresh_unit(m, *u, announce_new);
+        /* Units no longer managed: their last state is unmanaged. */
+        for (char **e = m->unit_states; e && *e; e++) {
+                char unit[UNIT_NAME_MAX + 1];
+                snprintf(unit, sizeof(unit), "%.*s", (int) strcspn(*e, " "), *e);
+                if (!strv_contains(units, unit))
+                        refresh_unit(m, unit, announce_new);
+        }
+        strv_free(units);
+}
+
+/* systemd's PropertiesChanged on a unit: a start, stop or restart of a
+ * unit we manage may change its state. */
+static int on_systemd_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        const char *iface, *path = sd_bus_message_get_path(msg);
+        char *unit = NULL;
+        (void) error;
+
+        if (!path || sd_bus_message_read(msg, "s", &iface) < 0 || strcmp(iface, "org.freedesktop.systemd1.Unit") != 0)
+                return 0;
+        if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0)
+                return 0;
+        if (unit_name_is_valid_service(unit) && (has_our_dropin(unit) || cached_state(m, unit)))
+                refresh_unit(m, unit, true);
+        free(unit);
+        return 0;
 }
 
 /* Re-reads the rules; on a change, systemd reloads (the generator runs) and
@@ -252,6 +324,7 @@ static int apply_rules(struct manager *m, bool force) {
                 try_restart(m);
         }
         (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "Rules", "Errors", "Reloads", NULL);
+        refresh_managed_units(m, true);
         return r;
 }
 
@@ -339,14 +412,18 @@ static int validate_unit(const char *unit, sd_bus_error *error) {
 static int append_unit(sd_bus_message *reply, struct manager *m, const char *unit, struct tcp_tables *tables) {
         struct unit_check c;
         const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
+        struct tcp_tables own = { 0 };
         int r;
 
+        if (!tables)
+                tables = &own;
         if (is_template(unit)) {
                 /* Not a unit systemd can load; its instances carry the state. */
                 c = (struct unit_check) { .state = UNIT_STATE_INACTIVE, .has_dropin = true };
                 snprintf(c.reason, sizeof(c.reason), "template: no instance of it is loaded");
         } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, &c)) < 0)
                 c = (struct unit_check) { .state = UNIT_STATE_ERROR };
+        tcp_tables_done(&own);
         return sd_bus_message_append(reply, "(ssssuuu)", unit, unit_state_to_string(c.state), c.reason,
                                      rule ? rule->path : (c.has_dropin ? "systemctl enable" : ""),
                                      (uint32_t) c.main_pid, c.tcp_established, c.tcp_with_keepalive);
@@ -457,6 +534,7 @@ static const sd_bus_vtable manager_vtable[] = {
         /* No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus requires CAP_SYS_ADMIN of the caller. */
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, 0),
         SD_BUS_METHOD_WITH_ARGS("RestartUnit", SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_restart_unit, 0),
+        SD_BUS_SIGNAL_WITH_ARGS("UnitStateChanged", SD_BUS_ARGS("s", unit, "s", state, "s", reason), 0),
         SD_BUS_VTABLE_END,
 };
 
@@ -464,24 +542,33 @@ static const sd_bus_vtable manager_vtable[] = {
 
 /* Keeps what reading other services' /proc/PID/fd and pidfd_getfd need
  * (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH), in the bounding set too, and
- * drops every other capability for good. */
+ * drops every other capability for good. Under tcpkeepalived.service the
+ * unit has already done so (and its system call filter refuses capset),
+ * so nothing is asked of the kernel when there is nothing left to drop. */
 static int drop_capabilities(void) {
         static const cap_value_t keep[] = { CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
-        cap_t caps;
+        cap_t want = cap_init(), have = cap_get_proc();
         int r = 0;
 
+        if (!want || !have) {
+                r = -ENOMEM;
+                goto out;
+        }
         for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
                 bool kept = c == keep[0] || c == keep[1];
                 if (!kept && prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0 && cap_drop_bound(c) < 0 && errno != EINVAL)
                         r = -errno;
         }
-        caps = cap_init();
-        if (!caps)
-                return -ENOMEM;
-        if (cap_set_flag(caps, CAP_EFFECTIVE, 2, keep, CAP_SET) < 0 ||
-            cap_set_flag(caps, CAP_PERMITTED, 2, keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)
+        if (cap_set_flag(want, CAP_EFFECTIVE, 2, keep, CAP_SET) < 0 ||
+            cap_set_flag(want, CAP_PERMITTED, 2, keep, CAP_SET) < 0) {
                 r = -errno;
-        cap_free(caps);
+                goto out;
+        }
+        if (cap_compare(want, have) != 0 && cap_set_proc(want) < 0)
+                r = -errno;
+out:
+        cap_free(want);
+        cap_free(have);
         return r;
 }
 
@@ -563,6 +650,14 @@ int main(int argc, char **argv) {
         (void) load_rules(&m);
         m.fingerprint = fingerprint(&m.rules);
 
+        /* Unit state changes come from systemd's signals: no polling. */
+        if ((r = sd_bus_match_signal(m.bus, NULL, "org.freedesktop.systemd1", NULL, "org.freedesktop.DBus.Properties",
+                                     "PropertiesChanged", on_systemd_unit_changed, &m)) < 0 ||
+            (r = systemd_call(&m, "Subscribe", NULL)) < 0)
+                log_warning("cannot follow systemd's unit changes (%s): UnitStateChanged will only follow rule changes",
+                            strerror(-r));
+        refresh_managed_units(&m, false);
+
         if ((r = sd_bus_request_name(m.bus, BUS_NAME, 0)) < 0) {
                 log_error("cannot own %s: %s", BUS_NAME, strerror(-r));
                 return 1;
@@ -577,5 +672,6 @@ int main(int argc, char **argv) {
         sd_event_unref(m.event);
         ka_ruleset_done(&m.rules);
         free(m.fingerprint);
+        strv_free(m.unit_states);
         return r < 0 ? 1 : 0;
 }

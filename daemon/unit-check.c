@@ -309,6 +309,35 @@ static int read_props(sd_bus *bus, const char *path, const char *iface, struct u
         return r < 0 ? r : 0;
 }
 
+/* The TCPKEEPALIVE_* settings (not _SOURCE, which names the rule file) of
+ * a list of assignments, sorted. */
+static char **tka_settings(char **assignments) {
+        char **out = NULL;
+        for (char **v = assignments; v && *v; v++)
+                if (strncmp(*v, "TCPKEEPALIVE_", 13) == 0 && strncmp(*v, "TCPKEEPALIVE_SOURCE=", 20) != 0)
+                        (void) strv_push_dup(&out, *v);
+        strv_sort_unique(out);
+        return out;
+}
+
+/* Whether the process environment env has exactly the keepalive settings
+ * of the unit's Environment= (systemd resolves that list: last one wins). */
+static bool tka_settings_equal(char **unit_env, const char *env, size_t env_len) {
+        char **want = tka_settings(unit_env), **block = NULL, **have;
+        bool equal;
+
+        for (const char *v = env; v < env + env_len; v += strlen(v) + 1)
+                (void) strv_push_dup(&block, v);
+        have = tka_settings(block);
+        equal = strv_length(want) == strv_length(have);
+        for (size_t i = 0; equal && want && want[i]; i++)
+                equal = strcmp(want[i], have[i]) == 0;
+        strv_free(want);
+        strv_free(have);
+        strv_free(block);
+        return equal;
+}
+
 #define SET_STATE(c, s, ...)                                            \
         do {                                                            \
                 (c)->state = (s);                                       \
@@ -323,7 +352,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         struct unit_props p = { 0 };
         size_t env_len = 0;
         uint32_t main_pid;
-        struct stat st;
+        bool current;
         int r;
 
         *c = (struct unit_check) { .state = UNIT_STATE_ERROR };
@@ -362,11 +391,6 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         }
         if (tables)
                 count_sockets(p.cgroup, c->main_pid, tables, c);
-        else {
-                struct tcp_tables own = { 0 };
-                count_sockets(p.cgroup, c->main_pid, &own, c);
-                tcp_tables_done(&own);
-        }
         snprintf(procpath, sizeof(procpath), "/proc/%u/maps", main_pid);
         {
                 char *maps = read_proc(procpath, NULL);
@@ -383,19 +407,29 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                                 used += (size_t) snprintf(c->environment + used, sizeof(c->environment) - used,
                                                           "%s%s", used ? " " : "", v);
         }
+        if (!env) {
+                SET_STATE(c, UNIT_STATE_ERROR, "cannot read the environment of PID %u", main_pid);
+                goto out;
+        }
+        /* Current: the process runs with the keepalive settings the unit has now. */
+        current = tka_settings_equal(p.environment, env, env_len);
+        if (c->library_mapped && current) {
+                if (tables)
+                        SET_STATE(c, UNIT_STATE_ACTIVE,
+                                  "PID %u has %s; %u of %u established TCP connections carry a keepalive timer", main_pid,
+                                  library, c->tcp_with_keepalive, c->tcp_established);
+                else
+                        SET_STATE(c, UNIT_STATE_ACTIVE, "PID %u has %s and the rule's settings", main_pid, library);
+                goto out;
+        }
         if (c->library_mapped) {
-                SET_STATE(c, UNIT_STATE_ACTIVE, "PID %u has %s; %u of %u established TCP connections carry a keepalive timer",
-                          main_pid, library, c->tcp_with_keepalive, c->tcp_established);
-                goto out;
-        }
-        /* Not mapped: find out why, from the most specific cause down. */
-        if (stat(c->dropin_path, &st) == 0 && p.started_usec > 0 &&
-            (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000 > p.started_usec &&
-            !(env && preload_has(env_get(env, env_len, "LD_PRELOAD"), library))) {
                 SET_STATE(c, UNIT_STATE_PENDING_RESTART,
-                          "PID %u started before the drop-in was written; restart %s to apply it", main_pid, unit);
+                          "PID %u runs with older settings (%.200s); restart %s to apply the new ones", main_pid,
+                          c->environment[0] ? c->environment : "none", unit);
                 goto out;
         }
+        /* Not mapped: find out why, from the unit's configuration (a restart
+         * would not help) to the running process. */
         if (strv_contains(p.unset, "LD_PRELOAD")) {
                 SET_STATE(c, UNIT_STATE_OVERRIDDEN, "the unit has UnsetEnvironment=LD_PRELOAD");
                 goto out;
@@ -412,7 +446,12 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                         goto out;
                 }
         }
-        if (env && !preload_has(env_get(env, env_len, "LD_PRELOAD"), library)) {
+        if (!current) {
+                SET_STATE(c, UNIT_STATE_PENDING_RESTART,
+                          "PID %u started before the drop-in was in place; restart %s to apply it", main_pid, unit);
+                goto out;
+        }
+        if (!preload_has(env_get(env, env_len, "LD_PRELOAD"), library)) {
                 if (p.has_environment_files)
                         SET_STATE(c, UNIT_STATE_OVERRIDDEN, "an EnvironmentFile= of the unit sets LD_PRELOAD over ours");
                 else

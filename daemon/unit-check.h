@@ -49,7 +49,8 @@ struct unit_socket {
 int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket **ret);
 
 /* Fills c for unit (a validated unit name). library: the installed path.
- * tables: TCP tables shared by the calls of one request, or NULL.
+ * tables: TCP tables shared by the calls of one request, or NULL to skip
+ * counting sockets (the state does not depend on them).
  * Returns 0, or -errno when systemd could not be asked. */
 struct tcp_tables;
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables, struct unit_check *c);
