@@ -264,9 +264,11 @@ static void refresh_unit(struct manager *m, const char *unit, bool announce_new)
                 free(line);
                 return;
         }
-        if (entry || announce_new)
+        if (entry || announce_new) {
                 (void) sd_bus_emit_signal(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStateChanged", "sss", unit,
                                           unit_state_to_string(c.state), c.reason);
+                (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
+        }
 }
 
 static void refresh_managed_units(struct manager *m, bool announce_new) {
@@ -518,6 +520,28 @@ static int method_restart_unit(sd_bus_message *msg, void *userdata, sd_bus_error
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* UnitStates: (unit, state, reason) of every managed unit, without the
+ * socket counts (ListUnits has those): cheap enough for a property. */
+static int prop_unit_states(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
+                            void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        char **units = managed_units(m);
+        int r;
+        (void) bus, (void) path, (void) iface, (void) prop, (void) error;
+
+        r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        for (char **u = units; r >= 0 && u && *u; u++) {
+                struct unit_check c;
+                if (is_template(*u))
+                        continue;
+                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c) < 0)
+                        c.state = UNIT_STATE_ERROR;
+                r = sd_bus_message_append(reply, "(sss)", *u, unit_state_to_string(c.state), c.reason);
+        }
+        strv_free(units);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -525,6 +549,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Rules", "a(sasiiixsss)", prop_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Errors", "a(sussss)", prop_errors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Reloads", "t", prop_reloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UnitStates", "a(sss)", prop_unit_states, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssuuu)", units), method_list_units,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("(ssssuuu)", state), method_get_unit,

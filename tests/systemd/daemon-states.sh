@@ -55,6 +55,9 @@ list=$(call ListUnits)
 expect_match "$list" '"worker@7405.service" "active"' "ListUnits shows the template's instances"
 expect_match "$list" '"worker@7406.service" "active"' "ListUnits shows every instance"
 case $list in *'"worker@.service"'*) fail "ListUnits shows the template instead of its instances: $list" ;; esac
+states=$(inside busctl get-property $BUS UnitStates)
+expect_match "$states" '"static.service" "unsupported"' "the UnitStates property"
+expect_match "$states" '"worker@7405.service" "active"' "UnitStates lists template instances"
 pass "unsupported, overridden, inactive, template instances"
 
 # pending-restart: a rule for a running service, without Restart=try.
@@ -62,6 +65,7 @@ rule 50-web.ini web.service
 wait_until 15 "web.service pending-restart" sh -c "nsenter -t $CONTAINER_LEADER -a busctl call $BUS GetUnit s web.service | grep -q pending-restart"
 signalled "$(sig web.service pending-restart)" "UnitStateChanged web.service pending-restart"
 signalled 'Member=PropertiesChanged.*"Rules"' "PropertiesChanged for Rules"
+signalled 'Member=PropertiesChanged.*"UnitStates"' "PropertiesChanged invalidating UnitStates"
 inside systemctl restart web.service
 wait_listening 7401
 signalled "$(sig web.service active)" "UnitStateChanged web.service active after its restart"
