@@ -64,20 +64,21 @@ struct manager {
 /* The text of every drop-in the rules imply plus every diagnostic: two
  * loads with the same fingerprint need no systemd reload. */
 static char *fingerprint(struct ka_ruleset *rs) {
+        static const struct ka_dropin_setup setup = { .library = "", .bpf_helper = "-" };
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
         if (!f)
                 return NULL;
         for (size_t i = 0; i < rs->n_rules; i++) {
-                char *d = ka_dropin_render("-", &rs->rules[i].params, rs->rules[i].path, "");
+                char *d = ka_dropin_render("-", &rs->rules[i].params, rs->rules[i].path, &setup);
                 fprintf(f, "%s\n", d ? d : "");
                 for (char **u = rs->rules[i].units; u && *u; u++)
                         fprintf(f, "unit %s\n", *u);
                 free(d);
         }
         if (rs->defaults_path) {
-                char *d = ka_dropin_render("-", &rs->defaults, rs->defaults_path, "");
+                char *d = ka_dropin_render("-", &rs->defaults, rs->defaults_path, &setup);
                 fprintf(f, "defaults %s\n", d ? d : "");
                 free(d);
         }

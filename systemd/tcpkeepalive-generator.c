@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "dropin.h"
@@ -165,7 +167,26 @@ static int write_file_at(const char *dir, const char *unit, const char *text) {
         return close(fd) < 0 ? -errno : 0;
 }
 
+/* systemd's BPFProgram= works only when the cgroup v2 hierarchy is the
+ * only one; TCPKEEPALIVE_CGROUP=unified|hybrid overrides (tests). */
+static bool cgroup_unified(void) {
+        const char *e = getenv("TCPKEEPALIVE_CGROUP");
+        struct statfs fs;
+        if (e && strcmp(e, "unified") == 0)
+                return true;
+        if (e && strcmp(e, "hybrid") == 0)
+                return false;
+        return statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 static int run(const char *dest, const char *root) {
+        const struct ka_dropin_setup setup = {
+                .library = TCPKEEPALIVE_LIBRARY_PATH,
+#ifdef TCPKEEPALIVE_BPF_HELPER
+                .bpf_helper = TCPKEEPALIVE_BPF_HELPER,
+#endif
+                .cgroup_unified = cgroup_unified(),
+        };
         struct ka_ruleset rs;
         char **units = NULL, **enabled = NULL;
         unsigned written = 0, failed = 0;
@@ -223,7 +244,9 @@ static int run(const char *dest, const char *root) {
                         snprintf(source, sizeof(source), "systemctl enable " ENABLE_PREFIX "%.*s.service%s%s",
                                  (int) (strlen(*u) - strlen(".service")), *u,
                                  rs.defaults_path ? " with " : "", rs.defaults_path ? rs.defaults_path : "");
-                text = ka_dropin_render(*u, &params, source, TCPKEEPALIVE_LIBRARY_PATH);
+                if (params.method == KA_METHOD_BPF && !setup.bpf_helper)
+                        log_msg(4, "%s: Method=bpf in %s, but this build has no BPF backend: no keepalive", *u, source);
+                text = ka_dropin_render(*u, &params, source, &setup);
                 ka_params_done(&params);
                 if (!text || (r = write_file_at(dest, *u, text)) < 0) {
                         log_msg(3, "%s: cannot write drop-in: %s", *u, text ? strerror(-r) : "out of memory");

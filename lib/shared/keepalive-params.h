@@ -29,6 +29,9 @@
 #define KA_ENV_DIRECTION "TCPKEEPALIVE_DIRECTION"
 #define KA_ENV_DEBUG "TCPKEEPALIVE_DEBUG"
 #define KA_ENV_LOG "TCPKEEPALIVE_LOG"
+/* Which backend a unit's drop-in asked for (read by tcpkeepalive-bpf and
+ * the daemon; the library ignores it). */
+#define KA_ENV_METHOD "TCPKEEPALIVE_METHOD"
 /* libkeepalive 0.3 names, honoured when ours are absent. */
 #define KA_ENV_COMPAT_IDLE "KEEPIDLE"
 #define KA_ENV_COMPAT_INTERVAL "KEEPINTVL"
@@ -45,6 +48,12 @@ enum ka_direction {
         KA_DIRECTION_INBOUND = 1,  /* listening and accepted sockets */
         KA_DIRECTION_OUTBOUND = 2, /* sockets that connect() */
         KA_DIRECTION_BOTH = 3,
+};
+
+enum ka_method {
+        KA_METHOD_PRELOAD, /* LD_PRELOAD only */
+        KA_METHOD_AUTO,    /* BPF where the preload cannot work, the preload elsewhere */
+        KA_METHOD_BPF,     /* the cgroup BPF program only */
 };
 
 /*
@@ -97,6 +106,24 @@ static inline int ka_parse_direction(const char *s, enum ka_direction *ret) {
         else
                 return -EINVAL;
         return 0;
+}
+
+static inline int ka_parse_method(const char *s, enum ka_method *ret) {
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "preload") == 0)
+                *ret = KA_METHOD_PRELOAD;
+        else if (strcmp(s, "auto") == 0)
+                *ret = KA_METHOD_AUTO;
+        else if (strcmp(s, "bpf") == 0)
+                *ret = KA_METHOD_BPF;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static inline const char *ka_method_to_string(enum ka_method m) {
+        return m == KA_METHOD_AUTO ? "auto" : m == KA_METHOD_BPF ? "bpf" : "preload";
 }
 
 static inline const char *ka_mode_to_string(enum ka_mode m) {

@@ -40,7 +40,7 @@ const char *const ka_rule_dirs[] = {
 void ka_params_init(struct ka_params *p) {
         *p = (struct ka_params) {
                 .idle_sec = -1, .interval_sec = -1, .count = -1, .user_timeout_ms = -1,
-                .mode = -1, .direction = -1, .restart = -1,
+                .mode = -1, .direction = -1, .restart = -1, .method = -1,
         };
 }
 
@@ -57,6 +57,7 @@ int ka_params_overlay(struct ka_params *a, const struct ka_params *b) {
         if (b->mode >= 0) a->mode = b->mode;
         if (b->direction >= 0) a->direction = b->direction;
         if (b->restart >= 0) a->restart = b->restart;
+        if (b->method >= 0) a->method = b->method;
         if (b->extra_preload) {
                 char **copy = strv_copy(b->extra_preload);
                 if (!copy)
@@ -323,9 +324,10 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
         }
         if (strcmp(section, "KeepAlive") == 0) {
                 if (strcmp(key, "IdleSec") && strcmp(key, "IntervalSec") && strcmp(key, "Count") &&
-                    strcmp(key, "UserTimeoutSec") && strcmp(key, "Mode") && strcmp(key, "Direction")) {
+                    strcmp(key, "UserTimeoutSec") && strcmp(key, "Mode") && strcmp(key, "Direction") &&
+                    strcmp(key, "Method")) {
                         P_ERROR(p, kv, "unknown key in [KeepAlive] (known: IdleSec, IntervalSec, Count, "
-                                       "UserTimeoutSec, Mode, Direction)");
+                                       "UserTimeoutSec, Mode, Direction, Method)");
                         return 1;
                 }
                 if (seen_before(p, section, key)) {
@@ -357,6 +359,12 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
                                 P_ERROR(p, kv, "want default, force or off");
                         else
                                 pr->mode = m;
+                } else if (strcmp(key, "Method") == 0) {
+                        enum ka_method m;
+                        if (ka_parse_method(value, &m) < 0)
+                                P_ERROR(p, kv, "want auto, preload or bpf");
+                        else
+                                pr->method = m;
                 } else {
                         enum ka_direction d;
                         if (ka_parse_direction(value, &d) < 0)

@@ -21,6 +21,7 @@ struct ka_params {
         int mode;                /* enum ka_mode, or -1 */
         int direction;           /* enum ka_direction, or -1 */
         int restart;             /* enum ka_restart, or -1 */
+        int method;              /* enum ka_method, or -1 (preload) */
         char **extra_preload;    /* NULL-terminated; the unit's own preloads, kept */
 };
 

@@ -173,6 +173,7 @@ static void test_layering_and_diagnostics(void) {
                    "UserTimeoutSec=500ms\n"
                    "Mode=force\n"
                    "Direction=outbound\n"
+                   "Method=auto\n"
                    "[Service]\n"
                    "Restart=try\n"
                    "ExtraPreload=/usr/lib/libjemalloc.so.2 /opt/x/liby.so\n");
@@ -209,6 +210,7 @@ static void test_layering_and_diagnostics(void) {
         }
         write_file("/etc/k/44-warning.ini",
                    "[Match]\nUnit=warn\n[KeepAlive]\nIdleSec=60\nIntervalSec=10\nCount=6\nUserTimeoutSec=30s\n");
+        write_file("/etc/k/45-method.ini", "[Match]\nUnit=m\n[KeepAlive]\nMethod=ebpf\n");
         /* a later rule overriding part of an earlier glob */
         write_file("/etc/k/90-exclude.ini", "[Match]\nUnit=worker@7.service\n[KeepAlive]\nMode=off\n");
         write_file("/usr/lib/k/defaults.conf", "[KeepAlive]\nIdleSec=60\nCount=4\n");
@@ -233,6 +235,7 @@ static void test_layering_and_diagnostics(void) {
                 CHECK(r->params.idle_sec == 120 && r->params.interval_sec == 30 && r->params.count == 4);
                 CHECK(r->params.user_timeout_ms == 500);
                 CHECK(r->params.mode == KA_MODE_FORCE && r->params.direction == KA_DIRECTION_OUTBOUND);
+                CHECK(r->params.method == KA_METHOD_AUTO);
                 CHECK(r->params.restart == KA_RESTART_TRY);
                 CHECK(strv_length(r->params.extra_preload) == 2);
         }
@@ -266,6 +269,9 @@ static void test_layering_and_diagnostics(void) {
                 CHECK(d && strstr(d->message, "someone other than root can write"));
                 CHECK(!find_rule(&rs, "43-writable.ini"));
         }
+        d = find_diag(&rs, "45-method.ini", 4);
+        CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "want auto, preload or bpf") &&
+              strcmp(d->key, "Method") == 0 && strcmp(d->value, "ebpf") == 0);
         d = find_diag(&rs, "44-warning.ini", 0);
         CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "shorter than"));
         CHECK(find_rule(&rs, "44-warning.ini") != NULL);
@@ -289,6 +295,7 @@ static void test_layering_and_diagnostics(void) {
 }
 
 static void test_dropin(void) {
+        struct ka_dropin_setup setup = { .library = "/usr/lib/libtcpkeepalive.so" };
         struct ka_params p;
         char *t;
 
@@ -297,7 +304,7 @@ static void test_dropin(void) {
         p.count = 20;
         p.mode = KA_MODE_FORCE;
         (void) strv_push_dup(&p.extra_preload, "/opt/lib/x.so");
-        t = ka_dropin_render("crm.service", &p, "/etc/keepalived.d/50% \"odd\\.ini", "/usr/lib/libtcpkeepalive.so");
+        t = ka_dropin_render("crm.service", &p, "/etc/keepalived.d/50% \"odd\\.ini", &setup);
         CHECK(t && strstr(t, "[Service]\n"));
         CHECK(t && strstr(t, "Environment=\"LD_PRELOAD=/usr/lib/libtcpkeepalive.so:/opt/lib/x.so\"\n"));
         CHECK(t && strstr(t, "Environment=TCPKEEPALIVE_IDLE=75\n"));
@@ -309,9 +316,35 @@ static void test_dropin(void) {
         CHECK(t && !strstr(t, "Environment=\n"));
         free(t);
         p.mode = KA_MODE_OFF;
-        t = ka_dropin_render("crm.service", &p, "x.ini", "/usr/lib/libtcpkeepalive.so");
+        t = ka_dropin_render("crm.service", &p, "x.ini", &setup);
         CHECK(t && !strstr(t, "LD_PRELOAD") && strstr(t, "Environment=\"TCPKEEPALIVE_MODE=off\"\n"));
         CHECK(t && !strstr(t, "Environment=\n"));
+        free(t);
+
+        /* Method=bpf: no library; the helper around the start, BPFProgram= on cgroup v2 only. */
+        p.mode = KA_MODE_FORCE;
+        p.method = KA_METHOD_BPF;
+        setup.bpf_helper = "/usr/libexec/tcpkeepalive-bpf";
+        t = ka_dropin_render("crm.service", &p, "x.ini", &setup);
+        CHECK(t && !strstr(t, "LD_PRELOAD"));
+        CHECK(t && strstr(t, "[Unit]\nWants=tcpkeepalive-bpf.service\nAfter=tcpkeepalive-bpf.service\n"));
+        CHECK(t && strstr(t, "ExecStartPre=-+/usr/libexec/tcpkeepalive-bpf attach\n"));
+        CHECK(t && strstr(t, "ExecStopPost=-+/usr/libexec/tcpkeepalive-bpf detach\n"));
+        CHECK(t && strstr(t, "Environment=\"TCPKEEPALIVE_METHOD=bpf\"\n"));
+        CHECK(t && !strstr(t, "BPFProgram="));
+        free(t);
+        setup.cgroup_unified = true;
+        p.method = KA_METHOD_AUTO;
+        t = ka_dropin_render("crm.service", &p, "x.ini", &setup);
+        CHECK(t && strstr(t, "LD_PRELOAD=/usr/lib/libtcpkeepalive.so"));
+        CHECK(t && strstr(t, "BPFProgram=sock_ops:/sys/fs/bpf/tcpkeepalive/sockops\n"));
+        CHECK(t && strstr(t, "BPFProgram=setsockopt:/sys/fs/bpf/tcpkeepalive/setsockopt\n"));
+        CHECK(t && strstr(t, "attach --auto\n"));
+        free(t);
+        /* Built without BPF: auto falls back to the preload; bpf gets nothing to run. */
+        setup.bpf_helper = NULL;
+        t = ka_dropin_render("crm.service", &p, "x.ini", &setup);
+        CHECK(t && strstr(t, "LD_PRELOAD=") && !strstr(t, "ExecStartPre") && !strstr(t, "BPFProgram"));
         free(t);
         ka_params_done(&p);
 }

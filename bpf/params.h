@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared by the BPF program and the user-space side: one service's
+ * parameters, as the "params" map holds them under its cgroup id. */
+
+#define TKA_BPF_MAX_UNITS 4096
+
+enum {
+        TKA_BPF_BOTH = 0,
+        TKA_BPF_INBOUND = 1,
+        TKA_BPF_OUTBOUND = 2,
+};
+
+struct tka_bpf_params {
+        __u32 enabled;         /* 0: the entry only reserves the slot */
+        __u32 force;           /* keep the program from changing the values */
+        __u32 direction;       /* TKA_BPF_* */
+        __s32 idle;            /* seconds; <= 0: the kernel's default */
+        __s32 interval;
+        __s32 count;
+        __s32 user_timeout_ms; /* <= 0: the kernel's default */
+        __u32 reserved;
+};
