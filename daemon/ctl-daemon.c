@@ -19,7 +19,7 @@
 #define MANAGER_IFACE "org.tcpkeepalive1.Manager"
 
 struct unit_row {
-        const char *unit, *state, *reason, *rule;
+        const char *unit, *state, *reason, *rule, *method;
         uint32_t pid, established, keepalive;
 };
 
@@ -70,8 +70,8 @@ static int bus_error(const char *what, sd_bus_error *e, int r) {
 }
 
 static int read_unit_row(sd_bus_message *m, struct unit_row *u) {
-        return sd_bus_message_read(m, "(ssssuuu)", &u->unit, &u->state, &u->reason, &u->rule, &u->pid,
-                                   &u->established, &u->keepalive);
+        return sd_bus_message_read(m, "(ssssuuus)", &u->unit, &u->state, &u->reason, &u->rule, &u->pid,
+                                   &u->established, &u->keepalive, &u->method);
 }
 
 static void print_unit_json(const struct unit_row *u) {
@@ -83,12 +83,14 @@ static void print_unit_json(const struct unit_row *u) {
         json_str(u->reason);
         printf(",\"rule\":");
         json_str(u->rule);
+        printf(",\"method\":");
+        json_str(u->method);
         printf(",\"pid\":%u,\"established\":%u,\"with_keepalive\":%u}", u->pid, u->established, u->keepalive);
 }
 
 static void print_unit_line(const struct unit_row *u) {
-        printf("%s%-16s%s %-32s %5u/%-5u %s\n", state_colour(u->state), u->state, colour_off(), u->unit,
-               u->keepalive, u->established, u->rule);
+        printf("%s%-16s%s %-32s %5u/%-5u %-7s %s\n", state_colour(u->state), u->state, colour_off(), u->unit,
+               u->keepalive, u->established, u->method, u->rule);
 }
 
 /* ListUnits, then fn for each row; returns the rows seen or a negative exit. */
@@ -101,7 +103,7 @@ static int for_each_unit(sd_bus *bus, void (*fn)(const struct unit_row *, void *
         r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "ListUnits", &e, &reply, NULL);
         if (r < 0)
                 return -bus_error("ListUnits", &e, r);
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssuuu)");
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssuuus)");
         while (r >= 0 && (r = read_unit_row(reply, &u)) > 0) {
                 fn(&u, userdata);
                 n++;
@@ -128,7 +130,7 @@ int ctl_list(sd_bus *bus, bool json) {
         if (json)
                 printf("[");
         else
-                printf("%-16s %-32s %11s %s\n", "STATE", "UNIT", "KEEPALIVE", "RULE");
+                printf("%-16s %-32s %11s %-7s %s\n", "STATE", "UNIT", "KEEPALIVE", "METHOD", "RULE");
         n = for_each_unit(bus, json ? list_json : list_text, &first);
         if (n < 0)
                 return -n;
@@ -233,6 +235,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
         } else {
                 printf("%s%s%s: %s %s\n", state_colour(u.state), u.unit, colour_off(), u.state, u.reason);
                 printf("  rule: %s\n", *u.rule ? u.rule : "(none)");
+                printf("  method: %s\n", u.method);
                 printf("\n  %-24s %-24s %-12s %8s %9s %5s %5s %5s %8s\n", "LOCAL", "PEER", "STATE", "PID/FD",
                        "KEEPALIVE", "IDLE", "INTVL", "CNT", "UTO(ms)");
         }

@@ -427,9 +427,10 @@ static int append_unit(sd_bus_message *reply, struct manager *m, const char *uni
         } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, &c)) < 0)
                 c = (struct unit_check) { .state = UNIT_STATE_ERROR };
         tcp_tables_done(&own);
-        return sd_bus_message_append(reply, "(ssssuuu)", unit, unit_state_to_string(c.state), c.reason,
+        return sd_bus_message_append(reply, "(ssssuuus)", unit, unit_state_to_string(c.state), c.reason,
                                      rule ? rule->path : (c.has_dropin ? "systemctl enable" : ""),
-                                     (uint32_t) c.main_pid, c.tcp_established, c.tcp_with_keepalive);
+                                     (uint32_t) c.main_pid, c.tcp_established, c.tcp_with_keepalive,
+                                     c.method[0] ? c.method : "-");
 }
 
 static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -442,7 +443,7 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(ssssuuu)");
+                r = sd_bus_message_open_container(reply, 'a', "(ssssuuus)");
         for (char **u = units; r >= 0 && u && *u; u++)
                 r = append_unit(reply, m, *u, &tables);
         if (r >= 0)
@@ -551,9 +552,9 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Errors", "a(sussss)", prop_errors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Reloads", "t", prop_reloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("UnitStates", "a(sss)", prop_unit_states, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssuuu)", units), method_list_units,
+        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssuuus)", units), method_list_units,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("(ssssuuu)", state), method_get_unit,
+        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("(ssssuuus)", state), method_get_unit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetUnitSockets", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a(sssuubiiii)", sockets),
                                 method_get_unit_sockets, SD_BUS_VTABLE_UNPRIVILEGED),

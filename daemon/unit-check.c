@@ -18,11 +18,14 @@
 #include <unistd.h>
 
 #include "dropin.h"
+#include "exe-check.h"
+#include "keepalive-params.h"
 #include "strv.h"
 #include "tcp-table.h"
 #include "unit-check.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
+#define BPF_STATE_DIR "/run/tcpkeepalive/bpf"
 #define SD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
 #define SD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
 
@@ -92,42 +95,6 @@ static bool preload_has(const char *list, const char *library) {
 
 /* Statically linked: an ELF executable with no PT_INTERP, which ld.so never
  * touches. Reads /proc/PID/exe so a replaced binary is judged as it runs. */
-static bool exe_is_static(pid_t pid) {
-        char path[64];
-        Elf64_Ehdr eh;
-        int fd;
-        bool is_static = false;
-
-        snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
-        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-                return false;
-        if (pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
-            eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 256) {
-                is_static = true;
-                for (unsigned i = 0; i < eh.e_phnum; i++) {
-                        Elf64_Phdr ph;
-                        if (pread(fd, &ph, sizeof(ph), (off_t) (eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
-                                break;
-                        if (ph.p_type == PT_INTERP) {
-                                is_static = false;
-                                break;
-                        }
-                }
-        }
-        close(fd);
-        return is_static;
-}
-
-/* Secure execution: ld.so ignores LD_PRELOAD paths with '/'. */
-static bool exe_is_privileged(pid_t pid) {
-        char path[64];
-        struct stat st;
-        snprintf(path, sizeof(path), "/proc/%d/exe", (int) pid);
-        if (stat(path, &st) < 0)
-                return false;
-        return (st.st_mode & (S_ISUID | S_ISGID)) || getxattr(path, "security.capability", NULL, 0) > 0;
-}
-
 struct pid_list {
         pid_t *v;
         size_t n, cap;
@@ -338,6 +305,62 @@ static bool tka_settings_equal(char **unit_env, const char *env, size_t env_len)
         return equal;
 }
 
+/* What tcpkeepalive-bpf decided when the unit last started (Method=bpf
+ * or auto): /run/tcpkeepalive/bpf/UNIT, written by root only. */
+struct bpf_record {
+        char method[16]; /* bpf, preload (auto chose it) or error */
+        char reason[256];
+        uint64_t cgroup_id;
+};
+
+static bool read_bpf_record(const char *unit, struct bpf_record *rec) {
+        char path[512], line[512];
+        struct stat st;
+        FILE *f;
+
+        *rec = (struct bpf_record) { 0 };
+        snprintf(path, sizeof(path), BPF_STATE_DIR "/%s", unit);
+        if (!(f = fopen(path, "re")))
+                return false;
+        if (fstat(fileno(f), &st) < 0 || st.st_uid != 0) { /* only tcpkeepalive-bpf, as root, writes these */
+                fclose(f);
+                return false;
+        }
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = '\0';
+                if (strncmp(line, "method=", 7) == 0)
+                        snprintf(rec->method, sizeof(rec->method), "%.15s", line + 7);
+                else if (strncmp(line, "reason=", 7) == 0)
+                        snprintf(rec->reason, sizeof(rec->reason), "%.255s", line + 7);
+                else if (strncmp(line, "cgroup_id=", 10) == 0)
+                        rec->cgroup_id = strtoull(line + 10, NULL, 10);
+        }
+        fclose(f);
+        return rec->method[0] != '\0';
+}
+
+/* The id of the unit's cgroup (the inode of its v2 directory), or 0. */
+static uint64_t cgroup_id(const char *cgroup) {
+        static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        char path[4096];
+        struct stat st;
+        for (size_t i = 0; *cgroup && i < sizeof(roots) / sizeof(roots[0]); i++) {
+                snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
+                if (stat(path, &st) == 0 && access(strcat(path, "/cgroup.procs"), F_OK) == 0)
+                        return (uint64_t) st.st_ino;
+        }
+        return 0;
+}
+
+static const char *unit_env_get(char **environment, const char *key) {
+        size_t n = strlen(key);
+        const char *v = NULL;
+        for (char **e = environment; e && *e; e++)
+                if (strncmp(*e, key, n) == 0 && (*e)[n] == '=')
+                        v = *e + n + 1; /* the last one counts */
+        return v;
+}
+
 #define SET_STATE(c, s, ...)                                            \
         do {                                                            \
                 (c)->state = (s);                                       \
@@ -348,10 +371,11 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
-        char *path = NULL, procpath[64], *env = NULL;
+        char *path = NULL, procpath[64], *env = NULL, why[512], exe_name[256];
         struct unit_props p = { 0 };
         size_t env_len = 0;
         uint32_t main_pid;
+        const char *method;
         bool current;
         int r;
 
@@ -413,6 +437,38 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         }
         /* Current: the process runs with the keepalive settings the unit has now. */
         current = tka_settings_equal(p.environment, env, env_len);
+        snprintf(c->method, sizeof(c->method), "preload");
+        method = unit_env_get(p.environment, KA_ENV_METHOD);
+        if (method && (strcmp(method, "bpf") == 0 || strcmp(method, "auto") == 0)) {
+                struct bpf_record rec;
+                bool have = read_bpf_record(unit, &rec);
+                /* A record of an earlier run of the unit (another cgroup) says nothing. */
+                if (have && strcmp(rec.method, "preload") != 0 && rec.cgroup_id != cgroup_id(p.cgroup))
+                        have = false;
+                if (!have || !current) {
+                        SET_STATE(c, UNIT_STATE_PENDING_RESTART,
+                                  "PID %u started before the drop-in (Method=%s) was in place; restart %s to apply it",
+                                  main_pid, method, unit);
+                        goto out;
+                }
+                if (strcmp(rec.method, "error") == 0) {
+                        snprintf(c->method, sizeof(c->method), "bpf");
+                        SET_STATE(c, UNIT_STATE_UNSUPPORTED, "%s", rec.reason);
+                        goto out;
+                }
+                if (strcmp(rec.method, "bpf") == 0) {
+                        snprintf(c->method, sizeof(c->method), "bpf");
+                        if (tables)
+                                SET_STATE(c, UNIT_STATE_ACTIVE,
+                                          "BPF (%s) on cgroup %" PRIu64 "; %u of %u established TCP connections carry a "
+                                          "keepalive timer", rec.reason, rec.cgroup_id, c->tcp_with_keepalive,
+                                          c->tcp_established);
+                        else
+                                SET_STATE(c, UNIT_STATE_ACTIVE, "BPF (%s) on cgroup %" PRIu64, rec.reason, rec.cgroup_id);
+                        goto out;
+                }
+                /* Method=auto chose the preload: the checks below apply. */
+        }
         if (c->library_mapped && current) {
                 if (tables)
                         SET_STATE(c, UNIT_STATE_ACTIVE,
@@ -458,12 +514,14 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                         SET_STATE(c, UNIT_STATE_OVERRIDDEN, "PID %u runs without our LD_PRELOAD", main_pid);
                 goto out;
         }
-        if (exe_is_static(c->main_pid))
-                SET_STATE(c, UNIT_STATE_UNSUPPORTED, "PID %u runs a statically linked program; LD_PRELOAD cannot reach it",
-                          main_pid);
-        else if (exe_is_privileged(c->main_pid))
-                SET_STATE(c, UNIT_STATE_UNSUPPORTED,
-                          "PID %u runs a setuid/setgid or file-capability program; ld.so ignores LD_PRELOAD there", main_pid);
+        snprintf(procpath, sizeof(procpath), "/proc/%u/exe", main_pid);
+        {
+                ssize_t n = readlink(procpath, exe_name, sizeof(exe_name) - 1);
+                exe_name[n > 0 ? n : 0] = '\0';
+        }
+        if (!exe_preload_works(procpath, exe_name[0] ? exe_name : NULL, why, sizeof(why)))
+                SET_STATE(c, UNIT_STATE_UNSUPPORTED, "PID %u: %.300s: LD_PRELOAD cannot reach it (Method=auto or bpf can)",
+                          main_pid, why);
         else
                 SET_STATE(c, UNIT_STATE_UNSUPPORTED,
                           "PID %u has LD_PRELOAD but not the library: its sandbox (RootDirectory=, InaccessiblePaths=, "

@@ -30,6 +30,7 @@ struct unit_check {
         char dropin_path[1024];
         bool library_mapped;
         char environment[512];  /* TCPKEEPALIVE_* of the running process, space-separated */
+        char method[16];        /* "preload" or "bpf": how the running process gets keepalive */
         unsigned tcp_established, tcp_with_keepalive, tcp_listening;
 };
 

@@ -111,7 +111,7 @@ expect_eq "$rc" 1 "status exit status with a rule error"
 expect_match "$status" "^tcpkeepalived [0-9.]+: 1 rule\\(s\\)" "status: daemon line"
 expect_match "$status" "/etc/keepalived.d/60-bad.ini:4: error: IdleSec=never: not a time span" "status: rule error"
 # N/N: every established connection (one or two are open now) has keepalive.
-expect_match "$status" "^active +crm.service +([1-9])/\\1 +/etc/keepalived.d/50-crm.ini" "status: unit line"
+expect_match "$status" "^active +crm.service +([1-9])/\\1 +preload +/etc/keepalived.d/50-crm.ini" "status: unit line"
 expect_match "$(inside tcpkeepalivectl list)" "^active +crm.service +([1-9])/\\1 " "list"
 show=$(inside tcpkeepalivectl show crm)
 expect_match "$show" "^crm.service: active PID [0-9]+ has " "show: state and reason"

@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tcpkeepalive-bpf: loads, attaches and feeds the BPF backend.
+ *
+ *   load     load tcpkeepalive.bpf.o and pin its programs and the parameter
+ *            map under /sys/fs/bpf/tcpkeepalive (tcpkeepalive-bpf.service)
+ *   attach   (ExecStartPre= of a unit with Method=bpf|auto) write the unit's
+ *            TCPKEEPALIVE_* parameters under its cgroup id; attach the
+ *            programs when systemd did not (hybrid cgroup systems)
+ *   detach   (ExecStopPost=) remove them again
+ *   list     the map's entries with their cgroups
+ *   gc       remove entries whose cgroup is gone
+ *   unload   unpin everything
+ *
+ * What attach decided is written to /run/tcpkeepalive/bpf/UNIT for the
+ * daemon and tcpkeepalivectl, which need no BPF privileges to report it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <systemd/sd-bus.h>
+
+#include "bpf/params.h"
+#include "dropin.h"
+#include "exe-check.h"
+#include "keepalive-params.h"
+#include "unit-name.h"
+
+#ifndef TCPKEEPALIVE_BPF_OBJECT
+#define TCPKEEPALIVE_BPF_OBJECT "/usr/local/lib/tcpkeepalive/tcpkeepalive.bpf.o"
+#endif
+#define STATE_DIR "/run/tcpkeepalive/bpf"
+#define LOCK_FILE "/run/tcpkeepalive/bpf.lock"
+#define FILEID_KERNFS 0xfe /* a cgroup's file handle: its 64-bit id */
+
+enum { EXIT_USAGE = 2, EXIT_UNSUPPORTED = 3 };
+
+static const char *pin_dir = KA_BPF_PIN_DIR; /* the pins' directory */
+static const char *object_path = TCPKEEPALIVE_BPF_OBJECT;
+static bool verbose;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+        va_list ap;
+        fputs("tcpkeepalive-bpf: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap) {
+        if (level == LIBBPF_DEBUG && !verbose)
+                return 0;
+        return vfprintf(stderr, fmt, ap);
+}
+
+/* ---- the kernel's side -------------------------------------------------------- */
+
+/* Everything the backend needs of the kernel, with what to do about it. */
+static int check_kernel(void) {
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+
+        if (uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+            (major < 5 || (major == 5 && minor < 9))) {
+                say("Linux %s is too old: the BPF backend needs 5.9 or later (bpf_setsockopt of the keepalive "
+                    "options from sock_ops); use Method=preload",
+                    u.release);
+                return -EOPNOTSUPP;
+        }
+        if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
+                say("/sys/kernel/btf/vmlinux is missing: the kernel was built without CONFIG_DEBUG_INFO_BTF, which "
+                    "the BPF backend needs to find the socket's cgroup; use Method=preload");
+                return -EOPNOTSUPP;
+        }
+        return 0;
+}
+
+/* bpffs at /sys/fs/bpf (systemd mounts it at boot; mount it if not). */
+static int ensure_bpffs(void) {
+        struct statfs fs;
+        if (statfs("/sys/fs/bpf", &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
+                return 0;
+        if (mount("bpf", "/sys/fs/bpf", "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
+                int r = -errno;
+                say("/sys/fs/bpf is not a BPF file system and mounting one failed: %s", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static int lock_state(void) {
+        int fd;
+        (void) mkdir("/run/tcpkeepalive", 0755);
+        (void) mkdir(STATE_DIR, 0755);
+        fd = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+                close(fd);
+                return -errno;
+        }
+        return fd < 0 ? -errno : fd;
+}
+
+static bool loaded(void) {
+        char p[3][256];
+        snprintf(p[0], sizeof(p[0]), "%s/sockops", pin_dir);
+        snprintf(p[1], sizeof(p[1]), "%s/setsockopt", pin_dir);
+        snprintf(p[2], sizeof(p[2]), "%s/params", pin_dir);
+        return access(p[0], F_OK) == 0 && access(p[1], F_OK) == 0 && access(p[2], F_OK) == 0;
+}
+
+static int pin_path(char *buf, size_t size, const char *name) {
+        return snprintf(buf, size, "%s/%s", pin_dir, name) < (int) size ? 0 : -ENAMETOOLONG;
+}
+
+/* Loads the object and pins its two programs and the map, once. */
+static int cmd_load(void) {
+        struct bpf_object *obj;
+        struct { const char *prog, *pin; } progs[] = {
+                { "tcpkeepalive_sockops", "sockops" },
+                { "tcpkeepalive_setsockopt", "setsockopt" },
+        };
+        char path[256];
+        int r;
+
+        if (loaded())
+                return 0;
+        if ((r = check_kernel()) < 0 || (r = ensure_bpffs()) < 0)
+                return r;
+        if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
+                r = -errno;
+                say("cannot create %s: %s", pin_dir, strerror(-r));
+                return r;
+        }
+        obj = bpf_object__open_file(object_path, NULL);
+        if (!obj) {
+                r = -errno;
+                say("cannot open %s: %s", object_path, strerror(-r));
+                return r;
+        }
+        if ((r = bpf_object__load(obj)) < 0) {
+                say("the kernel refused the BPF program (%s); is CONFIG_CGROUP_BPF set? Run with --verbose for the "
+                    "verifier's log",
+                    strerror(-r));
+                goto out;
+        }
+        for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+                struct bpf_program *p = bpf_object__find_program_by_name(obj, progs[i].prog);
+                if (!p || (r = pin_path(path, sizeof(path), progs[i].pin)) < 0 ||
+                    (r = bpf_program__pin(p, path)) < 0) {
+                        r = r < 0 ? r : -ENOENT;
+                        say("cannot pin %s at %s: %s", progs[i].prog, path, strerror(-r));
+                        goto out;
+                }
+        }
+        if ((r = pin_path(path, sizeof(path), "params")) < 0 ||
+            (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "params"), path)) < 0)
+                say("cannot pin the parameter map at %s: %s", path, strerror(-r));
+out:
+        bpf_object__close(obj);
+        return r;
+}
+
+static int cmd_unload(void) {
+        const char *names[] = { "sockops", "setsockopt", "params" };
+        char path[256];
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (pin_path(path, sizeof(path), names[i]) == 0 && unlink(path) < 0 && errno != ENOENT)
+                        say("cannot remove %s: %s", path, strerror(errno));
+        (void) rmdir(pin_dir);
+        return 0;
+}
+
+static int open_pinned(const char *name) {
+        char path[256];
+        int fd;
+        if (pin_path(path, sizeof(path), name) < 0)
+                return -ENAMETOOLONG;
+        fd = bpf_obj_get(path);
+        if (fd < 0)
+                say("cannot open %s: %s (is tcpkeepalive-bpf.service running?)", path, strerror(errno));
+        return fd < 0 ? -errno : fd;
+}
+
+/* ---- cgroups ------------------------------------------------------------------- */
+
+/* Where the cgroup v2 hierarchy is: /sys/fs/cgroup (unified) or
+ * /sys/fs/cgroup/unified (hybrid). */
+static const char *cgroup2_root(void) {
+        struct statfs fs;
+        if (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "/sys/fs/cgroup";
+        if (statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "/sys/fs/cgroup/unified";
+        return NULL;
+}
+
+/* The calling process's cgroup v2 path ("/system.slice/foo.service"); a
+ * unit's control processes may run in its ".control" sub-cgroup
+ * (Delegate=yes): the unit's cgroup is the parent. */
+static int own_cgroup(char *buf, size_t size) {
+        char line[4096];
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        int r = -ENOENT;
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "0::", 3) == 0) {
+                        size_t n;
+                        line[strcspn(line, "\n")] = '\0';
+                        n = strlen(line + 3);
+                        if (n >= 9 && strcmp(line + 3 + n - 9, "/.control") == 0)
+                                line[3 + n - 9] = '\0';
+                        r = snprintf(buf, size, "%s", line + 3) < (int) size ? 0 : -ENAMETOOLONG;
+                        break;
+                }
+        fclose(f);
+        return r;
+}
+
+/* --cgroup takes a path in the v2 hierarchy; never "..". */
+static bool cgroup_path_ok(const char *p) {
+        return p[0] == '/' && !strstr(p, "/../") && strcmp(p + strlen(p) - (strlen(p) >= 3 ? 3 : 0), "/..") != 0 &&
+               !strchr(p, '\n');
+}
+
+static int open_cgroup(const char *cgroup, uint64_t *id) {
+        const char *root = cgroup2_root();
+        char path[4096];
+        struct stat st;
+        int fd;
+
+        if (!root) {
+                say("no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified");
+                return -EOPNOTSUPP;
+        }
+        snprintf(path, sizeof(path), "%s%s", root, cgroup);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                int r = -errno;
+                say("cannot open the cgroup %s: %s", path, strerror(-r));
+                if (fd >= 0)
+                        close(fd);
+                return r;
+        }
+        *id = (uint64_t) st.st_ino;
+        return fd;
+}
+
+/* Does the cgroup with this id still exist? (its id is a file handle of
+ * the cgroup file system) */
+static bool cgroup_exists(int root_fd, uint64_t id) {
+        struct {
+                struct file_handle fh;
+                uint64_t id;
+        } h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS }, .id = id };
+        int fd = open_by_handle_at(root_fd, &h.fh, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                close(fd);
+                return true;
+        }
+        return errno != ESTALE && errno != ENOENT;
+}
+
+static int prog_id(int fd, uint32_t *id) {
+        struct bpf_prog_info info = { 0 };
+        uint32_t len = sizeof(info);
+        int r = bpf_obj_get_info_by_fd(fd, &info, &len);
+        if (r < 0)
+                return r;
+        *id = info.id;
+        return 0;
+}
+
+/* Is the pinned program prog_fd attached to cgroup cg_fd for type? */
+static bool attached(int cg_fd, int prog_fd, enum bpf_attach_type type) {
+        uint32_t ids[64], count = 64, flags = 0, want;
+        if (prog_id(prog_fd, &want) < 0 || bpf_prog_query(cg_fd, type, 0, &flags, ids, &count) < 0)
+                return false;
+        for (uint32_t i = 0; i < count; i++)
+                if (ids[i] == want)
+                        return true;
+        return false;
+}
+
+/* ---- the parameter map ------------------------------------------------------------ */
+
+static int env_int(const char *name, unsigned max, int *ret) {
+        const char *v = getenv(name);
+        unsigned n;
+        if (!v)
+                return 0;
+        if (ka_parse_uint(v, strcmp(name, KA_ENV_USER_TIMEOUT) == 0 ? 0 : 1, max, &n) < 0) {
+                say("%s=%s: not a number in 1..%u; ignored", name, v, max);
+                return 0;
+        }
+        *ret = (int) n;
+        return 0;
+}
+
+/* The parameters from the unit's environment (its drop-in's Environment=),
+ * parsed as the library parses them. */
+static void params_from_env(struct tka_bpf_params *p) {
+        enum ka_mode mode = KA_MODE_DEFAULT;
+        enum ka_direction dir = KA_DIRECTION_BOTH;
+
+        *p = (struct tka_bpf_params) { .enabled = 1 };
+        (void) env_int(KA_ENV_IDLE, KA_IDLE_MAX, &p->idle);
+        (void) env_int(KA_ENV_INTERVAL, KA_INTERVAL_MAX, &p->interval);
+        (void) env_int(KA_ENV_COUNT, KA_COUNT_MAX, &p->count);
+        (void) env_int(KA_ENV_USER_TIMEOUT, KA_USER_TIMEOUT_MAX, &p->user_timeout_ms);
+        if (getenv(KA_ENV_MODE) && ka_parse_mode(getenv(KA_ENV_MODE), &mode) < 0)
+                say("%s=%s: want default, force or off; default used", KA_ENV_MODE, getenv(KA_ENV_MODE));
+        if (getenv(KA_ENV_DIRECTION) && ka_parse_direction(getenv(KA_ENV_DIRECTION), &dir) < 0)
+                say("%s=%s: want both, inbound or outbound; both used", KA_ENV_DIRECTION, getenv(KA_ENV_DIRECTION));
+        p->enabled = mode != KA_MODE_OFF;
+        p->force = mode == KA_MODE_FORCE;
+        p->direction = dir == KA_DIRECTION_INBOUND ? TKA_BPF_INBOUND
+                       : dir == KA_DIRECTION_OUTBOUND ? TKA_BPF_OUTBOUND
+                                                       : TKA_BPF_BOTH;
+}
+
+/* Removes the entries of cgroups that no longer exist (a unit whose
+ * ExecStopPost= never ran: systemd killed, power cut on a kept /run). */
+static unsigned gc_map(int map_fd) {
+        const char *root = cgroup2_root();
+        uint64_t key, next, *stale = NULL;
+        size_t n = 0;
+        unsigned removed = 0;
+        int root_fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        void *prev = NULL;
+
+        if (root_fd < 0)
+                return 0;
+        while (bpf_map_get_next_key(map_fd, prev, &next) == 0 && n < TKA_BPF_MAX_UNITS) {
+                uint64_t *grown;
+                key = next;
+                prev = &key;
+                if (cgroup_exists(root_fd, key))
+                        continue;
+                if (!(grown = realloc(stale, (n + 1) * sizeof(*stale))))
+                        break;
+                stale = grown;
+                stale[n++] = key;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (bpf_map_delete_elem(map_fd, &stale[i]) == 0)
+                        removed++;
+        free(stale);
+        close(root_fd);
+        return removed;
+}
+
+/* ---- the record for the daemon ------------------------------------------------------- */
+
+static void write_record(const char *unit, const char *method, const char *reason, uint64_t cgroup_id,
+                         bool explicit_attach) {
+        char path[512], tmp[520];
+        FILE *f;
+
+        if (!unit_name_is_valid_service(unit))
+                return;
+        snprintf(path, sizeof(path), STATE_DIR "/%s", unit);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        f = fopen(tmp, "we");
+        if (!f)
+                return;
+        fprintf(f, "method=%s\nreason=%s\ncgroup_id=%llu\nattached=%s\n", method, reason,
+                (unsigned long long) cgroup_id, explicit_attach ? "explicit" : "systemd");
+        if (fclose(f) != 0 || rename(tmp, path) < 0)
+                (void) unlink(tmp);
+}
+
+/* ---- Method=auto ------------------------------------------------------------------------ */
+
+/* Whether the unit's program can take the preload: its ExecStart= binary
+ * (static? setuid? file capabilities?) and its sandbox (a RootDirectory=
+ * or RootImage= hides the host's library). */
+static bool unit_preload_works(const char *unit, char *reason, size_t size) {
+        sd_bus *bus = NULL;
+        sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char *opath = NULL, *rootdir = NULL, *rootimg = NULL;
+        const char *exe = NULL;
+        bool works = true;
+
+        if (sd_bus_open_system(&bus) < 0 || sd_bus_path_encode("/org/freedesktop/systemd1/unit", unit, &opath) < 0)
+                goto out;
+        if (sd_bus_get_property_string(bus, "org.freedesktop.systemd1", opath, "org.freedesktop.systemd1.Service",
+                                       "RootDirectory", &e, &rootdir) >= 0 &&
+            rootdir && *rootdir) {
+                snprintf(reason, size, "RootDirectory=%s hides the library", rootdir);
+                works = false;
+                goto out;
+        }
+        sd_bus_error_free(&e);
+        if (sd_bus_get_property_string(bus, "org.freedesktop.systemd1", opath, "org.freedesktop.systemd1.Service",
+                                       "RootImage", &e, &rootimg) >= 0 &&
+            rootimg && *rootimg) {
+                snprintf(reason, size, "RootImage=%s hides the library", rootimg);
+                works = false;
+                goto out;
+        }
+        sd_bus_error_free(&e);
+        if (sd_bus_get_property(bus, "org.freedesktop.systemd1", opath, "org.freedesktop.systemd1.Service",
+                                "ExecStart", &e, &reply, "a(sasbttttuii)") < 0 ||
+            sd_bus_message_enter_container(reply, 'a', "(sasbttttuii)") <= 0 ||
+            sd_bus_message_enter_container(reply, 'r', "sasbttttuii") <= 0 ||
+            sd_bus_message_read(reply, "s", &exe) < 0 || !exe)
+                goto out;
+        works = exe_preload_works(exe, NULL, reason, size);
+out:
+        if (works)
+                snprintf(reason, size, "a dynamically linked program: the preload reaches it");
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(reply);
+        sd_bus_unref(bus);
+        free(opath);
+        free(rootdir);
+        free(rootimg);
+        return works;
+}
+
+/* ---- attach / detach ---------------------------------------------------------------------- */
+
+static const char *unit_of(const char *cgroup) {
+        const char *slash = strrchr(cgroup, '/');
+        return slash ? slash + 1 : cgroup;
+}
+
+static int cmd_attach(const char *cgroup, bool auto_method) {
+        struct tka_bpf_params p;
+        char reason[512] = "Method=bpf";
+        const char *unit = unit_of(cgroup);
+        const char *env_method = getenv(KA_ENV_METHOD);
+        enum ka_method method = KA_METHOD_BPF;
+        uint64_t id = 0;
+        bool explicit_attach = false;
+        int lock = -1, cg = -1, map = -1, progs[2] = { -1, -1 }, r;
+        static const enum bpf_attach_type types[2] = { BPF_CGROUP_SOCK_OPS, BPF_CGROUP_SETSOCKOPT };
+
+        if (env_method && ka_parse_method(env_method, &method) < 0)
+                say("%s=%s: want auto, preload or bpf; bpf used", KA_ENV_METHOD, env_method);
+        if (auto_method)
+                method = KA_METHOD_AUTO;
+        if (method == KA_METHOD_AUTO) {
+                if (unit_preload_works(unit, reason, sizeof(reason))) {
+                        write_record(unit, "preload", reason, 0, false);
+                        printf("%s: Method=auto: preload (%s)\n", unit, reason);
+                        return 0;
+                }
+        }
+        params_from_env(&p);
+        if ((lock = lock_state()) < 0) {
+                say("cannot lock %s: %s", LOCK_FILE, strerror(-lock));
+                return lock;
+        }
+        if ((r = cmd_load()) < 0)
+                goto fail;
+        if ((cg = r = open_cgroup(cgroup, &id)) < 0 || (map = r = open_pinned("params")) < 0 ||
+            (progs[0] = r = open_pinned("sockops")) < 0 || (progs[1] = r = open_pinned("setsockopt")) < 0)
+                goto fail;
+        /* The parameters first: a program attached without them does nothing. */
+        if (bpf_map_update_elem(map, &id, &p, BPF_ANY) < 0) {
+                r = -errno;
+                say("cannot store the parameters of %s: %s", cgroup, strerror(-r));
+                goto fail;
+        }
+        /* systemd attached them (BPFProgram=) on cgroup v2 only systems;
+         * on hybrid ones it ignores BPFProgram=, so attach here. */
+        for (int i = 0; i < 2; i++)
+                if (!attached(cg, progs[i], types[i])) {
+                        if (bpf_prog_attach(progs[i], cg, types[i], BPF_F_ALLOW_MULTI) < 0) {
+                                r = -errno;
+                                say("cannot attach to %s: %s%s", cgroup, strerror(-r),
+                                    r == -EINVAL || r == -EOPNOTSUPP ? " (is CONFIG_CGROUP_BPF set?)" : "");
+                                (void) bpf_map_delete_elem(map, &id);
+                                goto fail;
+                        }
+                        explicit_attach = true;
+                }
+        (void) gc_map(map);
+        write_record(unit, "bpf", reason, id, explicit_attach);
+        printf("%s: BPF (%s): cgroup %llu, idle=%d interval=%d count=%d user_timeout=%dms%s%s\n", unit, reason,
+               (unsigned long long) id, p.idle, p.interval, p.count, p.user_timeout_ms, p.force ? " force" : "",
+               explicit_attach ? ", attached here" : ", attached by systemd");
+        r = 0;
+        goto out;
+fail:
+        {
+                char why[600];
+                snprintf(why, sizeof(why), "the BPF backend failed: %s", strerror(-r));
+                write_record(unit, "error", why, id, false);
+        }
+out:
+        for (int i = 0; i < 2; i++)
+                if (progs[i] >= 0)
+                        close(progs[i]);
+        if (map >= 0)
+                close(map);
+        if (cg >= 0)
+                close(cg);
+        if (lock >= 0)
+                close(lock);
+        return r;
+}
+
+static int cmd_detach(const char *cgroup) {
+        const char *unit = unit_of(cgroup);
+        char path[512];
+        uint64_t id;
+        int cg, map, r = 0;
+
+        if (!loaded())
+                goto out;
+        if ((map = open_pinned("params")) < 0)
+                return map;
+        cg = open_cgroup(cgroup, &id);
+        if (cg >= 0) {
+                if (bpf_map_delete_elem(map, &id) < 0 && errno != ENOENT)
+                        r = -errno;
+                /* Whoever attached them (systemd or attach): the unit has
+                 * stopped and its cgroup is about to go. */
+                for (int i = 0; i < 2; i++) {
+                        static const char *const pins[2] = { "sockops", "setsockopt" };
+                        static const enum bpf_attach_type types[2] = { BPF_CGROUP_SOCK_OPS, BPF_CGROUP_SETSOCKOPT };
+                        int prog = open_pinned(pins[i]);
+                        if (prog >= 0) {
+                                if (attached(cg, prog, types[i]))
+                                        (void) bpf_prog_detach2(prog, cg, types[i]);
+                                close(prog);
+                        }
+                }
+                close(cg);
+        }
+        /* The cgroup may be gone already; anything left of it goes now. */
+        (void) gc_map(map);
+        close(map);
+out:
+        if (unit_name_is_valid_service(unit)) {
+                snprintf(path, sizeof(path), STATE_DIR "/%s", unit);
+                (void) unlink(path);
+        }
+        if (r < 0)
+                say("cannot remove the parameters of %s: %s", cgroup, strerror(-r));
+        return r;
+}
+
+static int cmd_list(void) {
+        uint64_t key, next;
+        void *prev = NULL;
+        const char *root = cgroup2_root();
+        int map = open_pinned("params"), root_fd, n = 0;
+
+        if (map < 0)
+                return map;
+        root_fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        printf("%-12s %-6s %-8s %5s %8s %5s %8s  %s\n", "CGROUP-ID", "MODE", "DIR", "IDLE", "INTERVAL", "COUNT",
+               "USER-TO", "CGROUP");
+        while (bpf_map_get_next_key(map, prev, &next) == 0 && n < TKA_BPF_MAX_UNITS) {
+                struct tka_bpf_params p;
+                char link[64], where[4096] = "(gone)";
+                key = next;
+                prev = &key;
+                n++;
+                if (bpf_map_lookup_elem(map, &key, &p) < 0)
+                        continue;
+                if (root_fd >= 0) {
+                        struct {
+                                struct file_handle fh;
+                                uint64_t id;
+                        } h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS }, .id = key };
+                        int fd = open_by_handle_at(root_fd, &h.fh, O_RDONLY | O_CLOEXEC);
+                        if (fd >= 0) {
+                                ssize_t len;
+                                snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+                                len = readlink(link, where, sizeof(where) - 1);
+                                where[len > 0 ? len : 0] = '\0';
+                                close(fd);
+                        }
+                }
+                printf("%-12llu %-6s %-8s %5d %8d %5d %8d  %s\n", (unsigned long long) key,
+                       !p.enabled ? "off" : p.force ? "force" : "default",
+                       p.direction == TKA_BPF_INBOUND ? "inbound" : p.direction == TKA_BPF_OUTBOUND ? "outbound" : "both",
+                       p.idle, p.interval, p.count, p.user_timeout_ms, where);
+        }
+        if (root_fd >= 0)
+                close(root_fd);
+        close(map);
+        return 0;
+}
+
+static void help(void) {
+        printf("Usage: tcpkeepalive-bpf [OPTIONS] COMMAND\n"
+               "The BPF backend of tcp-keepalive (Method=bpf|auto in keepalived.d(5)).\n\n"
+               "Commands:\n"
+               "  load               load the BPF programs and pin them under %s\n"
+               "  attach [--auto]    give the calling unit's cgroup the TCPKEEPALIVE_* parameters of its\n"
+               "                     environment (ExecStartPre=); --auto: only if the preload cannot work\n"
+               "  detach             remove them (ExecStopPost=)\n"
+               "  list               the parameters stored, per cgroup\n"
+               "  gc                 remove the parameters of cgroups that are gone\n"
+               "  unload             remove the pinned programs and map\n\n"
+               "Options:\n"
+               "  --cgroup=PATH      a cgroup v2 path (/system.slice/foo.service) instead of the caller's\n"
+               "  --verbose          libbpf's and the verifier's messages too\n"
+               "  -h, --help         this help\n\n"
+               "Exit status: 0 done, 1 failed, 2 usage, 3 the kernel lacks what the backend needs.\n"
+               "Run by the drop-ins of tcpkeepalive-generator(8); see keepalived.d(5).\n",
+               KA_BPF_PIN_DIR);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "auto", no_argument, NULL, 'a' },
+                { "cgroup", required_argument, NULL, 'c' },
+                { "verbose", no_argument, NULL, 'v' },
+                {}
+        };
+        char cgroup[4096] = "";
+        bool auto_method = false;
+        const char *cmd;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h': help(); return 0;
+                case 'a': auto_method = true; break;
+                case 'v': verbose = true; break;
+                case 'c':
+                        if (!cgroup_path_ok(optarg) || strlen(optarg) >= sizeof(cgroup)) {
+                                say("--cgroup=%s: want an absolute cgroup path without ..", optarg);
+                                return EXIT_USAGE;
+                        }
+                        snprintf(cgroup, sizeof(cgroup), "%s", optarg);
+                        break;
+                default: fprintf(stderr, "Try 'tcpkeepalive-bpf --help'.\n"); return EXIT_USAGE;
+                }
+        if (optind != argc - 1) {
+                say("want one command (load, attach, detach, list, gc, unload); see --help");
+                return EXIT_USAGE;
+        }
+        cmd = argv[optind];
+        libbpf_set_print(libbpf_log);
+        /* Tests run the build tree's object under their own pin directory. */
+        if (getenv("TCPKEEPALIVE_BPF_PIN_DIR"))
+                pin_dir = getenv("TCPKEEPALIVE_BPF_PIN_DIR");
+        if (getenv("TCPKEEPALIVE_BPF_OBJECT"))
+                object_path = getenv("TCPKEEPALIVE_BPF_OBJECT");
+        if ((strcmp(cmd, "attach") == 0 || strcmp(cmd, "detach") == 0) && !*cgroup &&
+            (r = own_cgroup(cgroup, sizeof(cgroup))) < 0) {
+                say("cannot find my cgroup in /proc/self/cgroup: %s", strerror(-r));
+                return 1;
+        }
+        if (strcmp(cmd, "load") == 0) {
+                int lock = lock_state();
+                r = cmd_load();
+                if (lock >= 0)
+                        close(lock);
+        } else if (strcmp(cmd, "attach") == 0)
+                r = cmd_attach(cgroup, auto_method);
+        else if (strcmp(cmd, "detach") == 0)
+                r = cmd_detach(cgroup);
+        else if (strcmp(cmd, "list") == 0)
+                r = cmd_list();
+        else if (strcmp(cmd, "gc") == 0) {
+                int map = open_pinned("params");
+                r = map;
+                if (map >= 0) {
+                        printf("%u stale entries removed\n", gc_map(map));
+                        close(map);
+                        r = 0;
+                }
+        } else if (strcmp(cmd, "unload") == 0)
+                r = cmd_unload();
+        else {
+                say("unknown command '%s'; see --help", cmd);
+                return EXIT_USAGE;
+        }
+        return r == -EOPNOTSUPP ? EXIT_UNSUPPORTED : r < 0 ? 1 : 0;
+}
