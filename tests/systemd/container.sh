@@ -43,14 +43,36 @@ container_stop() {
         done
         kill -9 "$CONTAINER_PID" 2>/dev/null || true
         CONTAINER_PID=""
+        if [ -n "${CONTAINER_BPFFS:-}" ]; then
+                umount "$CONTAINER_BPFFS" 2>/dev/null || true
+                CONTAINER_BPFFS=""
+        fi
 }
 
 container_boot() {
         _name=$1-$$
         container_stage
-        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --quiet --keep-unit --register=no \
+        # CONTAINER_CGROUP=hybrid boots the container the way this host
+        # runs (cgroup v1 with the v2 hierarchy beside it) where the host
+        # is hybrid; the default is cgroup v2 only.
+        # (nspawn picks hybrid when the variable is unset and the host is.)
+        if [ "${CONTAINER_CGROUP:-unified}" = hybrid ]; then
+                [ -d /sys/fs/cgroup/unified ] || fail "CONTAINER_CGROUP=hybrid needs a hybrid host"
+                _cgenv="-u SYSTEMD_NSPAWN_UNIFIED_HIERARCHY"
+        else
+                _cgenv="SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1"
+        fi
+        # The BPF backend's tests need bpf(2) (nspawn's filter lacks it) and
+        # a BPF file system at /sys/fs/bpf: a fresh instance per container,
+        # so that parallel tests never share pinned programs or maps.
+        mkdir -p "$TMP/bpffs"
+        mount -t bpf bpf "$TMP/bpffs" || fail "cannot mount a BPF file system on $TMP/bpffs"
+        CONTAINER_BPFFS=$TMP/bpffs
+        # shellcheck disable=SC2086
+        env $_cgenv systemd-nspawn --quiet --keep-unit --register=no \
                 --volatile=yes --private-network -D / -M "$_name" \
-                --system-call-filter='pidfd_open pidfd_getfd' \
+                --system-call-filter='pidfd_open pidfd_getfd bpf' --capability=CAP_BPF,CAP_PERFMON \
+                --bind="$TMP/bpffs:/sys/fs/bpf" \
                 --overlay-ro=/usr:"$STAGE/usr":/usr -b systemd.firstboot=off \
                 >"$TMP/container.log" 2>&1 </dev/null &
         CONTAINER_PID=$!
