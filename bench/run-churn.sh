@@ -1,5 +1,6 @@
 #!/bin/sh
-# bench/run-churn.sh CHURN: the cost of each preload library per connection.
+# bench/run-churn.sh CHURN: the cost per connection of each preload library
+# and of the BPF backend.
 # Variants, interleaved over ROUNDS rounds so machine noise hits all alike;
 # the median ns/cycle of each and its ratio to no library, from this run.
 # Then the deterministic figure: setsockopt/getsockopt calls per cycle,
@@ -28,6 +29,34 @@ else
         echo "(libkeepalive 0.3 not installed: apt-get install libkeepalive0 to compare)"
 fi
 
+# The BPF backend (make bench sets TKA_BPF_HELPER when it is built): the
+# churn process runs in a cgroup of its own, to which the helper attaches
+# the programs with the same values, from a private bpffs.
+CG=""
+if [ -n "${TKA_BPF_HELPER:-}" ] && [ "$(id -u)" = 0 ]; then
+        for root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+                [ "$(stat -f -c %T "$root" 2>/dev/null)" = cgroup2fs ] && CG=$root/tka-bench-$$ && break
+        done
+fi
+if [ -n "$CG" ]; then
+        mkdir -p "$tmp/bpffs" "$CG"
+        mount -t bpf bpf "$tmp/bpffs"
+        trap 'rmdir "$CG" 2>/dev/null; umount "$tmp/bpffs" 2>/dev/null; rm -rf "$tmp"' EXIT
+        case $CG in
+        /sys/fs/cgroup/unified/*) cg_path=/${CG#/sys/fs/cgroup/unified/} ;;
+        *) cg_path=/${CG#/sys/fs/cgroup/} ;;
+        esac
+        TCPKEEPALIVE_BPF_PIN_DIR=$tmp/bpffs/tcpkeepalive TCPKEEPALIVE_IDLE=75 TCPKEEPALIVE_INTERVAL=60 \
+                TCPKEEPALIVE_COUNT=20 "$TKA_BPF_HELPER" --cgroup="$cg_path" attach >/dev/null
+        variants="$variants
+bpf-backend|TKA_IN_CGROUP=$CG"
+else
+        echo "(BPF backend not built or not root: no bpf-backend variant)"
+fi
+# Runs "$@" in the bench cgroup when TKA_IN_CGROUP is set (bpf-backend).
+# shellcheck disable=SC2016
+enter='[ -z "${TKA_IN_CGROUP:-}" ] || echo $$ >"$TKA_IN_CGROUP/cgroup.procs"; exec "$@"'
+
 # Each run in a network namespace of its own (when root): the TIME_WAIT
 # sockets of earlier runs would otherwise slow the later ones down.
 if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
@@ -42,7 +71,7 @@ round=1
 while [ $round -le "$ROUNDS" ]; do
         printf '%s\n' "$variants" | while IFS='|' read -r name envs; do
                 # shellcheck disable=SC2086
-                line=$(fresh_netns env $envs "$churn" "$CYCLES")
+                line=$(fresh_netns env $envs sh -c "$enter" sh "$churn" "$CYCLES")
                 echo "$line" >>"$tmp/$name"
                 case $name in none) ;; *)
                         case $line in *keepalive_client=1*keepalive_accepted=1*) ;; *)
@@ -59,7 +88,8 @@ printf '\n%-28s %14s %10s %18s\n' variant "median ns/cycle" "vs none" "set/getso
 printf '%s\n' "$variants" | while IFS='|' read -r name envs; do
         m=$(median "$tmp/$name")
         # shellcheck disable=SC2086
-        fresh_netns env $envs strace -f -c -o "$tmp/strace.$name" -e trace=setsockopt,getsockopt "$churn" 2000 >/dev/null
+        fresh_netns env $envs sh -c "$enter" sh strace -f -c -o "$tmp/strace.$name" -e trace=setsockopt,getsockopt \
+                "$churn" 2000 >/dev/null
         calls=$(awk '$NF=="setsockopt"{s=$4} $NF=="getsockopt"{g=$4} END {printf "%.2f / %.2f", (s+0)/2000, (g+0)/2000}' "$tmp/strace.$name")
         printf '%-28s %14s %10s %18s\n' "$name" "$m" "$(awk "BEGIN {printf \"%.3f\", $m/$base}")" "$calls"
 done
