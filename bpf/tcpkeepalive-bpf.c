@@ -94,14 +94,25 @@ static int check_kernel(void) {
         return 0;
 }
 
-/* bpffs at /sys/fs/bpf (systemd mounts it at boot; mount it if not). */
+/* A BPF file system under the pins: /sys/fs/bpf, which systemd mounts at
+ * boot (mounted here if not), or the directory a test chose. */
 static int ensure_bpffs(void) {
+        char parent[256];
         struct statfs fs;
-        if (statfs("/sys/fs/bpf", &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
+        char *slash;
+
+        snprintf(parent, sizeof(parent), "%s", pin_dir);
+        if ((slash = strrchr(parent, '/')) && slash != parent)
+                *slash = '\0';
+        if (statfs(parent, &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
                 return 0;
-        if (mount("bpf", "/sys/fs/bpf", "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
+        if (strcmp(parent, "/sys/fs/bpf") != 0) {
+                say("%s is not on a BPF file system", pin_dir);
+                return -ENOTDIR;
+        }
+        if (mount("bpf", parent, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
                 int r = -errno;
-                say("/sys/fs/bpf is not a BPF file system and mounting one failed: %s", strerror(-r));
+                say("%s is not a BPF file system and mounting one failed: %s", parent, strerror(-r));
                 return r;
         }
         return 0;

@@ -1,0 +1,73 @@
+#!/bin/sh
+# tcpkeepalive-bpf on this machine, with a BPF file system and a cgroup of
+# the test's own: usage errors, a missing object named, load (twice),
+# attach from the environment with a bad value ignored and said, list,
+# real sockets of a process in the cgroup, gc of a cgroup that is gone,
+# unload. The service-level tests are in tests/systemd/bpf-backend.sh.
+. "$TKA_SRCDIR/tests/lib.sh"
+need_root
+BPF=$TKA_BUILDDIR/tcpkeepalive-bpf
+export TCPKEEPALIVE_BPF_OBJECT="$TKA_BUILDDIR/bpf/tcpkeepalive.bpf.o"
+
+cg_root=""
+for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+        [ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] && cg_root=$d && break
+done
+[ -n "$cg_root" ] || skip "no cgroup v2 hierarchy"
+CG=/tka-test-$$
+mkdir -p "$TMP/bpffs"
+mount -t bpf bpf "$TMP/bpffs" || fail "cannot mount a BPF file system"
+cleanup() {
+        [ -d "$cg_root$CG" ] && rmdir "$cg_root$CG" 2>/dev/null
+        umount "$TMP/bpffs" 2>/dev/null || true
+}
+on_exit cleanup
+export TCPKEEPALIVE_BPF_PIN_DIR="$TMP/bpffs/tcpkeepalive"
+
+# Usage errors: exit 2, and a message that says what is wrong.
+set +e
+"$BPF" >/dev/null 2>"$TMP/e1"; rc1=$?
+"$BPF" frobnicate >/dev/null 2>"$TMP/e2"; rc2=$?
+"$BPF" --cgroup=/system.slice/../../etc attach >/dev/null 2>"$TMP/e3"; rc3=$?
+TCPKEEPALIVE_BPF_OBJECT=/nonexistent/tka.bpf.o "$BPF" load >/dev/null 2>"$TMP/e4"; rc4=$?
+set -e
+expect_eq "$rc1/$rc2/$rc3/$rc4" "2/2/2/1" "exit statuses: no command, unknown command, bad --cgroup, missing object"
+expect_match "$(cat "$TMP/e2")" "unknown command 'frobnicate'" "unknown command named"
+expect_match "$(cat "$TMP/e3")" "without \\.\\." "a cgroup path with .. refused"
+expect_match "$(cat "$TMP/e4")" "cannot open /nonexistent/tka.bpf.o" "the missing object is named"
+expect_match "$("$BPF" --help)" "attach \\[--auto\\]" "--help lists the commands"
+pass "usage errors"
+
+"$BPF" load || fail "load"
+for pin in sockops setsockopt params; do
+        [ -e "$TCPKEEPALIVE_BPF_PIN_DIR/$pin" ] || fail "load did not pin $pin"
+done
+"$BPF" load || fail "a second load (idempotent)"
+pass "load pins the programs and the map, once"
+
+mkdir "$cg_root$CG"
+out=$(TCPKEEPALIVE_IDLE=abc TCPKEEPALIVE_INTERVAL=9 TCPKEEPALIVE_COUNT=2 TCPKEEPALIVE_MODE=force \
+        "$BPF" --cgroup="$CG" attach 2>"$TMP/warn") || fail "attach: $(cat "$TMP/warn")"
+expect_match "$(cat "$TMP/warn")" "TCPKEEPALIVE_IDLE=abc: not a number" "a bad value is named"
+expect_match "$out" "attached here" "attach attached the programs"
+id=$(stat -c %i "$cg_root$CG")
+expect_match "$("$BPF" list)" "^$id +force +both +0 +9 +2 +0  $cg_root$CG\$" "list shows the entry with its cgroup"
+
+# A process in the cgroup: its connections get interval 9 and count 2
+# (idle stays the kernel's: the bad value was ignored).
+sh -c "echo \$\$ > '$cg_root$CG/cgroup.procs'; exec '$TKA_BUILDDIR/tests/programs/sockprobe' connection4" >"$TMP/probe" 2>&1 ||
+        fail "sockprobe in the cgroup: $(cat "$TMP/probe")"
+idle=$(cat /proc/sys/net/ipv4/tcp_keepalive_time)
+expect_match "$(cat "$TMP/probe")" "^accepted keepalive=1 idle=$idle interval=9 count=2 " "getsockopt: the accepted end"
+expect_match "$(cat "$TMP/probe")" "^client keepalive=1 idle=$idle interval=9 count=2 " "getsockopt: the connecting end"
+pass "attach: the kernel sets the values on the cgroup's connections"
+
+# The cgroup goes without a detach (a unit whose ExecStopPost never ran).
+rmdir "$cg_root$CG"
+expect_eq "$("$BPF" gc)" "1 stale entries removed" "gc removes the entry of a cgroup that is gone"
+case $("$BPF" list) in *"$id "*) fail "the stale entry is still listed" ;; esac
+pass "gc"
+
+"$BPF" unload
+[ ! -e "$TCPKEEPALIVE_BPF_PIN_DIR/params" ] || fail "unload left the map pinned"
+pass "unload"
