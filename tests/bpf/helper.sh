@@ -18,7 +18,9 @@ CG=/tka-test-$$
 mkdir -p "$TMP/bpffs"
 mount -t bpf bpf "$TMP/bpffs" || fail "cannot mount a BPF file system"
 cleanup() {
-        [ -d "$cg_root$CG" ] && rmdir "$cg_root$CG" 2>/dev/null
+        for d in "$cg_root$CG/worker" "$cg_root$CG" "$cg_root$CG-in"; do
+                [ -d "$d" ] && rmdir "$d" 2>/dev/null
+        done
         umount "$TMP/bpffs" 2>/dev/null || true
 }
 on_exit cleanup
@@ -61,6 +63,25 @@ idle=$(cat /proc/sys/net/ipv4/tcp_keepalive_time)
 expect_match "$(cat "$TMP/probe")" "^accepted keepalive=1 idle=$idle interval=9 count=2 " "getsockopt: the accepted end"
 expect_match "$(cat "$TMP/probe")" "^client keepalive=1 idle=$idle interval=9 count=2 " "getsockopt: the connecting end"
 pass "attach: the kernel sets the values on the cgroup's connections"
+
+# A sub-cgroup inherits (no entry of its own: the nearest ancestor's).
+mkdir "$cg_root$CG/worker"
+sh -c "echo \$\$ > '$cg_root$CG/worker/cgroup.procs'; exec '$TKA_BUILDDIR/tests/programs/sockprobe' connection4" >"$TMP/probe" 2>&1 ||
+        fail "sockprobe in the sub-cgroup: $(cat "$TMP/probe")"
+expect_match "$(cat "$TMP/probe")" "^accepted keepalive=1 idle=$idle interval=9 count=2 " "a sub-cgroup inherits"
+rmdir "$cg_root$CG/worker"
+pass "sub-cgroups inherit their unit's parameters"
+
+# Direction=inbound: accepted connections only.
+mkdir "$cg_root$CG-in"
+TCPKEEPALIVE_IDLE=33 TCPKEEPALIVE_DIRECTION=inbound "$BPF" --cgroup="$CG-in" attach >/dev/null || fail "attach inbound"
+sh -c "echo \$\$ > '$cg_root$CG-in/cgroup.procs'; exec '$TKA_BUILDDIR/tests/programs/sockprobe' connection4" >"$TMP/probe" 2>&1 ||
+        fail "sockprobe in the inbound cgroup: $(cat "$TMP/probe")"
+expect_match "$(cat "$TMP/probe")" "^accepted keepalive=1 idle=33 " "inbound: the accepted end"
+expect_match "$(cat "$TMP/probe")" "^client keepalive=0 " "inbound: not the connecting end"
+"$BPF" --cgroup="$CG-in" detach || fail "detach"
+rmdir "$cg_root$CG-in"
+pass "Direction=inbound"
 
 # The cgroup goes without a detach (a unit whose ExecStopPost never ran).
 rmdir "$cg_root$CG"
