@@ -277,19 +277,22 @@ static int open_cgroup(const char *cgroup, uint64_t *id) {
         return fd;
 }
 
-/* Does the cgroup with this id still exist? (its id is a file handle of
- * the cgroup file system) */
-static bool cgroup_exists(int root_fd, uint64_t id) {
+/* The cgroup with this id, opened through its file handle (a cgroup's id
+ * is its handle on the cgroup file system), or -errno (ESTALE: gone). */
+static int open_cgroup_by_id(int root_fd, uint64_t id) {
         struct {
                 struct file_handle fh;
                 uint64_t id;
         } h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS }, .id = id };
         int fd = open_by_handle_at(root_fd, &h.fh, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
+        return fd < 0 ? -errno : fd;
+}
+
+static bool cgroup_exists(int root_fd, uint64_t id) {
+        int fd = open_cgroup_by_id(root_fd, id);
+        if (fd >= 0)
                 close(fd);
-                return true;
-        }
-        return errno != ESTALE && errno != ENOENT;
+        return fd >= 0 || (fd != -ESTALE && fd != -ENOENT);
 }
 
 static int prog_id(int fd, uint32_t *id) {
@@ -596,11 +599,7 @@ static int cmd_list(void) {
                 if (bpf_map_lookup_elem(map, &key, &p) < 0)
                         continue;
                 if (root_fd >= 0) {
-                        struct {
-                                struct file_handle fh;
-                                uint64_t id;
-                        } h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS }, .id = key };
-                        int fd = open_by_handle_at(root_fd, &h.fh, O_RDONLY | O_CLOEXEC);
+                        int fd = open_cgroup_by_id(root_fd, key);
                         if (fd >= 0) {
                                 ssize_t len;
                                 snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
