@@ -393,7 +393,7 @@ static void write_record(const char *unit, const char *method, const char *reaso
 
         if (!unit_name_is_valid_service(unit))
                 return;
-        snprintf(path, sizeof(path), STATE_DIR "/%s", unit);
+        snprintf(path, sizeof(path), STATE_DIR "/%.256s", unit);
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         f = fopen(tmp, "we");
         if (!f)
@@ -571,7 +571,7 @@ static int cmd_detach(const char *cgroup) {
         close(map);
 out:
         if (unit_name_is_valid_service(unit)) {
-                snprintf(path, sizeof(path), STATE_DIR "/%s", unit);
+                snprintf(path, sizeof(path), STATE_DIR "/%.256s", unit);
                 (void) unlink(path);
         }
         if (r < 0)

@@ -319,7 +319,7 @@ static bool read_bpf_record(const char *unit, struct bpf_record *rec) {
         FILE *f;
 
         *rec = (struct bpf_record) { 0 };
-        snprintf(path, sizeof(path), BPF_STATE_DIR "/%s", unit);
+        snprintf(path, sizeof(path), BPF_STATE_DIR "/%.256s", unit);
         if (!(f = fopen(path, "re")))
                 return false;
         if (fstat(fileno(f), &st) < 0 || st.st_uid != 0) { /* only tcpkeepalive-bpf, as root, writes these */
