@@ -52,7 +52,7 @@ inside systemctl enable --now tcpkeepalive@static.service >/dev/null 2>&1
 inside systemctl start static.service
 inside systemctl restart tcpkeepalive@static.service >/dev/null 2>&1
 set -e
-expect_match "$(status_line static)" "^static.service: unsupported: PID [0-9]+: /bin/busybox is statically linked: LD_PRELOAD cannot reach it" "static binary"
+expect_match "$(status_line static)" "^static.service: unsupported: PID [0-9]+: (/usr)?/bin/busybox is statically linked: LD_PRELOAD cannot reach it" "static binary"
 pass "static binary: $(status_line static)"
 
 # Socket activation, Accept=no: the first connection is queued before the
