@@ -428,7 +428,7 @@ static int append_unit(sd_bus_message *reply, struct manager *m, const char *uni
                 c = (struct unit_check) { .state = UNIT_STATE_ERROR };
         tcp_tables_done(&own);
         return sd_bus_message_append(reply, "(ssssuuus)", unit, unit_state_to_string(c.state), c.reason,
-                                     rule ? rule->path : (c.has_dropin ? "systemctl enable" : ""),
+                                     c.source[0] ? c.source : rule ? rule->path : "",
                                      (uint32_t) c.main_pid, c.tcp_established, c.tcp_with_keepalive,
                                      c.method[0] ? c.method : "-");
 }

@@ -402,6 +402,10 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         (void) read_props(bus, path, SD_SERVICE_IFACE, &p);
         main_pid = p.main_pid;
         c->main_pid = (pid_t) main_pid;
+        {
+                const char *src = unit_env_get(p.environment, "TCPKEEPALIVE_SOURCE");
+                snprintf(c->source, sizeof(c->source), "%s", src ? src : "");
+        }
         r = 0;
 
         if (!c->has_dropin) {

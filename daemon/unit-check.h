@@ -31,6 +31,7 @@ struct unit_check {
         bool library_mapped;
         char environment[512];  /* TCPKEEPALIVE_* of the running process, space-separated */
         char method[16];        /* "preload" or "bpf": how the running process gets keepalive */
+        char source[512];       /* where the drop-in's values come from (its TCPKEEPALIVE_SOURCE) */
         unsigned tcp_established, tcp_with_keepalive, tcp_listening;
 };
 
