@@ -5,8 +5,10 @@
  *   load     load tcpkeepalive.bpf.o and pin its programs and the parameter
  *            map under /sys/fs/bpf/tcpkeepalive (tcpkeepalive-bpf.service)
  *   attach   (ExecStartPre= of a unit with Method=bpf|auto) write the unit's
- *            TCPKEEPALIVE_* parameters under its cgroup id; attach the
- *            programs when systemd did not (hybrid cgroup systems)
+ *            TCPKEEPALIVE_* parameters under its cgroup id and attach the
+ *            programs to that cgroup (not systemd's BPFProgram=, which
+ *            systemd detaches while it reloads and ignores on hybrid
+ *            cgroup systems)
  *   detach   (ExecStopPost=) remove them again
  *   list     the map's entries with their cgroups
  *   gc       remove entries whose cgroup is gone
@@ -499,8 +501,8 @@ static int cmd_attach(const char *cgroup, bool auto_method) {
                 say("cannot store the parameters of %s: %s", cgroup, strerror(-r));
                 goto fail;
         }
-        /* systemd attached them (BPFProgram=) on cgroup v2 only systems;
-         * on hybrid ones it ignores BPFProgram=, so attach here. */
+        /* Already attached: a restart reusing the cgroup, or an admin's own
+         * BPFProgram= pointing at our pins. */
         for (int i = 0; i < 2; i++)
                 if (!attached(cg, progs[i], types[i])) {
                         if (bpf_prog_attach(progs[i], cg, types[i], BPF_F_ALLOW_MULTI) < 0) {

@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 #include <unistd.h>
 
 #include "dropin.h"
@@ -167,25 +165,12 @@ static int write_file_at(const char *dir, const char *unit, const char *text) {
         return close(fd) < 0 ? -errno : 0;
 }
 
-/* systemd's BPFProgram= works only when the cgroup v2 hierarchy is the
- * only one; TCPKEEPALIVE_CGROUP=unified|hybrid overrides (tests). */
-static bool cgroup_unified(void) {
-        const char *e = getenv("TCPKEEPALIVE_CGROUP");
-        struct statfs fs;
-        if (e && strcmp(e, "unified") == 0)
-                return true;
-        if (e && strcmp(e, "hybrid") == 0)
-                return false;
-        return statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
 static int run(const char *dest, const char *root) {
         const struct ka_dropin_setup setup = {
                 .library = TCPKEEPALIVE_LIBRARY_PATH,
 #ifdef TCPKEEPALIVE_BPF_HELPER
                 .bpf_helper = TCPKEEPALIVE_BPF_HELPER,
 #endif
-                .cgroup_unified = cgroup_unified(),
         };
         struct ka_ruleset rs;
         char **units = NULL, **enabled = NULL;

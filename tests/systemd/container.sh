@@ -6,6 +6,7 @@
 #   inside CMD...         run CMD in the container (all its namespaces)
 #   inside_write PATH     write stdin to PATH in the container
 #   container_fail MSG    fail with the container's journal attached
+#   container_wait S WHAT CMD...  bounded wait; on timeout, container_fail
 #
 # The container runs the host's /usr with the staged install laid over it
 # (--overlay-ro), a volatile / and /etc (nothing persists), its own network
@@ -109,8 +110,20 @@ $(inside journalctl --no-pager -n 40 2>&1)"
 
 # wait_listening PORT: bounded wait until something listens on PORT inside.
 wait_listening() {
-        wait_until 10 "a listener on port $1 in the container" \
+        container_wait 10 "a listener on port $1 in the container" \
                 sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htln 'sport = :$1' | grep -q ."
+}
+
+# container_wait SECONDS WHAT CMD...: wait_until, failing with the journal.
+container_wait() {
+        _limit=$1
+        _what=$2
+        shift 2
+        _deadline=$(( $(date +%s%N) + _limit * 1000000000 ))
+        while ! "$@" >/dev/null 2>&1; do
+                [ "$(date +%s%N)" -lt "$_deadline" ] || container_fail "timed out after ${_limit}s waiting for: $_what"
+                sleep 0.05
+        done
 }
 
 # connection_timer PORT: connects a client inside (kept open 20 s) and prints
