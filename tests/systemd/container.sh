@@ -12,8 +12,10 @@
 # (--overlay-ro), a volatile / and /etc (nothing persists), its own network
 # namespace (nothing clashes with the host's ports), cgroup v2 only.
 # nspawn's own seccomp allow-list lacks pidfd_getfd (tcpkeepalived reads
-# services' sockets with it), hence --system-call-filter. The build must use
-# a prefix under /usr (the default, /usr/local, is).
+# services' sockets with it), hence --system-call-filter. A prefix outside
+# /usr (make distcheck's) is bound at its own path instead, and its units,
+# generator and D-Bus policy are linked where systemd and dbus look, in the
+# container's /etc; its rule directory is the container's /etc/keepalived.d.
 
 need_root
 need_cmd systemd-nspawn nsenter
@@ -26,11 +28,41 @@ container_stage() {
         (cd "$TKA_BUILDDIR" && make -s install DESTDIR="$STAGE") >"$TMP/install.log" 2>&1 ||
                 fail "make install DESTDIR=$STAGE failed:
 $(cat "$TMP/install.log")"
-        PREFIX=$(sed -n 's/^prefix = //p' "$TKA_BUILDDIR/Makefile")
+        eval "$(make -s --no-print-directory -C "$TKA_BUILDDIR" print-install-dirs)"
+        PREFIX=$prefix
         case $PREFIX in
-        /usr | /usr/*) ;;
-        *) fail "the container lays the staged /usr over the host's: prefix $PREFIX is not under /usr" ;;
+        /usr | /usr/*) CONTAINER_FS="--overlay-ro=/usr:$STAGE/usr:/usr" ;;
+        /*) CONTAINER_FS="--bind=$STAGE$PREFIX:$PREFIX" ;;
+        *) fail "prefix '$PREFIX' is not an absolute path" ;;
         esac
+}
+
+# A prefix outside /usr: show systemd and dbus what it installed, where
+# they look, then reload both.
+container_link_prefix() {
+        case $PREFIX in /usr | /usr/*) return 0 ;; esac
+        inside mkdir -p /etc/systemd/system-generators /etc/dbus-1/system.d
+        for f in "$STAGE$unitdir"/*; do
+                inside ln -sf "$unitdir/${f##*/}" "/etc/systemd/system/${f##*/}"
+        done
+        for f in "$STAGE$generatordir"/*; do
+                inside ln -sf "$generatordir/${f##*/}" "/etc/systemd/system-generators/${f##*/}"
+        done
+        for f in "$STAGE$dbuspolicydir"/*; do # copied: it may be under /usr, not bound here
+                inside_write "/etc/dbus-1/system.d/${f##*/}" <"$f"
+        done
+        if [ "$sysconfdir" != /etc ]; then
+                inside rm -rf "$sysconfdir/keepalived.d"
+                inside mkdir -p "$sysconfdir"
+                inside ln -s /etc/keepalived.d "$sysconfdir/keepalived.d"
+        fi
+        # The daemon's sandbox hides /tmp and /home, where such a prefix
+        # (make distcheck's _inst) usually lives: make it visible, read-only.
+        inside mkdir -p /etc/systemd/system/tcpkeepalived.service.d
+        printf '[Service]\nBindReadOnlyPaths=%s\nProtectHome=read-only\n' "$PREFIX" |
+                inside_write /etc/systemd/system/tcpkeepalived.service.d/test-prefix.conf
+        inside busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
+        inside systemctl daemon-reload
 }
 
 container_stop() {
@@ -74,7 +106,7 @@ container_boot() {
                 --volatile=yes --private-network -D / -M "$_name" \
                 --system-call-filter='pidfd_open pidfd_getfd bpf' --capability=CAP_BPF,CAP_PERFMON \
                 --bind="$TMP/bpffs:/sys/fs/bpf" \
-                --overlay-ro=/usr:"$STAGE/usr":/usr -b systemd.firstboot=off \
+                "$CONTAINER_FS" -b systemd.firstboot=off \
                 >"$TMP/container.log" 2>&1 </dev/null &
         CONTAINER_PID=$!
         on_exit container_stop
@@ -92,10 +124,11 @@ $(tail -n 30 "$TMP/container.log")"
                 sleep 0.1
         done
         inside mkdir -p /etc/keepalived.d
+        container_link_prefix
 }
 
 inside() {
-        nsenter -t "$CONTAINER_LEADER" -a "$@"
+        nsenter -t "$CONTAINER_LEADER" -a env PATH="$PREFIX/bin:$PREFIX/sbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@"
 }
 
 inside_write() {
