@@ -6,8 +6,11 @@
 
 GEN=$TKA_BUILDDIR/tcpkeepalive-generator
 CTL=$TKA_BUILDDIR/tcpkeepalivectl
-LIB=$(sed -n 's/^libdir = //p' "$TKA_BUILDDIR/Makefile")/libtcpkeepalive.so
-case $LIB in *'${'*) LIB=$(sed -n 's/^prefix = //p' "$TKA_BUILDDIR/Makefile")/lib/libtcpkeepalive.so ;; esac
+# The LD_PRELOAD value configure compiled in (it may hold ld.so's $LIB).
+LIB=$(sed -n 's/^#define TCPKEEPALIVE_LIBRARY_PATH "\(.*\)"$/\1/p' "$TKA_BUILDDIR/config.h")
+[ -n "$LIB" ] || fail "no TCPKEEPALIVE_LIBRARY_PATH in $TKA_BUILDDIR/config.h"
+# As an extended regular expression:
+LIB=$(printf '%s' "$LIB" | sed 's/[$.]/\\&/g')
 R=$TMP/root
 mkdir -p "$R/etc/keepalived.d" "$R/run/keepalived.d" "$R/usr/lib/keepalived.d" "$R/usr/lib/systemd/system" \
         "$R/etc/systemd/system/multi-user.target.wants" "$R/etc/systemd/system/echo.service.wants"
