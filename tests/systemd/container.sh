@@ -80,11 +80,33 @@ container_stop() {
                 umount "$CONTAINER_BPFFS" 2>/dev/null || true
                 CONTAINER_BPFFS=""
         fi
+        if [ -n "${CONTAINER_OVERLAY:-}" ]; then
+                umount "$CONTAINER_OVERLAY/root" 2>/dev/null || true
+                umount "$CONTAINER_OVERLAY/ovl" 2>/dev/null || true
+                CONTAINER_OVERLAY=""
+        fi
 }
 
 container_boot() {
         _name=$1-$$
-        container_stage
+        # CONTAINER_IMAGE=host-overlay: no staged install; the host's root
+        # file system under an overlay whose writes go to a tmpfs, so that
+        # packages can be installed inside and everything is gone after.
+        _root=/
+        if [ "${CONTAINER_IMAGE:-}" = host-overlay ]; then
+                mkdir -p "$TMP/ovl" "$TMP/root"
+                mount -t tmpfs tmpfs "$TMP/ovl" || fail "cannot mount a tmpfs on $TMP/ovl"
+                mkdir "$TMP/ovl/upper" "$TMP/ovl/work"
+                mount -t overlay overlay -o "lowerdir=/,upperdir=$TMP/ovl/upper,workdir=$TMP/ovl/work" "$TMP/root" ||
+                        fail "cannot mount an overlay of / on $TMP/root"
+                CONTAINER_OVERLAY=$TMP
+                _root=$TMP/root
+                CONTAINER_FS=""
+                PREFIX=/usr
+        else
+                container_stage
+                CONTAINER_FS="--volatile=yes $CONTAINER_FS"
+        fi
         # CONTAINER_CGROUP=hybrid boots the container the way this host
         # runs (cgroup v1 with the v2 hierarchy beside it) where the host
         # is hybrid; the default is cgroup v2 only.
@@ -103,10 +125,10 @@ container_boot() {
         CONTAINER_BPFFS=$TMP/bpffs
         # shellcheck disable=SC2086
         env $_cgenv systemd-nspawn --quiet --keep-unit --register=no \
-                --volatile=yes --private-network -D / -M "$_name" \
+                --private-network -D "$_root" -M "$_name" \
                 --system-call-filter='pidfd_open pidfd_getfd bpf' --capability=CAP_BPF,CAP_PERFMON \
                 --bind="$TMP/bpffs:/sys/fs/bpf" \
-                "$CONTAINER_FS" -b systemd.firstboot=off \
+                $CONTAINER_FS -b systemd.firstboot=off \
                 >"$TMP/container.log" 2>&1 </dev/null &
         CONTAINER_PID=$!
         on_exit container_stop
@@ -123,6 +145,7 @@ $(tail -n 30 "$TMP/container.log")"
 $(tail -n 30 "$TMP/container.log")"
                 sleep 0.1
         done
+        [ "${CONTAINER_IMAGE:-}" = host-overlay ] && return 0
         inside mkdir -p /etc/keepalived.d
         container_link_prefix
 }

@@ -1,0 +1,91 @@
+#!/bin/sh
+# The Debian packages: built from this tree with dpkg-buildpackage, checked
+# with lintian (no errors), installed with dpkg into a booted container (the
+# host's tree under a throw-away overlay), used the way an admin would (a
+# rule for a real server; ss and getsockopt on its connection; the library
+# found through ld.so's $LIB), then purged: nothing they installed is left,
+# and systemd has forgotten the drop-ins.
+. "$TKA_SRCDIR/tests/lib.sh"
+. "$TKA_SRCDIR/tests/systemd/container.sh"
+need_cmd dpkg-buildpackage dh lintian socat
+
+# Build in a copy: the packaging writes into the tree.
+mkdir "$TMP/src"
+tar -C "$TKA_SRCDIR" --exclude=./.git --exclude='./build*' --exclude=./debian/build -cf - . | tar -C "$TMP/src" -xf -
+# Without make's environment: the TESTS= of this `make check` would
+# otherwise reach the package's own test step (and run this test again).
+(cd "$TMP/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEFILES -u TESTS \
+        dpkg-buildpackage -us -uc -b) >"$TMP/build.log" 2>&1 ||
+        fail "dpkg-buildpackage failed:
+$(tail -n 40 "$TMP/build.log")"
+arch=$(dpkg --print-architecture)
+lib_deb=$TMP/libtcpkeepalive_0.1.0_$arch.deb
+main_deb=$TMP/tcpkeepalive_0.1.0_$arch.deb
+[ -f "$lib_deb" ] && [ -f "$main_deb" ] || fail "the packages are missing: $(ls "$TMP")"
+lintian --tag-display-limit 0 "$TMP"/tcp-keepalive_0.1.0_"$arch".changes >"$TMP/lintian.log" 2>&1 || true
+if grep -q '^E:' "$TMP/lintian.log"; then
+        fail "lintian errors:
+$(grep '^E:' "$TMP/lintian.log")"
+fi
+pass "dpkg-buildpackage -b: $(ls "$TMP"/*.deb | wc -l) packages; lintian: $(grep -c '^W:' "$TMP/lintian.log" || true) warnings, no errors"
+
+# The split: the library alone in its package, multiarch.
+expect_eq "$(dpkg-deb -f "$lib_deb" Multi-Arch)" same "libtcpkeepalive is Multi-Arch: same"
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+expect_match "$(dpkg-deb -c "$lib_deb")" "\\./usr/lib/$multiarch/tcp-keepalive/libtcpkeepalive\\.so\$" "the library under the multiarch libdir"
+expect_match "$(dpkg-deb -f "$main_deb" Depends)" "libtcpkeepalive \\(= 0\\.1\\.0\\)" "tcpkeepalive depends on the library"
+pass "package split and multiarch layout"
+
+CONTAINER_IMAGE=host-overlay container_boot tka-deb
+# A build machine's policy-rc.d (it forbids starting services) is not what
+# an admin's machine has; this one is the overlay's, gone after the test.
+inside rm -f /usr/sbin/policy-rc.d
+inside mkdir -p /var/tmp/debs
+inside_write /var/tmp/debs/lib.deb <"$lib_deb"
+inside_write /var/tmp/debs/main.deb <"$main_deb"
+inside dpkg -i /var/tmp/debs/lib.deb /var/tmp/debs/main.deb >"$TMP/dpkg.log" 2>&1 ||
+        container_fail "dpkg -i failed: $(cat "$TMP/dpkg.log")"
+expect_eq "$(inside systemctl is-enabled tcpkeepalived.service)" enabled "postinst enabled the daemon"
+[ "$(inside systemctl is-active tcpkeepalived.service)" = active ] ||
+        container_fail "postinst did not start the daemon: $(cat "$TMP/dpkg.log")"
+pass "dpkg -i: the daemon enabled and running"
+
+# An admin's first rule, for a real server.
+printf '[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:7801,bind=127.0.0.1,fork,reuseaddr EXEC:/bin/cat\n' |
+        inside_write /etc/systemd/system/legacy.service
+printf '[Match]\nUnit=legacy.service\n[KeepAlive]\nIdleSec=71\nIntervalSec=9\nCount=3\n' |
+        inside_write /etc/keepalived.d/50-legacy.ini
+inside systemctl daemon-reload
+inside systemctl start legacy.service
+wait_listening 7801
+expect_idle "$(connection_timer 7801)" 71 "legacy.service under the packaged generator"
+expect_sockopts 7801 71 9 3 "legacy.service under the packaged generator"
+dropin=$(inside cat /run/systemd/generator/legacy.service.d/50-tcpkeepalive.conf)
+# shellcheck disable=SC2016
+expect_match "$dropin" 'LD_PRELOAD=/usr/\$LIB/tcp-keepalive/libtcpkeepalive\.so' "the drop-in names the library through \$LIB"
+pid=$(inside systemctl show -P MainPID legacy.service)
+expect_match "$(inside cat "/proc/$pid/maps")" "/usr/lib/$multiarch/tcp-keepalive/libtcpkeepalive\\.so" "ld.so found the $multiarch library"
+expect_match "$(inside tcpkeepalivectl check legacy.service)" "^legacy.service: active: " "tcpkeepalivectl check"
+pass "a rule for a real server works with the installed packages"
+
+# Purge: nothing of the packages is left.
+inside rm /etc/keepalived.d/50-legacy.ini
+inside systemctl stop legacy.service
+inside dpkg --purge tcpkeepalive libtcpkeepalive >"$TMP/purge.log" 2>&1 ||
+        container_fail "dpkg --purge failed: $(cat "$TMP/purge.log")"
+left=""
+for f in $(dpkg-deb -c "$lib_deb" | awk '{print $6}') $(dpkg-deb -c "$main_deb" | awk '{print $6}'); do
+        f=${f#.}
+        case $f in */) continue ;; esac # directories are shared with other packages
+        inside test -e "$f" && left="$left $f"
+done
+[ -z "$left" ] || fail "left after purge:$left"
+for d in /etc/keepalived.d /usr/lib/keepalived.d "/usr/lib/$multiarch/tcp-keepalive" /usr/share/doc/tcpkeepalive; do
+        inside test ! -e "$d" || fail "left after purge: $d"
+done
+inside systemctl daemon-reload
+case $(inside sh -c 'ls /run/systemd/generator/*/50-tcpkeepalive.conf 2>/dev/null') in
+?*) fail "drop-ins left after purge and daemon-reload" ;;
+esac
+expect_match "$(inside systemctl show -P LoadState tcpkeepalived.service)" "not-found" "the daemon's unit is gone"
+pass "dpkg --purge leaves nothing behind"
