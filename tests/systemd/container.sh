@@ -56,11 +56,13 @@ container_link_prefix() {
                 inside mkdir -p "$sysconfdir"
                 inside ln -s /etc/keepalived.d "$sysconfdir/keepalived.d"
         fi
-        # The daemon's sandbox hides /tmp and /home, where such a prefix
-        # (make distcheck's _inst) usually lives: make it visible, read-only.
-        inside mkdir -p /etc/systemd/system/tcpkeepalived.service.d
-        printf '[Service]\nBindReadOnlyPaths=%s\nProtectHome=read-only\n' "$PREFIX" |
-                inside_write /etc/systemd/system/tcpkeepalived.service.d/test-prefix.conf
+        # Our units' sandboxes hide /tmp and /home, where such a prefix
+        # (make distcheck's _inst) often lives: make it visible, read-only.
+        for u in tcpkeepalived.service tcpkeepalive@.service; do
+                inside mkdir -p "/etc/systemd/system/$u.d"
+                printf '[Service]\nBindReadOnlyPaths=%s\nProtectHome=read-only\n' "$PREFIX" |
+                        inside_write "/etc/systemd/system/$u.d/test-prefix.conf"
+        done
         inside busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
         inside systemctl daemon-reload
 }
