@@ -29,7 +29,10 @@
  * distribution's /usr/lib, and a prefix of /usr lists /usr/lib once. */
 const char *const ka_rule_dirs[] = {
         RULE_DIR_ETC, "/run/keepalived.d", RULE_DIR_LIB,
-        strcmp(RULE_DIR_LIB, "/usr/lib/keepalived.d") == 0 ? NULL : "/usr/lib/keepalived.d", NULL,
+#ifndef RULE_DIR_LIB_IS_DISTRO
+        "/usr/lib/keepalived.d",
+#endif
+        NULL,
 };
 
 /* Debian's libinih is built with a 200-byte line buffer; we read lines

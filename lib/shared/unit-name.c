@@ -80,6 +80,11 @@ char *unit_glob_normalize(const char *s, const char **ret_reason) {
                 free(r);
                 REFUSE("unit name has no prefix before '@' or '.service'");
         }
+        /* "foo." + ".service" (found by fuzz-unit-names) */
+        if (strstr(r, "..")) {
+                free(r);
+                REFUSE("'..' in unit name");
+        }
         return r;
 #undef REFUSE
 }

@@ -119,6 +119,8 @@ static void test_unit_names(void) {
         CHECK(!unit_glob_normalize("../x", &why) && strstr(why, "'/'"));
         CHECK(!unit_glob_normalize("a/b", &why) && strstr(why, "'/'"));
         CHECK(!unit_glob_normalize("a..b", &why) && strstr(why, "'..'"));
+        /* found by fuzz-unit-names: "foo." became "foo..service" */
+        CHECK(!unit_glob_normalize("foo.", &why) && strstr(why, "'..'"));
         CHECK(!unit_glob_normalize("bad\tname", &why) && strstr(why, "control character"));
         CHECK(!unit_glob_normalize("foo.socket", &why) && strstr(why, ".service"));
         CHECK(!unit_glob_normalize(".hidden", &why));
