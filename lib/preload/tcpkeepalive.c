@@ -637,8 +637,16 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
         if (cfg.active && UNLIKELY(is_keepalive_option(level, name))) {
                 int saved_errno = errno;
                 unsigned s = fd_state_get(fd);
-                if (s == FD_UNTRACKED)
+                if (s == FD_UNTRACKED || !(s & FD_KNOWN)) {
+                        /* Not seen created: fcntl(F_DUPFD), SCM_RIGHTS, a number
+                         * beyond the table. Ours if it carries our values (found
+                         * by stress high-fds: a connection moved with F_DUPFD
+                         * lost force mode). */
                         s = classify(fd);
+                        if ((s & FD_TCP) && carries_our_values(fd))
+                                s |= FD_MANAGED;
+                        fd_state_set(fd, s);
+                }
                 if (s & FD_TCP) {
                         if (cfg.mode == KA_MODE_FORCE && (s & FD_MANAGED) &&
                             conflicts_with_rule(level, name, val, len)) {
