@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/capability.h>
 #include <unistd.h>
 
@@ -333,6 +335,43 @@ static int apply_rules(struct manager *m, bool force) {
 
 static void on_rules_changed(void *userdata) {
         (void) apply_rules(userdata, false);
+}
+
+/* Has any rule file or rule directory changed since systemd last ran the
+ * generator? (It recreates GENERATOR_DIR on every reload.) Equal times
+ * count as changed: a needless reload is cheap, a stale drop-in is not. */
+static bool newer_or_same(const struct stat *st, const struct stat *than) {
+        return st->st_mtim.tv_sec > than->st_mtim.tv_sec ||
+               (st->st_mtim.tv_sec == than->st_mtim.tv_sec && st->st_mtim.tv_nsec >= than->st_mtim.tv_nsec);
+}
+
+static bool rules_changed_since_generator(struct manager *m) {
+        struct stat gen, st;
+        bool changed = false;
+
+        if (stat(GENERATOR_DIR, &gen) < 0)
+                return true;
+        for (size_t i = 0; ka_rule_dirs[i] && !changed; i++) {
+                char dir[4096];
+                struct dirent *de;
+                DIR *d;
+                snprintf(dir, sizeof(dir), "%s%s", m->root ? m->root : "", ka_rule_dirs[i]);
+                if (stat(dir, &st) < 0)
+                        continue;
+                if (newer_or_same(&st, &gen))
+                        return true;
+                if (!(d = opendir(dir)))
+                        continue;
+                while (!changed && (de = readdir(d))) {
+                        if (de->d_name[0] == '.')
+                                continue;
+                        /* the link and what it points to */
+                        changed = (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && newer_or_same(&st, &gen)) ||
+                                  (fstatat(dirfd(d), de->d_name, &st, 0) == 0 && newer_or_same(&st, &gen));
+                }
+                closedir(d);
+        }
+        return changed;
 }
 
 /* ---- D-Bus API ---------------------------------------------------------------- */
@@ -657,6 +696,9 @@ int main(int argc, char **argv) {
                 log_error("cannot connect to the system bus: %s", strerror(-r));
                 return 1;
         }
+        /* D-Bus restarted: exit with a failure, and Restart=on-failure brings
+         * the daemon back on the new bus (found by tests/systemd/daemon-faults.sh). */
+        (void) sd_bus_set_exit_on_disconnect(m.bus, true);
         if ((r = sd_bus_add_object_vtable(m.bus, NULL, OBJECT_PATH, MANAGER_IFACE, manager_vtable, &m)) < 0 ||
             (r = sd_bus_attach_event(m.bus, m.event, SD_EVENT_PRIORITY_NORMAL)) < 0) {
                 log_error("cannot publish %s: %s", OBJECT_PATH, strerror(-r));
@@ -672,10 +714,16 @@ int main(int argc, char **argv) {
                 return 1;
         }
         strv_free(dirs);
-        /* The rules as they are now; systemd's generator already applied them at
-         * boot, so no reload unless something changes from here on. */
-        (void) load_rules(&m);
-        m.fingerprint = fingerprint(&m.rules);
+        /* The rules as they are now. The generator applied them at the last
+         * systemd reload, unless they changed since, while no daemon ran
+         * (killed in the middle of a reload, stopped): then reload now. */
+        if (rules_changed_since_generator(&m)) {
+                log_info("the rules changed after the generator last ran; reloading systemd");
+                (void) apply_rules(&m, true);
+        } else {
+                (void) load_rules(&m);
+                m.fingerprint = fingerprint(&m.rules);
+        }
 
         /* Unit state changes come from systemd's signals: no polling. */
         if ((r = sd_bus_match_signal(m.bus, NULL, "org.freedesktop.systemd1", NULL, "org.freedesktop.DBus.Properties",
@@ -693,6 +741,8 @@ int main(int argc, char **argv) {
         log_info("%s ready: %zu rule(s), %zu error(s)", BUS_NAME, m.rules.n_rules, m.rules.n_errors);
 
         r = sd_event_loop(m.event);
+        if (r != 0)
+                log_error("leaving: %s", r > 0 ? "the bus went away" : strerror(-r));
         (void) sd_notify(0, "STOPPING=1");
         rule_watch_free(m.watch);
         sd_bus_flush_close_unref(m.bus);
@@ -700,5 +750,5 @@ int main(int argc, char **argv) {
         ka_ruleset_done(&m.rules);
         free(m.fingerprint);
         strv_free(m.unit_states);
-        return r < 0 ? 1 : 0;
+        return r != 0 ? 1 : 0; /* sd_event_loop: 0 on SIGTERM, EXIT_FAILURE on disconnect */
 }
