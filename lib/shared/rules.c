@@ -171,18 +171,32 @@ static char *read_line(char *out, int size, void *userdata) {
         char buf[READ_LINE_MAX], *s, *e;
         size_t len;
 
-        if (!fgets(buf, sizeof(buf), p->f))
+        bool nul = false, too_long = false;
+        int c = EOF;
+
+        /* By hand, not fgets: a NUL byte must be seen, not end the line. */
+        len = 0;
+        while ((c = getc_unlocked(p->f)) != EOF && c != '\n') {
+                if (c == '\0')
+                        nul = true;
+                if (len < sizeof(buf) - 2)
+                        buf[len++] = (char) c;
+                else
+                        too_long = true;
+        }
+        if (c == EOF && len == 0 && !nul && !too_long)
                 return NULL;
+        buf[len] = '\0';
         p->line++;
-        len = strlen(buf);
-        if (len > 0 && buf[len - 1] != '\n' && !feof(p->f)) {
-                int c;
-                while ((c = fgetc(p->f)) != EOF && c != '\n')
-                        ;
+        if (too_long) {
                 P_ERROR(p, NULL, "line longer than %d characters", READ_LINE_MAX - 2);
                 goto as_comment;
         }
-        buf[strcspn(buf, "\r\n")] = '\0';
+        if (nul) {
+                P_ERROR(p, NULL, "NUL byte in the line (a binary file?)");
+                goto as_comment;
+        }
+        buf[strcspn(buf, "\r")] = '\0';
         for (s = buf; *s == ' ' || *s == '\t'; s++)
                 ;
         if (line_is_blank_or_comment(s))

@@ -213,6 +213,17 @@ static void test_layering_and_diagnostics(void) {
         write_file("/etc/k/44-warning.ini",
                    "[Match]\nUnit=warn\n[KeepAlive]\nIdleSec=60\nIntervalSec=10\nCount=6\nUserTimeoutSec=30s\n");
         write_file("/etc/k/45-method.ini", "[Match]\nUnit=m\n[KeepAlive]\nMethod=ebpf\n");
+        {
+                /* a NUL byte inside a line: reported, never a silently cut value */
+                static const char nul[] = "[Match]\nUnit=n\0.service\n";
+                char p[512];
+                FILE *f;
+                snprintf(p, sizeof(p), "%s/etc/k/46-nul.ini", root);
+                f = fopen(p, "w");
+                fwrite(nul, 1, sizeof(nul) - 1, f);
+                fclose(f);
+                chmod(p, 0644);
+        }
         /* a later rule overriding part of an earlier glob */
         write_file("/etc/k/90-exclude.ini", "[Match]\nUnit=worker@7.service\n[KeepAlive]\nMode=off\n");
         write_file("/usr/lib/k/defaults.conf", "[KeepAlive]\nIdleSec=60\nCount=4\n");
@@ -271,6 +282,9 @@ static void test_layering_and_diagnostics(void) {
                 CHECK(d && strstr(d->message, "someone other than root can write"));
                 CHECK(!find_rule(&rs, "43-writable.ini"));
         }
+        d = find_diag(&rs, "46-nul.ini", 2);
+        CHECK(d && strstr(d->message, "NUL byte"));
+        CHECK(!find_rule(&rs, "46-nul.ini"));
         d = find_diag(&rs, "45-method.ini", 4);
         CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "want auto, preload or bpf") &&
               strcmp(d->key, "Method") == 0 && strcmp(d->value, "ebpf") == 0);
