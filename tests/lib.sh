@@ -73,7 +73,7 @@ wait_until() {
         shift 2
         _deadline=$(( $(date +%s%N) + _limit * 1000000000 ))
         while ! "$@" >/dev/null 2>&1; do
-                [ "$(date +%s%N)" -lt "$_deadline" ] || fail "timed out after ${_limit}s waiting for: $_what"
+                [ "$(date +%s%N)" -lt "$_deadline" ] || ${WAIT_FAIL:-fail} "timed out after ${_limit}s waiting for: $_what"
                 sleep 0.05
         done
 }

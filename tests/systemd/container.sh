@@ -174,14 +174,7 @@ wait_listening() {
 
 # container_wait SECONDS WHAT CMD...: wait_until, failing with the journal.
 container_wait() {
-        _limit=$1
-        _what=$2
-        shift 2
-        _deadline=$(( $(date +%s%N) + _limit * 1000000000 ))
-        while ! "$@" >/dev/null 2>&1; do
-                [ "$(date +%s%N)" -lt "$_deadline" ] || container_fail "timed out after ${_limit}s waiting for: $_what"
-                sleep 0.05
-        done
+        WAIT_FAIL=container_fail wait_until "$@"
 }
 
 # connection_timer PORT: connects a client inside (kept open 20 s) and prints
