@@ -212,6 +212,15 @@ static void test_layering_and_diagnostics(void) {
         }
         write_file("/etc/k/44-warning.ini",
                    "[Match]\nUnit=warn\n[KeepAlive]\nIdleSec=60\nIntervalSec=10\nCount=6\nUserTimeoutSec=30s\n");
+        if (geteuid() == 0) {
+                /* a link in the rule dir to a file a user owns: refused like the file */
+                char target[512], link[512];
+                write_file("/user-owned.ini", "[Match]\nUnit=evil\n");
+                snprintf(target, sizeof(target), "%s/user-owned.ini", root);
+                snprintf(link, sizeof(link), "%s/etc/k/47-link.ini", root);
+                if (chown(target, 65534, 65534) < 0 || symlink(target, link) < 0)
+                        perror("symlink setup");
+        }
         write_file("/etc/k/45-method.ini", "[Match]\nUnit=m\n[KeepAlive]\nMethod=ebpf\n");
         {
                 /* a NUL byte inside a line: reported, never a silently cut value */
@@ -281,6 +290,11 @@ static void test_layering_and_diagnostics(void) {
                 d = find_diag(&rs, "43-writable.ini", 0);
                 CHECK(d && strstr(d->message, "someone other than root can write"));
                 CHECK(!find_rule(&rs, "43-writable.ini"));
+        }
+        if (geteuid() == 0) {
+                d = find_diag(&rs, "47-link.ini", 0);
+                CHECK(d && strstr(d->message, "someone other than root can write"));
+                CHECK(!find_rule(&rs, "47-link.ini"));
         }
         d = find_diag(&rs, "46-nul.ini", 2);
         CHECK(d && strstr(d->message, "NUL byte"));
