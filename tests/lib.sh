@@ -10,9 +10,16 @@ set -eu
 : "${TKA_LIB:?run this test through make check (TKA_LIB unset)}"
 : "${TKA_BUILDDIR:?}"
 : "${TKA_SRCDIR:?}"
-PROBE=$TKA_BUILDDIR/tests/programs/sockprobe
-# Sanitizer builds put their runtime in front of the library (tools/check).
-TKA_PRELOAD=${TKA_PRELOAD_PREFIX:+$TKA_PRELOAD_PREFIX:}$TKA_LIB
+# What the library's tests preload into programs built here: in a
+# sanitizer build, the library's sanitized copy behind ASan's runtime
+# (which must come first). Programs nobody here wrote (socat, python, nc)
+# get TKA_LIB: with ASan's runtime in them, their own leaks would be
+# reported as ours.
+if [ -n "${TKA_SANITIZED_LIB:-}" ]; then
+        TKA_PRELOAD=$TKA_ASAN_RUNTIME:$TKA_SANITIZED_LIB
+else
+        TKA_PRELOAD=$TKA_LIB
+fi
 TEST_NAME=$(basename "$0" .sh)
 
 fail() {
@@ -43,7 +50,10 @@ need_cmd() {
         done
 }
 
-# Cleanups run in reverse order on any exit, failure included.
+# Cleanups run in reverse order on any exit, failure included. Then
+# the reports of sanitizers and valgrind fail the test: a program whose
+# exit status the test ignores (a daemon in the container, a child) is
+# checked too.
 _cleanups=""
 on_exit() {
         _cleanups="$*
@@ -55,6 +65,19 @@ _run_cleanups() {
         printf '%s\n' "$_cleanups" | while IFS= read -r c; do
                 [ -n "$c" ] && eval "$c" >/dev/null 2>&1
         done
+        for _d in "$TMP/sanitizer" "$TMP/valgrind"; do
+                [ -d "$_d" ] || continue
+                for _f in "$_d"/*; do
+                        # A program that closed its stderr may write into
+                        # valgrind's log: a report has valgrind's "==PID==".
+                        [ -s "$_f" ] || continue
+                        [ "${_d##*/}" = sanitizer ] || grep -Eq '^==[0-9]+==' "$_f" || continue
+                        echo "FAIL: $TEST_NAME: ${_d##*/} report $_f:" >&2
+                        cat "$_f" >&2
+                        rc=1
+                done
+        done
+        rm -rf "$TMP"
         exit $rc
 }
 trap _run_cleanups EXIT
@@ -62,7 +85,33 @@ trap 'exit 130' INT TERM
 
 # A scratch directory removed at exit.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tka-$TEST_NAME.XXXXXX")
-on_exit "rm -rf '$TMP'"
+
+# A sanitizer build: reports of everything this test starts go to
+# $TMP/sanitizer (the container test bed binds it where the programs it
+# boots report, TKA_SANITIZER_REPORTS).
+if [ -n "${TKA_SANITIZER_REPORTS:-}" ]; then
+        mkdir -m 1777 "$TMP/sanitizer"
+        ASAN_OPTIONS=log_path=$TMP/sanitizer/asan
+        UBSAN_OPTIONS=log_path=$TMP/sanitizer/ubsan
+        export ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+# test_program NAME: the path of tests/programs/NAME, or with TKA_VALGRIND=1
+# (the generated X-valgrind.vg tests) of a script that runs it under
+# valgrind's memcheck, children too, reports to $TMP/valgrind.
+test_program() {
+        if [ "${TKA_VALGRIND:-}" != 1 ]; then
+                echo "$TKA_BUILDDIR/tests/programs/$1"
+                return
+        fi
+        need_cmd valgrind
+        mkdir -p "$TMP/valgrind"
+        printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --trace-children=yes --log-file=%s/%s.%%p %s "$@"\n' \
+                "$TMP/valgrind" "$1" "$TKA_BUILDDIR/tests/programs/$1" >"$TMP/valgrind-$1"
+        chmod +x "$TMP/valgrind-$1"
+        echo "$TMP/valgrind-$1"
+}
+PROBE=$(test_program sockprobe)
 
 # wait_until SECONDS DESCRIPTION COMMAND...: for conditions no event tells
 # us about (a port starts listening, ss shows a timer); polls every 50 ms and

@@ -108,7 +108,7 @@ start_case() {
 }
 
 # --- With the library ----------------------------------------------------------
-start_case 7001 LD_PRELOAD="$TKA_PRELOAD" TCPKEEPALIVE_IDLE=$IDLE \
+start_case 7001 LD_PRELOAD="$TKA_LIB" TCPKEEPALIVE_IDLE=$IDLE \
         TCPKEEPALIVE_INTERVAL=$INTERVAL TCPKEEPALIVE_COUNT=$COUNT
 # python3 creates its sockets through libc, so the library configured the
 # accepted connection: ss shows the keepalive timer counting down from idle.

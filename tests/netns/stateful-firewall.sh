@@ -114,7 +114,7 @@ flows() {
         nsx conntrack -L -p tcp --dport "$1" 2>&1
 }
 
-start $WITH LD_PRELOAD="$TKA_PRELOAD" TCPKEEPALIVE_IDLE=$KA_IDLE TCPKEEPALIVE_INTERVAL=$KA_INTERVAL
+start $WITH LD_PRELOAD="$TKA_LIB" TCPKEEPALIVE_IDLE=$KA_IDLE TCPKEEPALIVE_INTERVAL=$KA_INTERVAL
 client_with=$client
 start $WITHOUT
 client_without=$client

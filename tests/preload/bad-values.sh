@@ -13,8 +13,12 @@ for bad in abc 0 99999 -5 " 75" 75s 0x10 "" 4294967371 99999999999999999999; do
         expect_match "$(probe_line "$out" accepted)" "^accepted keepalive=1 idle=$sysctl_idle interval=60 " \
                 "IDLE='$bad' keeps the kernel default and the rest"
         err=$(cat "$TMP/err")
-        if [ -n "$bad" ]; then
+        # Under valgrind the wrapper shell and valgrind's launcher load the
+        # library too, and each says so once.
+        if [ -n "$bad" ] && [ "${TKA_VALGRIND:-}" != 1 ]; then
                 expect_eq "$(printf '%s\n' "$err" | grep -c TCPKEEPALIVE_IDLE)" 1 "one message for IDLE='$bad'"
+        fi
+        if [ -n "$bad" ]; then
                 expect_match "$err" "^tcpkeepalive: ignoring TCPKEEPALIVE_IDLE=" "message names the variable"
         fi
 done

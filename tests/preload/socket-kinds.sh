@@ -36,7 +36,7 @@ done
 pass "listener, client, accepted (accept and accept4), IPv4 and IPv6"
 
 # A library's constructor opened a socket before ours ran.
-out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_IDLE=75 "$TKA_BUILDDIR/tests/programs/early-socket")
+out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_IDLE=75 "$(test_program early-socket)")
 expect_eq "$out" "early keepalive=1 idle=75" "socket() before the library's constructor"
 pass "socket from another library's constructor"
 

@@ -6,7 +6,7 @@
 # kernel's nr_open at run time (where CAP_SYS_RESOURCE allows; else the
 # hard limit) and sockets at the highest fd numbers it allows.
 . "$TKA_SRCDIR/tests/lib.sh"
-STRESS=$TKA_BUILDDIR/tests/programs/stress
+STRESS=$(test_program stress)
 
 out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_IDLE=75 "$STRESS" churn 8 10) || fail "churn: $out"
 expect_match "$out" "without-keepalive=0 .*errno-lost=0" "churn"

@@ -25,7 +25,7 @@ connect_and_show() { # PORT: a client stays connected; prints ss for the server 
 }
 
 port=$(free_port)
-listen_with "$port" LD_PRELOAD="$TKA_PRELOAD" KEEPCNT=20 KEEPIDLE=75 KEEPINTVL=60
+listen_with "$port" LD_PRELOAD="$TKA_LIB" KEEPCNT=20 KEEPIDLE=75 KEEPINTVL=60
 trace=$(cat "$TMP/strace.$port")
 expect_match "$trace" 'setsockopt\(3, SOL_SOCKET, SO_KEEPALIVE, \[1\], 4\) = 0' "SO_KEEPALIVE on the listener"
 expect_match "$trace" 'setsockopt\(3, SOL_TCP, TCP_KEEPCNT, \[20\], 4\) = 0' "TCP_KEEPCNT 20"

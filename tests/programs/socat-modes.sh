@@ -29,7 +29,7 @@ client_end() { ss -Htnoe state established "dport = :$1"; }
 # mode: socat's keepalive=0 against each mode
 for mode in default force off; do
         port=$(free_port)
-        serve "$port" ",keepalive=0" LD_PRELOAD="$TKA_PRELOAD" TCPKEEPALIVE_IDLE=33 TCPKEEPALIVE_MODE=$mode
+        serve "$port" ",keepalive=0" LD_PRELOAD="$TKA_LIB" TCPKEEPALIVE_IDLE=33 TCPKEEPALIVE_MODE=$mode
         client "$port"
         line=$(server_end "$port")
         case $mode in
@@ -42,7 +42,7 @@ done
 # socat's own keepidle=5 with keepalive on: default lets it set 5, force keeps 33.
 for mode in default force; do
         port=$(free_port)
-        serve "$port" ",keepalive,keepidle=5" LD_PRELOAD="$TKA_PRELOAD" TCPKEEPALIVE_IDLE=33 TCPKEEPALIVE_MODE=$mode
+        serve "$port" ",keepalive,keepidle=5" LD_PRELOAD="$TKA_LIB" TCPKEEPALIVE_IDLE=33 TCPKEEPALIVE_MODE=$mode
         client "$port"
         line=$(server_end "$port")
         case $mode in
@@ -56,8 +56,8 @@ done
 # a client under inbound gets nothing, under outbound gets it.
 for dir in inbound outbound; do
         port=$(free_port)
-        serve "$port" "" LD_PRELOAD="$TKA_PRELOAD" TCPKEEPALIVE_IDLE=33 TCPKEEPALIVE_DIRECTION=$dir
-        client "$port" LD_PRELOAD="$TKA_PRELOAD" TCPKEEPALIVE_IDLE=44 TCPKEEPALIVE_DIRECTION=$dir
+        serve "$port" "" LD_PRELOAD="$TKA_LIB" TCPKEEPALIVE_IDLE=33 TCPKEEPALIVE_DIRECTION=$dir
+        client "$port" LD_PRELOAD="$TKA_LIB" TCPKEEPALIVE_IDLE=44 TCPKEEPALIVE_DIRECTION=$dir
         s=$(server_end "$port")
         c=$(client_end "$port")
         if [ $dir = inbound ]; then

@@ -6,7 +6,7 @@
 need_cmd systemd-socket-activate python3 socat ss
 
 PY=$(python3 -c 'import sys; print(sys.executable)') # the interpreter, not a shim
-ENVS="-E LD_PRELOAD=$TKA_PRELOAD -E TCPKEEPALIVE_IDLE=33 -E TCPKEEPALIVE_INTERVAL=7 -E TCPKEEPALIVE_COUNT=3"
+ENVS="-E LD_PRELOAD=$TKA_LIB -E TCPKEEPALIVE_IDLE=33 -E TCPKEEPALIVE_INTERVAL=7 -E TCPKEEPALIVE_COUNT=3"
 [ -z "${ASAN_OPTIONS:-}" ] || ENVS="$ENVS -E ASAN_OPTIONS=$ASAN_OPTIONS"
 want="keepalive=1 idle=33 interval=7 count=3"
 

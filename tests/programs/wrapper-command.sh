@@ -5,11 +5,12 @@
 . "$TKA_SRCDIR/tests/lib.sh"
 
 TK=$TKA_BUILDDIR/tcpkeepalive
-# Under the sanitizer build ASan's runtime must stay first: the wrapper keeps
-# an existing LD_PRELOAD behind the library, so put it there beforehand.
+# A sanitizer build runs the library's sanitized copy; ASan's runtime must
+# stay first: the wrapper keeps an existing LD_PRELOAD behind the library,
+# so put it there beforehand.
 run() {
-        if [ -n "${TKA_PRELOAD_PREFIX:-}" ]; then
-                LD_PRELOAD=$TKA_PRELOAD_PREFIX "$TK" --library="$TKA_LIB" "$@"
+        if [ -n "${TKA_SANITIZED_LIB:-}" ]; then
+                LD_PRELOAD=$TKA_ASAN_RUNTIME "$TK" --library="$TKA_SANITIZED_LIB" "$@"
         else
                 "$TK" --library="$TKA_LIB" "$@"
         fi

@@ -39,6 +39,11 @@ bpf_state() {
 scenario() { # MODE
         mode=$1
         CONTAINER_CGROUP=$mode container_boot "tka-bpf-$mode"
+        # The daemon (started at boot by the presets) would reload systemd
+        # a moment after the rules below appear, and a reload empties the
+        # generator directory while it runs: the drop-ins are read before
+        # it starts.
+        inside systemctl stop tcpkeepalived.service
         cat <<'PY' | inside_write /etc/fight.py
 import socket, sys, time
 # Accepts one connection, then tries to turn keepalive off and change the
@@ -73,7 +78,10 @@ Method=bpf"
         rule 50-unforced.ini unforced.service "IdleSec=65
 Method=bpf"
         inside systemctl daemon-reload
-        dropin=$(inside cat /run/systemd/generator/dynbpf.service.d/50-tcpkeepalive.conf)
+        dropin=$(inside cat /run/systemd/generator/dynbpf.service.d/50-tcpkeepalive.conf) ||
+                container_fail "$mode: no drop-in for dynbpf.service after daemon-reload; generator dir:
+$(inside ls -lR /run/systemd/generator 2>&1 | head -n 40)
+rules: $(inside ls -l /etc/keepalived.d 2>&1)"
         # Never BPFProgram=: systemd detaches those programs while it reloads.
         case $dropin in *BPFProgram=*) fail "$mode: BPFProgram= in the drop-in: $dropin" ;; esac
         case $dropin in *LD_PRELOAD*) fail "$mode: Method=bpf must not preload: $dropin" ;; esac

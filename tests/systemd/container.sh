@@ -130,6 +130,7 @@ container_boot() {
                 --private-network -D "$_root" -M "$_name" \
                 --system-call-filter='pidfd_open pidfd_getfd bpf' --capability=CAP_BPF,CAP_PERFMON \
                 --bind="$TMP/bpffs:/sys/fs/bpf" \
+                ${TKA_SANITIZER_REPORTS:+--bind="$TMP/sanitizer:$TKA_SANITIZER_REPORTS"} \
                 $CONTAINER_FS -b systemd.firstboot=off \
                 >"$TMP/container.log" 2>&1 </dev/null &
         CONTAINER_PID=$!
@@ -150,6 +151,22 @@ $(tail -n 30 "$TMP/container.log")"
         [ "${CONTAINER_IMAGE:-}" = host-overlay ] && return 0
         inside mkdir -p /etc/keepalived.d
         container_link_prefix
+        container_sanitizer_units
+}
+
+# A sanitizer build: our programs started by systemd report into the
+# directory bound at TKA_SANITIZER_REPORTS (see container_boot), which the
+# units' sandboxes must let them write. LeakSanitizer stops the program's
+# threads with ptrace(2) at exit, which tcpkeepalived's system call filter
+# refuses: the filter is lifted there (the other builds test it).
+container_sanitizer_units() {
+        [ -n "${TKA_SANITIZER_REPORTS:-}" ] || return 0
+        for u in tcpkeepalived.service tcpkeepalive@.service; do
+                inside mkdir -p "/etc/systemd/system/$u.d"
+                printf '[Service]\nBindPaths=%s\nSystemCallFilter=\n' "$TKA_SANITIZER_REPORTS" |
+                        inside_write "/etc/systemd/system/$u.d/test-sanitizer.conf"
+        done
+        inside systemctl daemon-reload
 }
 
 inside() {
