@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dropin.h"
@@ -376,6 +378,41 @@ static void test_dropin(void) {
         ka_params_done(&p);
 }
 
+/* A rule file its reader may not open (tcpkeepalivectl verify run by a
+ * user; a 0600 file): reported by name with the reason, the other rules
+ * still load. Run as nobody in a child when we are root. */
+static void test_unreadable(void) {
+        const char *dirs[] = { "/etc/k2", NULL };
+        char p[512];
+        pid_t pid;
+        int st;
+
+        mkdirs("/etc/k2");
+        write_file("/etc/k2/10-secret.ini", "[Match]\nUnit=secret\n");
+        write_file("/etc/k2/20-good.ini", "[Match]\nUnit=good\n");
+        snprintf(p, sizeof(p), "%s/etc/k2/10-secret.ini", root);
+        chmod(p, 0600);
+        chmod(root, 0755);
+        pid = fork();
+        if (pid == 0) {
+                struct ka_ruleset rs;
+                const struct ka_diag *d;
+                if (geteuid() == 0 &&
+                    (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0))
+                        _exit(2);
+                ka_ruleset_init(&rs);
+                CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+                CHECK(find_rule(&rs, "20-good.ini") != NULL);
+                CHECK(!find_rule(&rs, "10-secret.ini"));
+                d = find_diag(&rs, "/etc/k2/10-secret.ini", 0);
+                CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "Permission denied"));
+                ka_ruleset_done(&rs);
+                _exit(failures ? 1 : 0);
+        }
+        CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        chmod(root, 0700);
+}
+
 int main(void) {
         char cmd[64];
 
@@ -387,6 +424,7 @@ int main(void) {
         test_unit_names();
         test_layering_and_diagnostics();
         test_dropin();
+        test_unreadable();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);
