@@ -455,8 +455,8 @@ static int load_file(struct ka_ruleset *rs, const char *path, const char *name, 
         ka_params_init(&p.rule.params);
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
-                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "cannot open: %s", strerror(errno));
                 r = -errno;
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "cannot open: %s", strerror(-r));
                 goto broken;
         }
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -467,6 +467,16 @@ static int load_file(struct ka_ruleset *rs, const char *path, const char *name, 
         }
         if ((r = check_trust(rs, path, &st)) < 0) {
                 close(fd);
+                goto broken;
+        }
+        /* The generator reads every rule file at each boot and reload, with
+         * systemd's time limit on it: a log or a dump saved here by mistake
+         * is refused, not parsed. */
+        if (st.st_size > KA_RULE_FILE_MAX) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "%lld bytes: rule files are limited to %d bytes",
+                     (long long) st.st_size, KA_RULE_FILE_MAX);
+                close(fd);
+                r = -EFBIG;
                 goto broken;
         }
         p.f = fdopen(fd, "r"); /* already O_CLOEXEC: "e" would cost an fcntl */

@@ -69,6 +69,8 @@ struct ka_ruleset {
 
 #define KA_DEFAULTS_FILE "defaults.conf"
 #define KA_RULE_SUFFIX ".ini"
+/* A rule file larger than this is an error (1 MiB: some 40,000 Unit= lines). */
+#define KA_RULE_FILE_MAX (1024 * 1024)
 
 void ka_params_init(struct ka_params *p);
 void ka_params_done(struct ka_params *p);

@@ -223,6 +223,18 @@ static void test_layering_and_diagnostics(void) {
                 if (chown(target, 65534, 65534) < 0 || symlink(target, link) < 0)
                         perror("symlink setup");
         }
+        {
+                /* a file over the size limit, of harmless comments: refused whole */
+                char p[512];
+                FILE *f;
+                snprintf(p, sizeof(p), "%s/etc/k/48-huge.ini", root);
+                f = fopen(p, "w");
+                fputs("[Match]\nUnit=huge\n", f);
+                for (int i = 0; i < KA_RULE_FILE_MAX / 64 + 1; i++)
+                        fprintf(f, "# %061d\n", i);
+                fclose(f);
+                chmod(p, 0644);
+        }
         write_file("/etc/k/45-method.ini", "[Match]\nUnit=m\n[KeepAlive]\nMethod=ebpf\n");
         {
                 /* a NUL byte inside a line: reported, never a silently cut value */
@@ -249,6 +261,10 @@ static void test_layering_and_diagnostics(void) {
         CHECK(!find_rule(&rs, "25-dangling.ini")); /* the /usr/lib one does not come through */
         d = find_diag(&rs, "/etc/k/25-dangling.ini", 0);
         CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "dangling"));
+
+        CHECK(!find_rule(&rs, "48-huge.ini"));
+        d = find_diag(&rs, "/etc/k/48-huge.ini", 0);
+        CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "bytes: rule files are limited to 1048576 bytes"));
 
         r = find_rule(&rs, "30-good.ini");
         CHECK(r != NULL);
