@@ -44,11 +44,16 @@ static int failures, checks;
 
 static char root[] = "/tmp/tka-unit-XXXXXX";
 
-static void write_file(const char *rel, const char *text) {
-        char path[512];
-        FILE *f;
+/* The path of REL under the test's root (one static buffer: use it at once). */
+static const char *at(const char *rel) {
+        static char path[512];
         snprintf(path, sizeof(path), "%s%s", root, rel);
-        f = fopen(path, "w");
+        return path;
+}
+
+static void write_file(const char *rel, const char *text) {
+        const char *path = at(rel);
+        FILE *f = fopen(path, "w");
         if (!f) {
                 perror(path);
                 exit(2);
@@ -225,15 +230,15 @@ static void test_layering_and_diagnostics(void) {
         }
         {
                 /* a file over the size limit, of harmless comments: refused whole */
-                char p[512];
-                FILE *f;
-                snprintf(p, sizeof(p), "%s/etc/k/48-huge.ini", root);
-                f = fopen(p, "w");
-                fputs("[Match]\nUnit=huge\n", f);
-                for (int i = 0; i < KA_RULE_FILE_MAX / 64 + 1; i++)
-                        fprintf(f, "# %061d\n", i);
-                fclose(f);
-                chmod(p, 0644);
+                char *huge = malloc(KA_RULE_FILE_MAX + 4);
+                size_t n;
+                if (!huge)
+                        exit(2);
+                n = (size_t) sprintf(huge, "[Match]\nUnit=huge\n");
+                for (; n <= KA_RULE_FILE_MAX; n += 2)
+                        memcpy(huge + n, "#\n", 3);
+                write_file("/etc/k/48-huge.ini", huge);
+                free(huge);
         }
         write_file("/etc/k/45-method.ini", "[Match]\nUnit=m\n[KeepAlive]\nMethod=ebpf\n");
         {
@@ -399,15 +404,13 @@ static void test_dropin(void) {
  * still load. Run as nobody in a child when we are root. */
 static void test_unreadable(void) {
         const char *dirs[] = { "/etc/k2", NULL };
-        char p[512];
         pid_t pid;
         int st;
 
         mkdirs("/etc/k2");
         write_file("/etc/k2/10-secret.ini", "[Match]\nUnit=secret\n");
         write_file("/etc/k2/20-good.ini", "[Match]\nUnit=good\n");
-        snprintf(p, sizeof(p), "%s/etc/k2/10-secret.ini", root);
-        chmod(p, 0600);
+        chmod(at("/etc/k2/10-secret.ini"), 0600);
         chmod(root, 0755);
         pid = fork();
         if (pid == 0) {
