@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "tcp-table.h"
@@ -214,4 +215,22 @@ ssize_t socket_refs_collect(const pid_t *pids, size_t n_pids, struct socket_ref 
         }
         *ret = v;
         return (ssize_t) n;
+}
+
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+int socket_ref_dup(int pidfd, const struct socket_ref *ref) {
+        struct stat st;
+        int fd = (int) syscall(SYS_pidfd_getfd, pidfd, ref->fd, 0);
+
+        if (fd < 0)
+                return -errno;
+        /* The inode the scan read in the fd's link is the one we must hold. */
+        if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || (uint64_t) st.st_ino != ref->inode) {
+                close(fd);
+                return -ESTALE;
+        }
+        return fd;
 }

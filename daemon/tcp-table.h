@@ -54,3 +54,11 @@ struct socket_ref {
  * ordered by pid then fd. Returns the count (*ret may be NULL when 0) or
  * -ENOMEM. */
 ssize_t socket_refs_collect(const pid_t *pids, size_t n_pids, struct socket_ref **ret);
+
+/* A duplicate (pidfd_getfd(2)) of the socket ref names, taken through
+ * pidfd (a pidfd of ref->pid), to be closed by the caller. The fd is
+ * looked up by number after the scan: meanwhile it may have been closed
+ * and reused, or the pid may be another process's now. The duplicate is
+ * returned only when it is the file the scan saw (same inode): else
+ * -ESTALE. -errno when it cannot be duplicated at all. */
+int socket_ref_dup(int pidfd, const struct socket_ref *ref);

@@ -544,9 +544,6 @@ out:
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
 
 static int sockopt(int fd, int level, int name) {
         int v = -1;
@@ -576,11 +573,11 @@ static const char *tcp_state_name(unsigned st) {
 
 /* A duplicate of pid's fd, read and closed: the kernel's own values, not
  * what the environment asked for. */
-static bool read_socket(int pidfd, pid_t pid, int fd, struct unit_socket *s) {
+static bool read_socket(int pidfd, const struct socket_ref *ref, struct unit_socket *s) {
         struct sockaddr_storage a;
         socklen_t len;
         struct tcp_info ti;
-        int dup_fd = (int) syscall(SYS_pidfd_getfd, pidfd, fd, 0), domain, type, proto;
+        int dup_fd = socket_ref_dup(pidfd, ref), domain, type, proto;
 
         if (dup_fd < 0)
                 return false;
@@ -592,7 +589,7 @@ static bool read_socket(int pidfd, pid_t pid, int fd, struct unit_socket *s) {
                 close(dup_fd);
                 return false;
         }
-        *s = (struct unit_socket) { .pid = pid, .fd = fd };
+        *s = (struct unit_socket) { .pid = ref->pid, .fd = ref->fd };
         len = sizeof(a);
         if (getsockname(dup_fd, (struct sockaddr *) &a, &len) == 0)
                 format_addr(&a, s->local, sizeof(s->local));
@@ -658,7 +655,7 @@ int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket **ret) {
                         open_pid = refs[i].pid;
                         pidfd = (int) syscall(SYS_pidfd_open, open_pid, 0);
                 }
-                if (pidfd < 0 || !read_socket(pidfd, refs[i].pid, refs[i].fd, &s))
+                if (pidfd < 0 || !read_socket(pidfd, &refs[i], &s))
                         continue;
                 out[n++] = s;
         }
