@@ -224,6 +224,25 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                 return CTL_EXIT_FAILURE;
         }
         r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "GetUnitSockets", &e, &socks, "s", unit);
+        if (r < 0 && sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED)) {
+                /* What this user may see (state, counts), then why the rest is missing. */
+                if (json) {
+                        printf("{\"unit\":");
+                        print_unit_json(&u);
+                        printf(",\"sockets\":null}\n");
+                } else {
+                        printf("%s%s%s: %s %s\n", state_colour(u.state), u.unit, colour_off(), u.state, u.reason);
+                        printf("  rule: %s\n", *u.rule ? u.rule : "(none)");
+                        printf("  method: %s\n", u.method);
+                        printf("  connections: %u established, %u with keepalive\n", u.established, u.keepalive);
+                }
+                fflush(stdout);
+                fprintf(stderr, "tcpkeepalivectl: %s: socket detail (PIDs, fds, addresses) needs root: "
+                                "run 'tcpkeepalivectl show' as root (%s)\n", u.unit, e.message ? e.message : "access denied");
+                sd_bus_error_free(&e);
+                sd_bus_message_unref(reply);
+                return CTL_EXIT_FAILURE;
+        }
         if (r < 0) {
                 sd_bus_message_unref(reply);
                 return bus_error(unit, &e, r);

@@ -6,8 +6,9 @@
  * and validates the rules, asks systemd to reload (so the generator writes
  * the drop-ins again) and try-restarts the running units whose rule says
  * Restart=try. It reports, per unit, what systemd and /proc say is true:
- * see unit-check.h. Reading is open to everyone; Reload and RestartUnit
- * need CAP_SYS_ADMIN (sd-bus checks the caller; the D-Bus policy too).
+ * see unit-check.h. States and counts are open to everyone; socket detail
+ * (GetUnitSockets) to root only; Reload and RestartUnit need CAP_SYS_ADMIN
+ * (sd-bus checks the caller; the D-Bus policy too).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -512,7 +513,21 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return r;
 }
 
-/* Sockets: (local, peer, state, pid, fd, keepalive, idle, interval, count, user timeout). */
+/* Whether the caller is root (effective UID 0, as the bus daemon saw it
+ * connect: SO_PEERCRED, not a /proc lookup by PID). */
+static bool caller_is_root(sd_bus_message *msg) {
+        sd_bus_creds *creds = NULL;
+        uid_t euid = (uid_t) -1;
+        bool root = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds) >= 0 &&
+                    sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0;
+        sd_bus_creds_unref(creds);
+        return root;
+}
+
+/* Sockets: (local, peer, state, pid, fd, keepalive, idle, interval, count, user timeout).
+ * Root only: the PIDs, fds and addresses of other users' services and of
+ * containers are no business of every local user (hidepid= hides far
+ * less). Everyone gets the state and the counts from GetUnit/ListUnits. */
 static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
@@ -522,6 +537,11 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
 
         if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
                 return r;
+        if (!caller_is_root(msg))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "the sockets of %s (PIDs, fds, local and peer addresses) are shown to root only; "
+                                         "GetUnit and ListUnits give everyone its state and connection counts",
+                                         unit);
         n = unit_sockets(m->bus, unit, &socks);
         if (n < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "cannot read %s: %s", unit, strerror(-n));
