@@ -232,9 +232,11 @@ static int run(const char *dest, const char *root) {
                 if (params.method == KA_METHOD_BPF && !setup.bpf_helper)
                         log_msg(4, "%s: Method=bpf in %s, but this build has no BPF backend: no keepalive", *u, source);
                 text = ka_dropin_render(*u, &params, source, &setup);
+                r = text ? 0 : -errno;
                 ka_params_done(&params);
                 if (!text || (r = write_file_at(dest, *u, text)) < 0) {
-                        log_msg(3, "%s: cannot write drop-in: %s", *u, text ? strerror(-r) : "out of memory");
+                        log_msg(3, "%s: cannot write drop-in: %s", *u,
+                                r == -EINVAL ? "a name or path has a control character" : strerror(-r));
                         failed++;
                 } else
                         written++;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "rules.h"
+#include "safe-text.h"
 #include "strv.h"
 #include "timespan.h"
 #include "unit-name.h"
@@ -102,6 +103,12 @@ void ka_ruleset_done(struct ka_ruleset *rs) {
         ka_ruleset_init(rs);
 }
 
+/* A diag is printed to terminals, logs and D-Bus: a name with control
+ * characters or bytes that are not UTF-8 is shown escaped. */
+static char *shown(const char *s) {
+        return text_is_printable(s) ? strdup(s) : text_escape(s);
+}
+
 __attribute__((format(printf, 6, 7)))
 static void diag(struct ka_ruleset *rs, enum ka_diag_level level, const char *path, unsigned line,
                  const char *key_value /* "key\0value" or NULL */, const char *fmt, ...) {
@@ -113,15 +120,20 @@ static void diag(struct ka_ruleset *rs, enum ka_diag_level level, const char *pa
                 return; /* a lost message is better than a lost rule set */
         rs->diags = n;
         d = &rs->diags[rs->n_diags];
-        *d = (struct ka_diag) { .level = level, .line = line, .path = strdup(path) };
+        *d = (struct ka_diag) { .level = level, .line = line, .path = shown(path) };
         if (key_value) {
-                d->key = strdup(key_value);
-                d->value = strdup(key_value + strlen(key_value) + 1);
+                d->key = shown(key_value);
+                d->value = shown(key_value + strlen(key_value) + 1);
         }
         va_start(ap, fmt);
         if (vasprintf(&d->message, fmt, ap) < 0)
                 d->message = NULL;
         va_end(ap);
+        if (d->message && !text_is_printable(d->message)) {
+                char *m = text_escape(d->message);
+                free(d->message);
+                d->message = m;
+        }
         rs->n_diags++;
         if (level == KA_DIAG_ERROR)
                 rs->n_errors++;
@@ -196,7 +208,15 @@ static char *read_line(char *out, int size, void *userdata) {
                 P_ERROR(p, NULL, "NUL byte in the line (a binary file?)");
                 goto as_comment;
         }
-        buf[strcspn(buf, "\r")] = '\0';
+        if (len > 0 && buf[len - 1] == '\r') /* a CRLF file */
+                buf[--len] = '\0';
+        /* A value is copied into unit files, logs and terminals: a control
+         * character there could end a line of a unit file or drive a
+         * terminal. */
+        if (!text_line_is_printable(buf)) {
+                P_ERROR(p, NULL, "control character or invalid UTF-8 in the line");
+                goto as_comment;
+        }
         for (s = buf; *s == ' ' || *s == '\t'; s++)
                 ;
         if (line_is_blank_or_comment(s))
@@ -304,6 +324,9 @@ static int parse_units(struct parser *p, const char *kv, const char *value) {
                         P_ERROR(p, kv, "'%s': %s", w, reason);
                         continue;
                 }
+                if (unit_name_is_own(n) && !unit_name_is_glob(n))
+                        diag(p->rs, KA_DIAG_WARNING, p->path, p->line, kv,
+                             "'%s' is one of tcp-keepalive's own units, which no rule ever applies to", n);
                 if (strv_push(&p->rule.units, n) < 0) {
                         free(n);
                         free(copy);
@@ -416,18 +439,97 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
         return 1;
 }
 
-/* A rule file can put a library into the processes of root's services:
- * only root may be able to write it. */
-static int check_trust(struct ka_ruleset *rs, const char *path, const struct stat *st) {
+static bool running_as_root(void) {
         static int euid = -1;
         if (euid < 0)
                 euid = (int) geteuid();
-        if (euid != 0)
+        return euid == 0;
+}
+
+/* A rule file can put a library into the processes of root's services:
+ * only root may be able to write it. */
+static int check_trust(struct ka_ruleset *rs, const char *path, const struct stat *st) {
+        if (!running_as_root())
                 return 0; /* verify run by a user: nothing to protect */
         if (st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH))) {
                 diag(rs, KA_DIAG_ERROR, path, 0, NULL,
                      "refusing a file that someone other than root can write (owner uid %u, mode %04o)",
                      (unsigned) st->st_uid, (unsigned) (st->st_mode & 07777));
+                return -EPERM;
+        }
+        return 0;
+}
+
+/*
+ * Only root may be able to change what a directory holds: each directory
+ * from / down to dir (links resolved) is owned by root and writable by
+ * nobody else, or sticky (others cannot rename or remove root's entries
+ * there). With strict_last, the last one may not be writable by others
+ * even when sticky: in a rule directory someone else's file would take a
+ * rule's name (a broken file still hides the packaged one). Returns NULL,
+ * or why not (to free).
+ */
+static char *untrusted_dir(const char *dir, bool strict_last) {
+        char *real = realpath(dir, NULL), *why = NULL;
+
+        if (!real) {
+                if (asprintf(&why, "cannot resolve %s: %s", dir, strerror(errno)) < 0)
+                        why = NULL;
+                return why;
+        }
+        for (char *end = real;; end++) {
+                if (*end != '/' && *end != '\0')
+                        continue;
+                char saved = *end;
+                bool last = saved == '\0' || end[1] == '\0';
+                struct stat st;
+                *end = '\0';
+                const char *at = end == real ? "/" : real;
+                if (stat(at, &st) < 0) {
+                        if (asprintf(&why, "cannot stat %s: %s", at, strerror(errno)) < 0)
+                                why = NULL;
+                } else if (st.st_uid != 0 ||
+                           ((st.st_mode & (S_IWGRP | S_IWOTH)) && (!(st.st_mode & S_ISVTX) || (last && strict_last)))) {
+                        if (asprintf(&why, "the directory %s can be changed by someone other than root "
+                                           "(owner uid %u, mode %04o)",
+                                     at, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777)) < 0)
+                                why = NULL;
+                        if (!why)
+                                why = strdup("a directory on its path can be changed by someone other than root");
+                }
+                *end = saved;
+                if (why || saved == '\0' || last)
+                        break;
+        }
+        free(real);
+        return why;
+}
+
+/* A symlink in a rule directory: it is root's, and so is every directory
+ * on the way to what it points to (the file itself is checked once open). */
+static int check_link_trust(struct ka_ruleset *rs, const char *path, const struct stat *lst) {
+        char *target, *slash, *why;
+
+        if (!running_as_root())
+                return 0;
+        if (lst->st_uid != 0) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "refusing a symlink owned by uid %u, not root",
+                     (unsigned) lst->st_uid);
+                return -EPERM;
+        }
+        target = realpath(path, NULL);
+        if (!target)
+                return 0; /* dangling: reported as such */
+        slash = strrchr(target, '/');
+        if (slash == target)
+                slash[1] = '\0';
+        else
+                *slash = '\0';
+        why = untrusted_dir(target, false);
+        free(target);
+        if (why) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "refusing a symlink whose target is not root's alone: %s", why);
+                free(why);
                 return -EPERM;
         }
         return 0;
@@ -545,7 +647,8 @@ static bool has_suffix(const char *s, const char *suffix) {
 }
 
 int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *const *dirs) {
-        char **names = NULL, **dirpaths = NULL;
+        char **names = NULL, **dirpaths = NULL, **distrust = NULL;
+        size_t n_dirs = 0;
         int r = 0;
 
         if (!root)
@@ -554,6 +657,13 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                 char *dp;
                 if (asprintf(&dp, "%s%s", root, dirs[i]) < 0 || strv_push(&dirpaths, dp) < 0)
                         return -ENOMEM;
+                n_dirs++;
+        }
+        /* Why each directory is not root's alone (NULL: it is). */
+        distrust = calloc(n_dirs + 1, sizeof(char *));
+        if (!distrust) {
+                strv_free(dirpaths);
+                return -ENOMEM;
         }
         /* Every file name, once, in sorted order. */
         for (size_t i = 0; dirpaths[i]; i++) {
@@ -577,6 +687,8 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                         }
                 }
                 closedir(d);
+                if (running_as_root())
+                        distrust[i] = untrusted_dir(dirpaths[i], true);
         }
         strv_sort_unique(names); /* each name once, in order */
 
@@ -593,12 +705,22 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                                 continue;
                         }
                         /* Only a symlink can be a mask or dangling: a regular file
-                         * costs no further stat (a boot parses thousands). */
-                        if (S_ISLNK(lst.st_mode) && is_masked(path))
+                         * costs no further stat (a boot parses thousands). A
+                         * refused file still takes its name: a broken file in /etc
+                         * must not silently let the one in /usr/lib through. */
+                        if (!text_is_printable(names[n])) {
+                                /* Its name would be copied into drop-ins and logs. */
+                                diag(rs, KA_DIAG_ERROR, path, 0, NULL,
+                                     "refusing a file whose name has a control character or is not UTF-8: rename it");
+                                (void) strv_push_dup(&rs->broken, path);
+                        } else if (distrust[i]) {
+                                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "refusing the file: %s", distrust[i]);
+                                (void) strv_push_dup(&rs->broken, path);
+                        } else if (S_ISLNK(lst.st_mode) && check_link_trust(rs, path, &lst) < 0)
+                                (void) strv_push_dup(&rs->broken, path);
+                        else if (S_ISLNK(lst.st_mode) && is_masked(path))
                                 (void) strv_push_dup(&rs->masked, path);
                         else if (S_ISLNK(lst.st_mode) && access(path, F_OK) < 0) {
-                                /* It still takes the name: a broken file in /etc must not
-                                 * silently let the one in /usr/lib through. */
                                 diag(rs, KA_DIAG_ERROR, path, 0, NULL, "dangling symlink");
                                 (void) strv_push_dup(&rs->broken, path);
                         } else
@@ -609,6 +731,9 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                 }
         }
 out:
+        for (size_t i = 0; i < n_dirs; i++)
+                free(distrust[i]);
+        free(distrust);
         strv_free(names);
         strv_free(dirpaths);
         return r;
@@ -620,6 +745,12 @@ int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n) {
                 const char *name = slash ? slash + 1 : paths[i];
                 if (is_masked(paths[i])) {
                         (void) strv_push_dup(&rs->masked, paths[i]);
+                        continue;
+                }
+                if (!text_is_printable(name)) {
+                        diag(rs, KA_DIAG_ERROR, paths[i], 0, NULL,
+                             "refusing a file whose name has a control character or is not UTF-8: rename it");
+                        (void) strv_push_dup(&rs->broken, paths[i]);
                         continue;
                 }
                 (void) load_file(rs, paths[i], name,
@@ -679,6 +810,10 @@ const struct ka_rule *ka_ruleset_match(struct ka_ruleset *rs, const char *unit,
                                        const struct ka_rule **ret_overridden) {
         size_t best = SIZE_MAX, second = SIZE_MAX, len = strlen(unit);
 
+        if (ret_overridden)
+                *ret_overridden = NULL;
+        if (unit_name_is_own(unit))
+                return NULL;
         if (!rs->indexed && build_index(rs) < 0)
                 return NULL;
         /* A pattern can match only if its literal prefix is a prefix of the

@@ -115,3 +115,7 @@ bool unit_name_template(const char *s, char *buf, unsigned size) {
         memcpy(buf + prefix, SUFFIX, strlen(SUFFIX) + 1);
         return true;
 }
+
+bool unit_name_is_own(const char *s) {
+        return strncmp(s, UNIT_OWN_PREFIX, strlen(UNIT_OWN_PREFIX)) == 0;
+}

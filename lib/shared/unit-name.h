@@ -23,3 +23,13 @@ bool unit_name_is_glob(const char *s);
 
 /* For "foo@bar.service": the template "foo@.service" written into buf. */
 bool unit_name_template(const char *s, char *buf, unsigned size);
+
+/*
+ * The project's own units (tcpkeepalived.service, tcpkeepalive-bpf.service,
+ * the tcpkeepalive@.service switch and any later tcpkeepalive* unit): never
+ * matched by a rule, whatever glob it gives. A drop-in there would make the
+ * BPF unit want itself and attach to its own cgroup, or preload the library
+ * into the daemon that judges it.
+ */
+#define UNIT_OWN_PREFIX "tcpkeepalive"
+bool unit_name_is_own(const char *s);

@@ -91,3 +91,34 @@ set -e
 expect_eq "$rc/$rc2" "1/2" "verify FILE exit statuses (broken file / unknown command)"
 expect_match "$("$CTL" --help)" "verify \[FILE...\]" "--help"
 pass "tcpkeepalivectl verify"
+
+# Issue 12: a rule file's name cannot write lines into a unit; links and
+# directories others can change are refused; Unit=* never reaches our own
+# units.
+R2=$TMP/root2
+mkdir -p "$R2/etc/keepalived.d" "$R2/usr/lib/systemd/system" "$R2/srv"
+for u in memcached tcpkeepalived tcpkeepalive-bpf tcpkeepalive@; do : >"$R2/usr/lib/systemd/system/$u.service"; done
+printf '[Match]\nUnit=memcached\n' >"$R2/etc/keepalived.d/$(printf 'a\nExecStartPre=+sh -c id>x\n#.ini')"
+printf '[Match]\nUnit=*\n[KeepAlive]\nIdleSec=77\nMethod=auto\n' >"$R2/etc/keepalived.d/10-all.ini"
+printf '[Match]\nUnit=memcached\n[KeepAlive]\nIdleSec=99\n' >"$R2/srv/theirs.ini"
+ln -s "$R2/srv/theirs.ini" "$R2/etc/keepalived.d/20-link.ini"
+if [ "$(id -u)" = 0 ]; then
+        chown -h nobody "$R2/etc/keepalived.d/20-link.ini"
+fi
+OUT2=$TMP/out2
+mkdir "$OUT2"
+TCPKEEPALIVE_ROOT=$R2 TCPKEEPALIVE_GENERATOR_STDERR=1 "$GEN" "$OUT2" 2>"$TMP/log2" ||
+        fail "generator exit status $? with a hostile file name"
+files=$(cd "$OUT2" && find . -type f | sort | tr '\n' ' ')
+expect_eq "$files" "./memcached.service.d/50-tcpkeepalive.conf " "Unit=* reaches memcached, none of our own units"
+grep -rl 'ExecStartPre=+sh' "$OUT2" >/dev/null 2>&1 && fail "a file name wrote ExecStartPre=+sh into a drop-in:
+$(cat "$OUT2/memcached.service.d/50-tcpkeepalive.conf")"
+mc=$(cat "$OUT2/memcached.service.d/50-tcpkeepalive.conf")
+expect_match "$mc" "TCPKEEPALIVE_SOURCE=$R2/etc/keepalived.d/10-all.ini\"" "the good rule applies"
+expect_match "$(cat "$TMP/log2")" 'a\\x0aExecStartPre=\+sh -c id>x\\x0a#\.ini: error: refusing a file whose name has a control character' \
+        "the hostile name is refused, shown escaped"
+if [ "$(id -u)" = 0 ]; then
+        expect_match "$(cat "$TMP/log2")" "20-link.ini: error: refusing a symlink owned by uid 65534" "a user's link is refused"
+        expect_no_match "$mc" "IDLE=99" "the user's link did not apply"
+fi
+pass "hostile rule file names, links, and our own units"

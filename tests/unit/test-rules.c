@@ -432,6 +432,99 @@ static void test_unreadable(void) {
         chmod(root, 0700);
 }
 
+/* Issue 12, item 2: no byte of a name may end a line of a unit file, and
+ * only root may be able to change what the loader reads (the file, the
+ * link to it, the directories on the way). */
+static void test_names_and_trust(void) {
+        const char *dirs[] = { "/etc/k3", NULL };
+        const char *evil = "/etc/k3/a\nExecStartPre=+sh -c id>x\n#.ini";
+        const struct ka_diag *d;
+        struct ka_ruleset rs;
+        struct ka_params p;
+        char path[512], target[512];
+        char *t;
+
+        mkdirs("/etc/k3");
+        mkdirs("/srv/nobody");
+        write_file(evil, "[Match]\nUnit=evil\n");
+        write_file("/etc/k3/20-escape.ini", "[Match]\nUnit=esc\n[KeepAlive]\nMode=\x1b[31mforce\n");
+        write_file("/etc/k3/30-good.ini", "[Match]\nUnit=good *\n");
+        write_file("/etc/k3/35-own.ini", "[Match]\nUnit=tcpkeepalived.service\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        CHECK(find_rule(&rs, "30-good.ini") != NULL);
+        CHECK(rs.n_rules == 2); /* 30-good and 35-own */
+        /* the name is shown escaped, never raw */
+        d = find_diag(&rs, "/etc/k3/a\\x0aExecStartPre=+sh -c id>x\\x0a#.ini", 0);
+        CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "control character"));
+        for (size_t i = 0; i < rs.n_diags; i++)
+                CHECK(!strchr(rs.diags[i].path, '\n') && !strchr(rs.diags[i].message, '\x1b') &&
+                      (!rs.diags[i].value || !strchr(rs.diags[i].value, '\x1b')));
+        d = find_diag(&rs, "/etc/k3/20-escape.ini", 4);
+        CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "control character"));
+        /* Unit=* never reaches our own units; naming one is a warning */
+        CHECK(ka_ruleset_match(&rs, "memcached.service", NULL) != NULL);
+        CHECK(ka_ruleset_match(&rs, "tcpkeepalive-bpf.service", NULL) == NULL);
+        CHECK(ka_ruleset_match(&rs, "tcpkeepalived.service", NULL) == NULL);
+        CHECK(ka_ruleset_match(&rs, "tcpkeepalive@memcached.service", NULL) == NULL);
+        d = find_diag(&rs, "/etc/k3/35-own.ini", 2);
+        CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "own units"));
+        ka_ruleset_done(&rs);
+
+        /* The drop-in renderer refuses what the loader missed. */
+        ka_params_init(&p);
+        struct ka_dropin_setup setup = { .library = "/usr/lib/libtcpkeepalive.so" };
+        errno = 0;
+        CHECK(!ka_dropin_render("x.service", &p, "/etc/k/a\nExecStartPre=+sh.ini", &setup) && errno == EINVAL);
+        (void) strv_push_dup(&p.extra_preload, "/opt/x\r.so");
+        CHECK(!ka_dropin_render("x.service", &p, "/etc/k/a.ini", &setup));
+        ka_params_done(&p);
+        t = ka_dropin_render("x.service", &p, "/etc/k/a.ini", &setup);
+        CHECK(t != NULL);
+        free(t);
+
+        if (geteuid() != 0) {
+                fprintf(stderr, "test_names_and_trust: not root: ownership checks not run\n");
+                return;
+        }
+        /* A link owned by someone else; a root link to a file in someone
+         * else's directory; a directory others can write. */
+        write_file("/etc/k3/40-target.ini.real", "[Match]\nUnit=linked\n");
+        snprintf(path, sizeof(path), "%s/etc/k3/40-userlink.ini", root);
+        snprintf(target, sizeof(target), "%s/etc/k3/40-target.ini.real", root);
+        CHECK(symlink(target, path) == 0 && lchown(path, 65534, 65534) == 0);
+        write_file("/srv/nobody/50.ini", "[Match]\nUnit=theirs\n");
+        snprintf(target, sizeof(target), "%s/srv/nobody", root);
+        CHECK(chown(target, 65534, 65534) == 0);
+        snprintf(path, sizeof(path), "%s/etc/k3/50-viadir.ini", root);
+        snprintf(target, sizeof(target), "%s/srv/nobody/50.ini", root);
+        CHECK(symlink(target, path) == 0);
+        snprintf(path, sizeof(path), "%s/etc/k3/60-rootlink.ini", root);
+        snprintf(target, sizeof(target), "%s/etc/k3/40-target.ini.real", root);
+        CHECK(symlink(target, path) == 0);
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        CHECK(!find_rule(&rs, "40-userlink.ini"));
+        d = find_diag(&rs, "/etc/k3/40-userlink.ini", 0);
+        CHECK(d && strstr(d->message, "symlink owned by uid 65534"));
+        CHECK(!find_rule(&rs, "50-viadir.ini"));
+        d = find_diag(&rs, "/etc/k3/50-viadir.ini", 0);
+        CHECK(d && strstr(d->message, "/srv/nobody can be changed by someone other than root"));
+        CHECK(find_rule(&rs, "60-rootlink.ini") != NULL);
+        ka_ruleset_done(&rs);
+
+        snprintf(path, sizeof(path), "%s/etc/k3", root);
+        CHECK(chmod(path, 01777) == 0);
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        CHECK(rs.n_rules == 0);
+        d = find_diag(&rs, "/etc/k3/30-good.ini", 0);
+        CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "k3 can be changed by someone other than root") &&
+              strstr(d->message, "mode 1777"));
+        ka_ruleset_done(&rs);
+        CHECK(chmod(path, 0755) == 0);
+}
+
 int main(void) {
         char cmd[64];
 
@@ -444,6 +537,7 @@ int main(void) {
         test_layering_and_diagnostics();
         test_dropin();
         test_unreadable();
+        test_names_and_trust();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);
