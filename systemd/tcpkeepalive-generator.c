@@ -79,10 +79,6 @@ static void log_diag(const struct ka_diag *d) {
         free(text);
 }
 
-static bool is_ours(const char *unit) {
-        return strncmp(unit, ENABLE_PREFIX, strlen(ENABLE_PREFIX)) == 0 || strcmp(unit, "tcpkeepalived.service") == 0;
-}
-
 static bool has_suffix(const char *s, const char *suffix) {
         size_t a = strlen(s), b = strlen(suffix);
         return a >= b && strcmp(s + a - b, suffix) == 0;
@@ -90,7 +86,7 @@ static bool has_suffix(const char *s, const char *suffix) {
 
 /* Duplicates are dropped once at the end (strv_sort_unique). */
 static void add_unit(char ***units, const char *name) {
-        if (unit_name_is_valid_service(name) && !is_ours(name))
+        if (unit_name_is_valid_service(name) && !unit_name_is_own(name))
                 (void) strv_push_dup(units, name);
 }
 
