@@ -197,7 +197,7 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
                 struct tcp_tables tables = { 0 };
-                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &tables, &c);
+                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &tables, NULL, &c);
                 tcp_tables_done(&tables);
                 if (r < 0 || c.state != UNIT_STATE_UNSUPPORTED || wait_sec <= 0)
                         break;

@@ -45,6 +45,14 @@
 #define MANAGER_IFACE "org.tcpkeepalive1.Manager"
 #define GENERATOR_DIR "/run/systemd/generator"
 #define SETTLE_USEC (300 * 1000ULL) /* an editor's save, a package upgrade */
+/* A handler waits for systemd with the event loop stopped: each call at
+ * most CALL_USEC, all calls of one request at most REQUEST_USEC (or a third
+ * of the watchdog's interval, if shorter), well below WatchdogSec=30s and
+ * below the 25 s a D-Bus client waits for our answer. Reload and
+ * TryRestartUnit are not waited for: asynchronous. */
+#define CALL_USEC (3 * 1000000ULL)
+#define REQUEST_USEC (10 * 1000000ULL)
+#define ASYNC_CALL_USEC (120 * 1000000ULL) /* a large systemd's daemon-reload */
 
 struct manager {
         sd_event *event;
@@ -55,7 +63,17 @@ struct manager {
         const char *root;
         uint64_t reloads;
         char **unit_states; /* "unit state" as last signalled: UnitStateChanged only on a change */
+        char generator_dir[2048]; /* GENERATOR_DIR under TCPKEEPALIVE_ROOT */
+        uint64_t request_usec;    /* the call budget of one request */
 };
+
+static void budget_start(struct manager *m, struct call_budget *b) {
+        uint64_t now = 0;
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        /* sd_event_now is the loop's iteration time: earlier than now, so
+         * the budget errs on the short side. */
+        call_budget_start(b, now, m->request_usec, CALL_USEC);
+}
 
 /* stderr goes to the journal; the <N> prefix is its priority. */
 #define log_error(...) (fprintf(stderr, SD_ERR __VA_ARGS__), fputc('\n', stderr))
@@ -124,7 +142,7 @@ static int load_rules(struct manager *m) {
 
 /* A template's drop-in (foo@.service.d/) reaches every instance: the
  * instances systemd has loaded, running or not, are added to *units. */
-static void add_template_instances(struct manager *m, const char *template, char ***units) {
+static void add_template_instances(struct manager *m, struct call_budget *budget, const char *template, char ***units) {
         sd_bus_message *reply = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
         char pattern[UNIT_NAME_MAX + 2];
@@ -132,17 +150,19 @@ static void add_template_instances(struct manager *m, const char *template, char
         int r;
 
         snprintf(pattern, sizeof(pattern), "%.*s*.service", (int) (at - template + 1), template);
-        r = sd_bus_call_method(m->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "ListUnitsByPatterns", &e, &reply, "asas", 0, 1,
-                               pattern);
+        r = systemd_call_method(m->bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                "ListUnitsByPatterns", &e, &reply, "asas", 0, 1, pattern);
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
         while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL, NULL,
                                                  NULL, NULL, NULL)) > 0)
                 if (unit_name_is_valid_service(name))
                         (void) strv_push_dup(units, name);
-        if (r < 0)
-                log_warning("cannot list the instances of %s: %s", template, e.message ? e.message : strerror(-r));
+        if (r < 0) {
+                char why[512];
+                systemd_call_describe(why, sizeof(why), "ListUnitsByPatterns", template, r, &e, budget);
+                log_warning("cannot list the instances of %s: %s", template, why);
+        }
         sd_bus_error_free(&e);
         sd_bus_message_unref(reply);
 }
@@ -155,9 +175,9 @@ static bool is_template(const char *unit) {
 /* Managed units: those the generator gave our drop-in, a template's
  * loaded instances in its place. A template without a loaded instance
  * stays in the list, so that the rule still shows. */
-static char **managed_units(struct manager *m) {
+static char **managed_units(struct manager *m, struct call_budget *budget) {
         char **units = NULL;
-        DIR *d = opendir(GENERATOR_DIR);
+        DIR *d = opendir(m->generator_dir);
         struct dirent *de;
 
         if (!d)
@@ -169,12 +189,12 @@ static char **managed_units(struct manager *m) {
                         continue;
                 memcpy(name, de->d_name, n - 2);
                 name[n - 2] = '\0';
-                snprintf(path, sizeof(path), GENERATOR_DIR "/%s/" KA_DROPIN_NAME, de->d_name);
+                snprintf(path, sizeof(path), "%s/%s/" KA_DROPIN_NAME, m->generator_dir, de->d_name);
                 if (!unit_name_is_valid_service(name) || access(path, F_OK) != 0)
                         continue;
                 before = strv_length(units);
                 if (is_template(name))
-                        add_template_instances(m, name, &units);
+                        add_template_instances(m, budget, name, &units);
                 if (strv_length(units) == before)
                         (void) strv_push_dup(&units, name);
         }
@@ -183,57 +203,108 @@ static char **managed_units(struct manager *m) {
         return units;
 }
 
-static int systemd_call(struct manager *m, const char *method, const char *types, ...) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *msg = NULL, *reply = NULL;
-        va_list ap;
+/* A call to systemd's Manager that the event loop does not wait for (a
+ * daemon-reload may take long): on its answer, a failure is logged, the
+ * caller (a D-Bus method call of ours, or NULL) gets its reply, and done
+ * runs. Every call gets its answer or sd-bus's timeout error. */
+struct async_call {
+        struct manager *m;
+        sd_bus_message *caller;
+        char what[UNIT_NAME_MAX + 64];
+        void (*done)(struct manager *m, int r);
+};
+
+static void async_call_free(void *userdata) {
+        struct async_call *a = userdata;
+        sd_bus_message_unref(a->caller);
+        free(a);
+}
+
+static int on_async_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        struct async_call *a = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        int r = e ? -sd_bus_error_get_errno(e) : 0;
+        (void) ret_error;
+
+        if (e)
+                log_error("systemd %s: %s", a->what, e->message ? e->message : e->name);
+        if (a->done)
+                a->done(a->m, r);
+        if (a->caller) {
+                if (e)
+                        (void) sd_bus_reply_method_errorf(a->caller, SD_BUS_ERROR_FAILED, "systemd %s failed: %s", a->what,
+                                                          e->message ? e->message : e->name);
+                else
+                        (void) sd_bus_reply_method_return(a->caller, NULL);
+        }
+        return 0;
+}
+
+static int systemd_call_async(struct manager *m, sd_bus_message *caller, void (*done)(struct manager *, int),
+                              const char *method, const char *unit) {
+        struct async_call *a = calloc(1, sizeof(*a));
+        sd_bus_message *msg = NULL;
+        sd_bus_slot *slot = NULL;
         int r;
 
+        if (!a)
+                return -ENOMEM;
+        *a = (struct async_call) { .m = m, .caller = sd_bus_message_ref(caller), .done = done };
+        snprintf(a->what, sizeof(a->what), "%s%s%s", method, unit ? " " : "", unit ? unit : "");
         r = sd_bus_message_new_method_call(m->bus, &msg, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                            "org.freedesktop.systemd1.Manager", method);
-        if (r >= 0 && types) {
-                va_start(ap, types);
-                r = sd_bus_message_appendv(msg, types, ap);
-                va_end(ap);
-        }
+        if (r >= 0 && unit)
+                r = sd_bus_message_append(msg, "ss", unit, "replace");
         if (r >= 0)
-                r = sd_bus_call(m->bus, msg, 60 * 1000000ULL, &e, &reply);
-        if (r < 0)
-                log_error("systemd %s: %s", method, e.message ? e.message : strerror(-r));
-        sd_bus_error_free(&e);
+                r = sd_bus_call_async(m->bus, &slot, msg, on_async_reply, a, ASYNC_CALL_USEC);
         sd_bus_message_unref(msg);
-        sd_bus_message_unref(reply);
-        return r;
+        if (r < 0) {
+                log_error("systemd %s: %s", a->what, strerror(-r));
+                async_call_free(a);
+                return r;
+        }
+        /* The slot owns a from now on, and lives until the answer. */
+        (void) sd_bus_slot_set_destroy_callback(slot, async_call_free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        return 0;
 }
 
 /* Restart=try: running units whose process does not have the settings
  * their unit has now (unit_check compares the environments). */
 static void try_restart(struct manager *m) {
-        char **units = managed_units(m);
+        struct call_budget budget;
+        char **units;
+
+        budget_start(m, &budget);
+        units = managed_units(m, &budget);
         for (char **u = units; u && *u; u++) {
                 const struct ka_rule *rule = ka_ruleset_match(&m->rules, *u, NULL);
                 struct unit_check c;
                 if (!rule || rule->params.restart != KA_RESTART_TRY || is_template(*u))
                         continue;
-                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c) < 0 ||
-                    c.state != UNIT_STATE_PENDING_RESTART)
+                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &budget, &c) < 0) {
+                        log_warning("%s: Restart=try not applied: %s", *u, c.reason);
+                        continue;
+                }
+                if (c.state != UNIT_STATE_PENDING_RESTART)
                         continue;
                 log_info("%s: restarting (Restart=try in %s)", *u, rule->path);
-                (void) systemd_call(m, "TryRestartUnit", "ss", *u, "replace");
+                (void) systemd_call_async(m, NULL, NULL, "TryRestartUnit", *u);
         }
         strv_free(units);
 }
 
 /* ---- state changes -------------------------------------------------------------- */
 
-static bool has_our_dropin(const char *unit) {
+static bool has_our_dropin(struct manager *m, const char *unit) {
         char path[4096], template[UNIT_NAME_MAX + 1];
-        snprintf(path, sizeof(path), GENERATOR_DIR "/%s.d/" KA_DROPIN_NAME, unit);
+        snprintf(path, sizeof(path), "%s/%s.d/" KA_DROPIN_NAME, m->generator_dir, unit);
         if (access(path, F_OK) == 0)
                 return true;
         if (!unit_name_template(unit, template, sizeof(template)) || strcmp(template, unit) == 0)
                 return false;
-        snprintf(path, sizeof(path), GENERATOR_DIR "/%s.d/" KA_DROPIN_NAME, template);
+        snprintf(path, sizeof(path), "%s/%s.d/" KA_DROPIN_NAME, m->generator_dir, template);
         return access(path, F_OK) == 0;
 }
 
@@ -248,13 +319,15 @@ static char **cached_state(struct manager *m, const char *unit) {
 
 /* Computes unit's state and emits UnitStateChanged when it differs from
  * the last one signalled (the first look at a unit only records it). */
-static void refresh_unit(struct manager *m, const char *unit, bool announce_new) {
+static void refresh_unit(struct manager *m, struct call_budget *budget, const char *unit, bool announce_new) {
         struct unit_check c;
         char **entry = cached_state(m, unit), *line;
         const char *old = entry ? strchr(*entry, ' ') + 1 : NULL;
 
-        if (unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c) < 0)
+        if (unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, &c) < 0) {
+                log_warning("%s: state not refreshed: %s", unit, c.reason);
                 return;
+        }
         if (!entry && c.state == UNIT_STATE_UNMANAGED)
                 return;
         if (old && strcmp(old, unit_state_to_string(c.state)) == 0)
@@ -276,16 +349,20 @@ static void refresh_unit(struct manager *m, const char *unit, bool announce_new)
 }
 
 static void refresh_managed_units(struct manager *m, bool announce_new) {
-        char **units = managed_units(m);
+        struct call_budget budget;
+        char **units;
+
+        budget_start(m, &budget);
+        units = managed_units(m, &budget);
         for (char **u = units; u && *u; u++)
                 if (!is_template(*u))
-                        refresh_unit(m, *u, announce_new);
+                        refresh_unit(m, &budget, *u, announce_new);
         /* Units no longer managed: their last state is unmanaged. */
         for (char **e = m->unit_states; e && *e; e++) {
                 char unit[UNIT_NAME_MAX + 1];
                 snprintf(unit, sizeof(unit), "%.*s", (int) strcspn(*e, " "), *e);
                 if (!strv_contains(units, unit))
-                        refresh_unit(m, unit, announce_new);
+                        refresh_unit(m, &budget, unit, announce_new);
         }
         strv_free(units);
 }
@@ -302,15 +379,30 @@ static int on_systemd_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_e
                 return 0;
         if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0)
                 return 0;
-        if (unit_name_is_valid_service(unit) && (has_our_dropin(unit) || cached_state(m, unit)))
-                refresh_unit(m, unit, true);
+        if (unit_name_is_valid_service(unit) && (has_our_dropin(m, unit) || cached_state(m, unit))) {
+                struct call_budget budget;
+                budget_start(m, &budget);
+                refresh_unit(m, &budget, unit, true);
+        }
         free(unit);
         return 0;
 }
 
+/* systemd's Reload answered (r: 0 or -errno): the generator has run. */
+static void reload_done(struct manager *m, int r) {
+        if (r >= 0) {
+                m->reloads++;
+                try_restart(m);
+        }
+        (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "Rules", "Errors", "Reloads", NULL);
+        refresh_managed_units(m, true);
+}
+
 /* Re-reads the rules; on a change, systemd reloads (the generator runs) and
- * Restart=try units are restarted. force: reload systemd even if unchanged. */
-static int apply_rules(struct manager *m, bool force) {
+ * Restart=try units are restarted. force: reload systemd even if unchanged.
+ * caller: a D-Bus call to answer when that is done (NULL: none). The
+ * reload is not waited for: reload_done runs on systemd's answer. */
+static int apply_rules(struct manager *m, bool force, sd_bus_message *caller) {
         char *fp;
         bool changed;
         int r;
@@ -322,20 +414,16 @@ static int apply_rules(struct manager *m, bool force) {
         free(m->fingerprint);
         m->fingerprint = fp;
         if (!changed && !force)
-                return 0;
+                return caller ? sd_bus_reply_method_return(caller, NULL) : 0;
         log_info("rules changed: %zu rule(s), %zu error(s); reloading systemd", m->rules.n_rules, m->rules.n_errors);
-        r = systemd_call(m, "Reload", NULL);
-        if (r >= 0) {
-                m->reloads++;
-                try_restart(m);
-        }
-        (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "Rules", "Errors", "Reloads", NULL);
-        refresh_managed_units(m, true);
+        r = systemd_call_async(m, caller, reload_done, "Reload", NULL);
+        if (r < 0)
+                reload_done(m, r);
         return r;
 }
 
 static void on_rules_changed(void *userdata) {
-        (void) apply_rules(userdata, false);
+        (void) apply_rules(userdata, false, NULL);
 }
 
 /* Has any rule file or rule directory changed since systemd last ran the
@@ -350,7 +438,7 @@ static bool rules_changed_since_generator(struct manager *m) {
         struct stat gen, st;
         bool changed = false;
 
-        if (stat(GENERATOR_DIR, &gen) < 0)
+        if (stat(m->generator_dir, &gen) < 0)
                 return true;
         for (size_t i = 0; ka_rule_dirs[i] && !changed; i++) {
                 char dir[4096];
@@ -452,7 +540,8 @@ static int validate_unit(const char *unit, sd_bus_error *error) {
         return 0;
 }
 
-static int append_unit(sd_bus_message *reply, struct manager *m, const char *unit, struct tcp_tables *tables) {
+static int append_unit(sd_bus_message *reply, struct manager *m, struct call_budget *budget, const char *unit,
+                       struct tcp_tables *tables) {
         struct unit_check c;
         const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
         struct tcp_tables own = { 0 };
@@ -464,8 +553,8 @@ static int append_unit(sd_bus_message *reply, struct manager *m, const char *uni
                 /* Not a unit systemd can load; its instances carry the state. */
                 c = (struct unit_check) { .state = UNIT_STATE_INACTIVE, .has_dropin = true };
                 snprintf(c.reason, sizeof(c.reason), "template: no instance of it is loaded");
-        } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, &c)) < 0)
-                c = (struct unit_check) { .state = UNIT_STATE_ERROR };
+        } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget, &c)) < 0)
+                c.state = UNIT_STATE_ERROR; /* c.reason says why: the reply names the units systemd did not answer for */
         tcp_tables_done(&own);
         return sd_bus_message_append(reply, "(ssssuuus)", unit, unit_state_to_string(c.state), c.reason,
                                      c.source[0] ? c.source : rule ? rule->path : "",
@@ -477,15 +566,21 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
         struct tcp_tables tables = { 0 };
-        char **units = managed_units(m);
+        struct call_budget budget;
+        char **units;
         int r;
         (void) error;
 
+        budget_start(m, &budget);
+        units = managed_units(m, &budget);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(ssssuuus)");
         for (char **u = units; r >= 0 && u && *u; u++)
-                r = append_unit(reply, m, *u, &tables);
+                r = append_unit(reply, m, &budget, *u, &tables);
+        if (budget.not_answered || budget.not_asked)
+                log_warning("ListUnits: systemd did not answer %u call(s) in time, %u unit(s) not asked",
+                            budget.not_answered, budget.not_asked);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
@@ -499,14 +594,16 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
 static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
+        struct call_budget budget;
         const char *unit;
         int r;
 
         if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
                 return r;
+        budget_start(m, &budget);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = append_unit(reply, m, unit, NULL);
+                r = append_unit(reply, m, &budget, unit, NULL);
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
@@ -532,6 +629,7 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
         struct unit_socket *socks = NULL;
+        struct call_budget budget;
         const char *unit;
         int r, n;
 
@@ -542,7 +640,13 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
                                          "the sockets of %s (PIDs, fds, local and peer addresses) are shown to root only; "
                                          "GetUnit and ListUnits give everyone its state and connection counts",
                                          unit);
-        n = unit_sockets(m->bus, unit, &socks);
+        budget_start(m, &budget);
+        n = unit_sockets(m->bus, unit, &budget, &socks);
+        if (n == -ETIME || n == -ETIMEDOUT) {
+                char why[512];
+                systemd_call_describe(why, sizeof(why), "LoadUnit/GetAll", unit, n, NULL, &budget);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_TIMEOUT, "%s", why);
+        }
         if (n < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "cannot read %s: %s", unit, strerror(-n));
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -561,12 +665,13 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
         return r;
 }
 
+/* Answered when systemd has reloaded (or failed to). */
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
-        int r = apply_rules(m, true);
+        int r = apply_rules(m, true, msg);
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "reload failed: %s", strerror(-r));
-        return sd_bus_reply_method_return(msg, NULL);
+        return 1;
 }
 
 static int method_restart_unit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -576,9 +681,11 @@ static int method_restart_unit(sd_bus_message *msg, void *userdata, sd_bus_error
 
         if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
                 return r;
-        if (systemd_call(m, "TryRestartUnit", "ss", unit, "replace") < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "systemd could not restart %s", unit);
-        return sd_bus_reply_method_return(msg, NULL);
+        /* Answered when systemd has queued the job (or refused). */
+        if ((r = systemd_call_async(m, msg, NULL, "TryRestartUnit", unit)) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "cannot ask systemd to restart %s: %s", unit,
+                                         strerror(-r));
+        return 1;
 }
 
 /* UnitStates: (unit, state, reason) of every managed unit, without the
@@ -586,17 +693,20 @@ static int method_restart_unit(sd_bus_message *msg, void *userdata, sd_bus_error
 static int prop_unit_states(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
                             void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
-        char **units = managed_units(m);
+        struct call_budget budget;
+        char **units;
         int r;
         (void) bus, (void) path, (void) iface, (void) prop, (void) error;
 
+        budget_start(m, &budget);
+        units = managed_units(m, &budget);
         r = sd_bus_message_open_container(reply, 'a', "(sss)");
         for (char **u = units; r >= 0 && u && *u; u++) {
                 struct unit_check c;
                 if (is_template(*u))
                         continue;
-                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &c) < 0)
-                        c.state = UNIT_STATE_ERROR;
+                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &budget, &c) < 0)
+                        c.state = UNIT_STATE_ERROR; /* the reason says why */
                 r = sd_bus_message_append(reply, "(sss)", *u, unit_state_to_string(c.state), c.reason);
         }
         strv_free(units);
@@ -694,7 +804,14 @@ int main(int argc, char **argv) {
                 return 2;
         }
         m.root = getenv("TCPKEEPALIVE_ROOT");
+        snprintf(m.generator_dir, sizeof(m.generator_dir), "%s%s", m.root ? m.root : "", GENERATOR_DIR);
         ka_ruleset_init(&m.rules);
+        {
+                uint64_t wd = 0;
+                m.request_usec = REQUEST_USEC;
+                if (sd_watchdog_enabled(0, &wd) > 0 && wd / 3 < m.request_usec)
+                        m.request_usec = wd / 3;
+        }
 
         r = drop_capabilities();
         if (r < 0)
@@ -719,6 +836,8 @@ int main(int argc, char **argv) {
         /* D-Bus restarted: exit with a failure, and Restart=on-failure brings
          * the daemon back on the new bus (found by tests/systemd/daemon-faults.sh). */
         (void) sd_bus_set_exit_on_disconnect(m.bus, true);
+        /* Any call waited for is bounded, those outside a budget too. */
+        (void) sd_bus_set_method_call_timeout(m.bus, CALL_USEC);
         if ((r = sd_bus_add_object_vtable(m.bus, NULL, OBJECT_PATH, MANAGER_IFACE, manager_vtable, &m)) < 0 ||
             (r = sd_bus_attach_event(m.bus, m.event, SD_EVENT_PRIORITY_NORMAL)) < 0) {
                 log_error("cannot publish %s: %s", OBJECT_PATH, strerror(-r));
@@ -739,7 +858,7 @@ int main(int argc, char **argv) {
          * (killed in the middle of a reload, stopped): then reload now. */
         if (rules_changed_since_generator(&m)) {
                 log_info("the rules changed after the generator last ran; reloading systemd");
-                (void) apply_rules(&m, true);
+                (void) apply_rules(&m, true, NULL);
         } else {
                 (void) load_rules(&m);
                 m.fingerprint = fingerprint(&m.rules);
@@ -748,7 +867,7 @@ int main(int argc, char **argv) {
         /* Unit state changes come from systemd's signals: no polling. */
         if ((r = sd_bus_match_signal(m.bus, NULL, "org.freedesktop.systemd1", NULL, "org.freedesktop.DBus.Properties",
                                      "PropertiesChanged", on_systemd_unit_changed, &m)) < 0 ||
-            (r = systemd_call(&m, "Subscribe", NULL)) < 0)
+            (r = systemd_call_async(&m, NULL, NULL, "Subscribe", NULL)) < 0)
                 log_warning("cannot follow systemd's unit changes (%s): UnitStateChanged will only follow rule changes",
                             strerror(-r));
         refresh_managed_units(&m, false);

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -178,16 +180,63 @@ static void count_sockets(const char *cgroup, pid_t main_pid, struct tcp_tables 
         free(pids.v);
 }
 
-static int get_string(sd_bus *bus, const char *path, const char *iface, const char *name, char *buf, size_t size) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        char *s = NULL;
-        int r = sd_bus_get_property_string(bus, SD_DEST, path, iface, name, &e, &s);
-        sd_bus_error_free(&e);
-        if (r < 0)
-                return r;
-        snprintf(buf, size, "%s", s);
-        free(s);
-        return 0;
+/* ---- calls to systemd, within a budget --------------------------------- */
+
+void call_budget_start(struct call_budget *b, uint64_t now_usec, uint64_t total_usec, uint64_t per_call_usec) {
+        *b = (struct call_budget) { .deadline = now_usec + total_usec, .per_call = per_call_usec, .total = total_usec };
+}
+
+uint64_t call_budget_usec(const struct call_budget *b, uint64_t now_usec) {
+        uint64_t left = b->deadline > now_usec ? b->deadline - now_usec : 0;
+        if (left < CALL_BUDGET_MIN_USEC)
+                return 0;
+        return left < b->per_call ? left : b->per_call;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *path, const char *iface,
+                        const char *member, sd_bus_error *error, sd_bus_message **reply, const char *types, ...) {
+        sd_bus_message *msg = NULL;
+        uint64_t usec = 0; /* 0: the connection's default */
+        va_list ap;
+        int r;
+
+        if (budget && (usec = call_budget_usec(budget, now_usec())) == 0) {
+                budget->not_asked++;
+                return -ETIME;
+        }
+        r = sd_bus_message_new_method_call(bus, &msg, SD_DEST, path, iface, member);
+        if (r >= 0 && types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(msg, types, ap);
+                va_end(ap);
+        }
+        if (budget)
+                budget->last_call = usec;
+        if (r >= 0)
+                r = sd_bus_call(bus, msg, usec, error, reply);
+        if (r == -ETIMEDOUT && budget)
+                budget->not_answered++;
+        sd_bus_message_unref(msg);
+        return r;
+}
+
+void systemd_call_describe(char *buf, size_t size, const char *member, const char *unit, int r, const sd_bus_error *e,
+                           const struct call_budget *budget) {
+        if (r == -ETIME)
+                snprintf(buf, size, "not asked: systemd was slow, and this request's %.1f s for systemd calls were "
+                                    "spent before %s's turn", budget ? (double) budget->total / 1e6 : 0.0, unit);
+        else if (r == -ETIMEDOUT)
+                snprintf(buf, size, "systemd did not answer %s for %s within %.1f s", member, unit,
+                         budget ? (double) budget->last_call / 1e6 : 0.0);
+        else
+                snprintf(buf, size, "systemd %s for %s: %s", member, unit,
+                         e && e->message ? e->message : strerror(r < 0 ? -r : EIO));
 }
 
 /* What unit_check needs of a unit, from two GetAll calls (one round trip
@@ -239,13 +288,12 @@ static int read_variant_nonempty(sd_bus_message *m, const char *contents, bool *
         return sd_bus_message_exit_container(m);
 }
 
-static int read_props(sd_bus *bus, const char *path, const char *iface, struct unit_props *p) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+static int read_props(sd_bus *bus, struct call_budget *budget, const char *path, const char *iface,
+                      struct unit_props *p, sd_bus_error *e) {
         sd_bus_message *m = NULL;
         const char *name;
-        int r = sd_bus_call_method(bus, SD_DEST, path, "org.freedesktop.DBus.Properties", "GetAll", &e, &m, "s", iface);
+        int r = systemd_call_method(bus, budget, path, "org.freedesktop.DBus.Properties", "GetAll", e, &m, "s", iface);
 
-        sd_bus_error_free(&e);
         if (r >= 0)
                 r = sd_bus_message_enter_container(m, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
@@ -367,7 +415,8 @@ static const char *unit_env_get(char **environment, const char *key) {
                 snprintf((c)->reason, sizeof((c)->reason), __VA_ARGS__); \
         } while (0)
 
-int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables, struct unit_check *c) {
+int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
+               struct call_budget *budget, struct unit_check *c) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
@@ -380,16 +429,22 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         int r;
 
         *c = (struct unit_check) { .state = UNIT_STATE_ERROR };
-        r = sd_bus_call_method(bus, SD_DEST, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                               "LoadUnit", &e, &reply, "s", unit);
+        r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
+                                &e, &reply, "s", unit);
         if (r < 0) {
-                SET_STATE(c, UNIT_STATE_ERROR, "systemd cannot load %s: %s", unit, e.message ? e.message : strerror(-r));
+                if (r == -ETIME || r == -ETIMEDOUT)
+                        systemd_call_describe(c->reason, sizeof(c->reason), "LoadUnit", unit, r, &e, budget);
+                else
+                        SET_STATE(c, UNIT_STATE_ERROR, "systemd cannot load %s: %s", unit,
+                                  e.message ? e.message : strerror(-r));
                 goto out;
         }
         if ((r = sd_bus_message_read(reply, "o", &opath)) < 0 || !(path = strdup(opath)))
                 goto out;
-        if ((r = read_props(bus, path, SD_UNIT_IFACE, &p)) < 0)
+        if ((r = read_props(bus, budget, path, SD_UNIT_IFACE, &p, &e)) < 0) {
+                systemd_call_describe(c->reason, sizeof(c->reason), "GetAll(Unit)", unit, r, &e, budget);
                 goto out;
+        }
         snprintf(c->active_state, sizeof(c->active_state), "%s", p.active_state);
         for (char **d = p.dropins; d && *d; d++) {
                 const char *slash = strrchr(*d, '/');
@@ -398,8 +453,13 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                         snprintf(c->dropin_path, sizeof(c->dropin_path), "%s", *d);
                 }
         }
-        /* Service-only properties; a unit of another type has none. */
-        (void) read_props(bus, path, SD_SERVICE_IFACE, &p);
+        /* Service-only properties; a unit of another type has none. No
+         * answer in time is no answer: MainPID 0 would claim "not running". */
+        sd_bus_error_free(&e);
+        if ((r = read_props(bus, budget, path, SD_SERVICE_IFACE, &p, &e)) == -ETIME || r == -ETIMEDOUT) {
+                systemd_call_describe(c->reason, sizeof(c->reason), "GetAll(Service)", unit, r, &e, budget);
+                goto out;
+        }
         main_pid = p.main_pid;
         c->main_pid = (pid_t) main_pid;
         {
@@ -610,12 +670,11 @@ static bool read_socket(int pidfd, const struct socket_ref *ref, struct unit_soc
         return true;
 }
 
-int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket **ret) {
+int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
-        char cgroup[1024] = "";
-        uint32_t main_pid = 0;
+        struct unit_props p = { 0 };
         struct pid_list pids;
         struct socket_ref *refs = NULL;
         ssize_t n_refs;
@@ -624,20 +683,20 @@ int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket **ret) {
         pid_t open_pid = 0;
         int pidfd = -1, r;
 
-        r = sd_bus_call_method(bus, SD_DEST, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
-                               "LoadUnit", &e, &reply, "s", unit);
+        r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
+                                &e, &reply, "s", unit);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &opath);
-        if (r >= 0) {
-                (void) get_string(bus, opath, SD_SERVICE_IFACE, "ControlGroup", cgroup, sizeof(cgroup));
-                (void) sd_bus_get_property_trivial(bus, SD_DEST, opath, SD_SERVICE_IFACE, "MainPID", NULL, 'u',
-                                                   &main_pid);
-        }
+        if (r >= 0)
+                r = read_props(bus, budget, opath, SD_SERVICE_IFACE, &p, &e);
         sd_bus_message_unref(reply);
         sd_bus_error_free(&e);
-        if (r < 0)
+        if (r < 0) {
+                unit_props_done(&p);
                 return r;
-        pids = unit_pid_list(cgroup, (pid_t) main_pid);
+        }
+        pids = unit_pid_list(p.cgroup, (pid_t) p.main_pid);
+        unit_props_done(&p);
         n_refs = socket_refs_collect(pids.v, pids.n, &refs);
         free(pids.v);
         if (n_refs < 0)

@@ -8,6 +8,8 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
@@ -37,6 +39,34 @@ struct unit_check {
 
 const char *unit_state_to_string(enum unit_state s);
 
+/* Time for the systemd calls of one request. tcpkeepalived answers in its
+ * event loop: while a handler waits for systemd, nothing else runs, the
+ * watchdog's keep-alive included. So each call waits per_call at most and
+ * all calls of one request together at most until deadline; a unit whose
+ * turn comes after that is reported as not asked, not waited for. */
+struct call_budget {
+        uint64_t deadline;      /* CLOCK_MONOTONIC, usec */
+        uint64_t per_call;      /* usec */
+        uint64_t total;         /* usec, for messages */
+        uint64_t last_call;     /* usec the last call was given, for messages */
+        unsigned not_answered;  /* calls systemd did not answer within their time */
+        unsigned not_asked;     /* calls not made: the request's time was spent */
+};
+/* A call is not started with less than this left. */
+#define CALL_BUDGET_MIN_USEC (100 * 1000ULL)
+
+void call_budget_start(struct call_budget *b, uint64_t now_usec, uint64_t total_usec, uint64_t per_call_usec);
+/* How long a call started at now_usec may wait; 0 when the budget is spent. */
+uint64_t call_budget_usec(const struct call_budget *b, uint64_t now_usec);
+/* A method call to systemd (org.freedesktop.systemd1) within budget (NULL:
+ * the connection's default timeout). -ETIME when not made (budget spent),
+ * -ETIMEDOUT when systemd did not answer in time, else as sd_bus_call. */
+int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *path, const char *iface,
+                        const char *member, sd_bus_error *error, sd_bus_message **reply, const char *types, ...);
+/* One sentence on why systemd could not be asked: r from systemd_call_method. */
+void systemd_call_describe(char *buf, size_t size, const char *member, const char *unit, int r, const sd_bus_error *e,
+                           const struct call_budget *budget);
+
 /* One TCP socket of a unit, read with pidfd_getfd + getsockopt. */
 struct unit_socket {
         char local[64], peer[64];
@@ -48,11 +78,15 @@ struct unit_socket {
 
 /* The TCP sockets of the unit's processes (its cgroup and below), in *ret
  * (to be freed; NULL when none). Returns how many, or -errno. */
-int unit_sockets(sd_bus *bus, const char *unit, struct unit_socket **ret);
+int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret);
 
 /* Fills c for unit (a validated unit name). library: the installed path.
  * tables: TCP tables shared by the calls of one request, or NULL to skip
- * counting sockets (the state does not depend on them).
- * Returns 0, or -errno when systemd could not be asked. */
+ * counting sockets (the state does not depend on them). budget: see
+ * struct call_budget (NULL: no overall limit).
+ * Returns 0, or -errno when systemd could not be asked (c->state is then
+ * UNIT_STATE_ERROR and c->reason says why: -ETIME not asked, -ETIMEDOUT
+ * no answer in time). */
 struct tcp_tables;
-int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables, struct unit_check *c);
+int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
+               struct call_budget *budget, struct unit_check *c);
