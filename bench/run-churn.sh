@@ -46,8 +46,8 @@ if [ -n "$CG" ]; then
         /sys/fs/cgroup/unified/*) cg_path=/${CG#/sys/fs/cgroup/unified/} ;;
         *) cg_path=/${CG#/sys/fs/cgroup/} ;;
         esac
-        TCPKEEPALIVE_BPF_PIN_DIR=$tmp/bpffs/tcpkeepalive TCPKEEPALIVE_IDLE=75 TCPKEEPALIVE_INTERVAL=60 \
-                TCPKEEPALIVE_COUNT=20 "$TKA_BPF_HELPER" --cgroup="$cg_path" attach >/dev/null
+        TCPKEEPALIVE_BPF_PIN_DIR=$tmp/bpffs/tcpkeepalive "$TKA_BPF_HELPER" --cgroup="$cg_path" \
+                --idle=75 --interval=60 --count=20 attach >/dev/null
         variants="$variants
 bpf-backend|TKA_IN_CGROUP=$CG"
 else

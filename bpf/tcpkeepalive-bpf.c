@@ -4,8 +4,9 @@
  *
  *   load     load tcpkeepalive.bpf.o and pin its programs and the parameter
  *            map under /sys/fs/bpf/tcpkeepalive (tcpkeepalive-bpf.service)
- *   attach   (ExecStartPre= of a unit with Method=bpf|auto) write the unit's
- *            TCPKEEPALIVE_* parameters under its cgroup id and attach the
+ *   attach   (ExecStartPre= of a unit with Method=bpf|auto, through
+ *            tcpkeepalive-bpf-launch) write the parameters given as options
+ *            under the unit's cgroup id and attach the
  *            programs to that cgroup (not systemd's BPFProgram=, which
  *            systemd detaches while it reloads and ignores on hybrid
  *            cgroup systems)
@@ -320,39 +321,20 @@ static bool attached(int cg_fd, int prog_fd, enum bpf_attach_type type) {
 
 /* ---- the parameter map ------------------------------------------------------------ */
 
-static int env_int(const char *name, unsigned max, int *ret) {
-        const char *v = getenv(name);
+/* The parameters come from the command line only (the drop-in's
+ * ExecStartPre=, through tcpkeepalive-bpf-launch), never from the
+ * environment: a unit's environment is its own to choose, and this runs
+ * as root. */
+static struct tka_bpf_params params = { .enabled = 1 };
+
+static int parse_number_option(const char *option, const char *v, unsigned min, unsigned max, __s32 *ret) {
         unsigned n;
-        if (!v)
-                return 0;
-        if (ka_parse_uint(v, strcmp(name, KA_ENV_USER_TIMEOUT) == 0 ? 0 : 1, max, &n) < 0) {
-                say("%s=%s: not a number in 1..%u; ignored", name, v, max);
-                return 0;
+        if (ka_parse_uint(v, min, max, &n) < 0) {
+                say("--%s=%s: want a number in %u..%u", option, v, min, max);
+                return -EINVAL;
         }
-        *ret = (int) n;
+        *ret = (__s32) n;
         return 0;
-}
-
-/* The parameters from the unit's environment (its drop-in's Environment=),
- * parsed as the library parses them. */
-static void params_from_env(struct tka_bpf_params *p) {
-        enum ka_mode mode = KA_MODE_DEFAULT;
-        enum ka_direction dir = KA_DIRECTION_BOTH;
-
-        *p = (struct tka_bpf_params) { .enabled = 1 };
-        (void) env_int(KA_ENV_IDLE, KA_IDLE_MAX, &p->idle);
-        (void) env_int(KA_ENV_INTERVAL, KA_INTERVAL_MAX, &p->interval);
-        (void) env_int(KA_ENV_COUNT, KA_COUNT_MAX, &p->count);
-        (void) env_int(KA_ENV_USER_TIMEOUT, KA_USER_TIMEOUT_MAX, &p->user_timeout_ms);
-        if (getenv(KA_ENV_MODE) && ka_parse_mode(getenv(KA_ENV_MODE), &mode) < 0)
-                say("%s=%s: want default, force or off; default used", KA_ENV_MODE, getenv(KA_ENV_MODE));
-        if (getenv(KA_ENV_DIRECTION) && ka_parse_direction(getenv(KA_ENV_DIRECTION), &dir) < 0)
-                say("%s=%s: want both, inbound or outbound; both used", KA_ENV_DIRECTION, getenv(KA_ENV_DIRECTION));
-        p->enabled = mode != KA_MODE_OFF;
-        p->force = mode == KA_MODE_FORCE;
-        p->direction = dir == KA_DIRECTION_INBOUND ? TKA_BPF_INBOUND
-                       : dir == KA_DIRECTION_OUTBOUND ? TKA_BPF_OUTBOUND
-                                                       : TKA_BPF_BOTH;
 }
 
 /* Removes the entries of cgroups that no longer exist (a unit whose
@@ -463,21 +445,15 @@ static const char *unit_of(const char *cgroup) {
         return slash ? slash + 1 : cgroup;
 }
 
-static int cmd_attach(const char *cgroup, bool auto_method) {
-        struct tka_bpf_params p;
+static int cmd_attach(const char *cgroup, const char *unit, bool auto_method) {
+        struct tka_bpf_params p = params;
         char reason[512] = "Method=bpf";
-        const char *unit = unit_of(cgroup);
-        const char *env_method = getenv(KA_ENV_METHOD);
-        enum ka_method method = KA_METHOD_BPF;
+        enum ka_method method = auto_method ? KA_METHOD_AUTO : KA_METHOD_BPF;
         uint64_t id = 0;
         bool explicit_attach = false;
         int lock = -1, cg = -1, map = -1, progs[2] = { -1, -1 }, r;
         static const enum bpf_attach_type types[2] = { BPF_CGROUP_SOCK_OPS, BPF_CGROUP_SETSOCKOPT };
 
-        if (env_method && ka_parse_method(env_method, &method) < 0)
-                say("%s=%s: want auto, preload or bpf; bpf used", KA_ENV_METHOD, env_method);
-        if (auto_method)
-                method = KA_METHOD_AUTO;
         if (method == KA_METHOD_AUTO) {
                 if (unit_preload_works(unit, reason, sizeof(reason))) {
                         write_record(unit, "preload", reason, 0, false);
@@ -485,7 +461,6 @@ static int cmd_attach(const char *cgroup, bool auto_method) {
                         return 0;
                 }
         }
-        params_from_env(&p);
         if ((lock = lock_state()) < 0) {
                 say("cannot lock %s: %s", LOCK_FILE, strerror(-lock));
                 return lock;
@@ -540,8 +515,7 @@ out:
         return r;
 }
 
-static int cmd_detach(const char *cgroup) {
-        const char *unit = unit_of(cgroup);
+static int cmd_detach(const char *cgroup, const char *unit) {
         char path[512];
         uint64_t id;
         int cg, map, r = 0;
@@ -626,18 +600,23 @@ static void help(void) {
                "The BPF backend of tcp-keepalive (Method=bpf|auto in keepalived.d(5)).\n\n"
                "Commands:\n"
                "  load               load the BPF programs and pin them under %s\n"
-               "  attach [--auto]    give the calling unit's cgroup the TCPKEEPALIVE_* parameters of its\n"
-               "                     environment (ExecStartPre=); --auto: only if the preload cannot work\n"
+               "  attach [--auto]    give the calling unit's cgroup the parameters given as options\n"
+               "                     (ExecStartPre=); --auto: only if the preload cannot work\n"
                "  detach             remove them (ExecStopPost=)\n"
                "  list               the parameters stored, per cgroup\n"
                "  gc                 remove the parameters of cgroups that are gone\n"
                "  unload             remove the pinned programs and map\n\n"
                "Options:\n"
+               "  --unit=NAME        the unit (attach, detach); must be the caller's cgroup's unit\n"
+               "  --idle=SECONDS --interval=SECONDS --count=N --user-timeout=MS\n"
+               "  --mode=default|force --direction=both|inbound|outbound\n"
+               "                     the rule's parameters (attach); unset ones stay the kernel's\n"
                "  --cgroup=PATH      a cgroup v2 path (/system.slice/foo.service) instead of the caller's\n"
                "  --verbose          libbpf's and the verifier's messages too\n"
                "  -h, --help         this help\n\n"
-               "Exit status: 0 done, 1 failed, 2 usage, 3 the kernel lacks what the backend needs.\n"
-               "Run by the drop-ins of tcpkeepalive-generator(8); see keepalived.d(5).\n",
+               "The environment is never read: the drop-ins of tcpkeepalive-generator(8) run this through\n"
+               "tcpkeepalive-bpf-launch with the rule's values as options.\n"
+               "Exit status: 0 done, 1 failed, 2 usage, 3 the kernel lacks what the backend needs.\n",
                KA_BPF_PIN_DIR);
 }
 
@@ -646,14 +625,41 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 { "auto", no_argument, NULL, 'a' },
                 { "cgroup", required_argument, NULL, 'c' },
+                { "unit", required_argument, NULL, 'u' },
+                { "idle", required_argument, NULL, 'I' },
+                { "interval", required_argument, NULL, 'N' },
+                { "count", required_argument, NULL, 'C' },
+                { "user-timeout", required_argument, NULL, 'T' },
+                { "mode", required_argument, NULL, 'M' },
+                { "direction", required_argument, NULL, 'D' },
                 { "verbose", no_argument, NULL, 'v' },
                 {}
         };
         char cgroup[4096] = "";
-        bool auto_method = false;
+        const char *unit = NULL;
+        bool auto_method = false, own = false;
+        enum ka_mode mode;
+        enum ka_direction dir;
         const char *cmd;
         int c, r;
 
+#ifdef TKA_TEST_OVERRIDES
+        /* The test build only (check_PROGRAMS): the build tree's object under
+         * a test's own pin directory. The installed helper has both paths
+         * fixed at build time. */
+        if (getenv("TCPKEEPALIVE_BPF_PIN_DIR"))
+                pin_dir = getenv("TCPKEEPALIVE_BPF_PIN_DIR");
+        if (getenv("TCPKEEPALIVE_BPF_OBJECT"))
+                object_path = getenv("TCPKEEPALIVE_BPF_OBJECT");
+#else
+        /* Whatever started us, nothing below (libbpf, sd-bus: its
+         * DBUS_SYSTEM_BUS_ADDRESS would let a unit point the Method=auto
+         * question at a bus of its own) reads an environment we did not set. */
+        if (clearenv() != 0 || setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1) < 0) {
+                say("cannot clear the environment");
+                return 1;
+        }
+#endif
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h': help(); return 0;
@@ -666,6 +672,46 @@ int main(int argc, char **argv) {
                         }
                         snprintf(cgroup, sizeof(cgroup), "%s", optarg);
                         break;
+                case 'u':
+                        if (!unit_name_is_valid_service(optarg)) {
+                                say("--unit=%s: not a service unit name", optarg);
+                                return EXIT_USAGE;
+                        }
+                        unit = optarg;
+                        break;
+                case 'I':
+                        if (parse_number_option("idle", optarg, 1, KA_IDLE_MAX, &params.idle) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'N':
+                        if (parse_number_option("interval", optarg, 1, KA_INTERVAL_MAX, &params.interval) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'C':
+                        if (parse_number_option("count", optarg, 1, KA_COUNT_MAX, &params.count) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'T':
+                        if (parse_number_option("user-timeout", optarg, 0, KA_USER_TIMEOUT_MAX,
+                                                &params.user_timeout_ms) < 0)
+                                return EXIT_USAGE;
+                        break;
+                case 'M':
+                        if (ka_parse_mode(optarg, &mode) < 0 || mode == KA_MODE_OFF) {
+                                say("--mode=%s: want default or force", optarg);
+                                return EXIT_USAGE;
+                        }
+                        params.force = mode == KA_MODE_FORCE;
+                        break;
+                case 'D':
+                        if (ka_parse_direction(optarg, &dir) < 0) {
+                                say("--direction=%s: want both, inbound or outbound", optarg);
+                                return EXIT_USAGE;
+                        }
+                        params.direction = dir == KA_DIRECTION_INBOUND    ? TKA_BPF_INBOUND
+                                           : dir == KA_DIRECTION_OUTBOUND ? TKA_BPF_OUTBOUND
+                                                                          : TKA_BPF_BOTH;
+                        break;
                 default: fprintf(stderr, "Try 'tcpkeepalive-bpf --help'.\n"); return EXIT_USAGE;
                 }
         if (optind != argc - 1) {
@@ -674,15 +720,22 @@ int main(int argc, char **argv) {
         }
         cmd = argv[optind];
         libbpf_set_print(libbpf_log);
-        /* Tests run the build tree's object under their own pin directory. */
-        if (getenv("TCPKEEPALIVE_BPF_PIN_DIR"))
-                pin_dir = getenv("TCPKEEPALIVE_BPF_PIN_DIR");
-        if (getenv("TCPKEEPALIVE_BPF_OBJECT"))
-                object_path = getenv("TCPKEEPALIVE_BPF_OBJECT");
-        if ((strcmp(cmd, "attach") == 0 || strcmp(cmd, "detach") == 0) && !*cgroup &&
-            (r = own_cgroup(cgroup, sizeof(cgroup))) < 0) {
-                say("cannot find my cgroup in /proc/self/cgroup: %s", strerror(-r));
-                return 1;
+        if (strcmp(cmd, "attach") == 0 || strcmp(cmd, "detach") == 0) {
+                if (!*cgroup) {
+                        if ((r = own_cgroup(cgroup, sizeof(cgroup))) < 0) {
+                                say("cannot find my cgroup in /proc/self/cgroup: %s", strerror(-r));
+                                return 1;
+                        }
+                        own = true;
+                }
+                /* The unit's name is its cgroup's: --unit (the drop-in's %n)
+                 * must agree when the cgroup is the caller's own. */
+                if (unit && own && strcmp(unit, unit_of(cgroup)) != 0) {
+                        say("--unit=%s, but I run in the cgroup %s", unit, cgroup);
+                        return EXIT_USAGE;
+                }
+                if (!unit)
+                        unit = unit_of(cgroup);
         }
         if (strcmp(cmd, "load") == 0) {
                 int lock = lock_state();
@@ -690,9 +743,9 @@ int main(int argc, char **argv) {
                 if (lock >= 0)
                         close(lock);
         } else if (strcmp(cmd, "attach") == 0)
-                r = cmd_attach(cgroup, auto_method);
+                r = cmd_attach(cgroup, unit, auto_method);
         else if (strcmp(cmd, "detach") == 0)
-                r = cmd_detach(cgroup);
+                r = cmd_detach(cgroup, unit);
         else if (strcmp(cmd, "list") == 0)
                 r = cmd_list();
         else if (strcmp(cmd, "gc") == 0) {

@@ -8,7 +8,22 @@
  * ancestor that has one, so a unit's sub-cgroups inherit.
  *
  * A cgroup/setsockopt program keeps, in force mode, the program from
- * turning keepalive off or changing the values.
+ * turning keepalive off or changing the values the rule sets, on the
+ * sockets the rule manages, with the preload's semantics (keepalived.d(5),
+ * "Mode=force"; tests/programs/force-cases.c runs one table against both):
+ *  - a socket is managed when sock_ops applied the rule to it at
+ *    ACTIVE/PASSIVE_ESTABLISHED (its Direction= matched); sock_ops marks it
+ *    in the "managed" socket storage with the cgroup id of the entry that
+ *    applied, which is the socket's cgroup (or an ancestor's), never the
+ *    calling task's: a socket passed to or kept by a process elsewhere
+ *    stays what its unit made it, and the entry's current values count;
+ *  - absorbed (success, nothing changed): SO_KEEPALIVE=0, and a valid
+ *    TCP_KEEPIDLE/KEEPINTVL/KEEPCNT/USER_TIMEOUT value different from the
+ *    one the rule sets;
+ *  - everything else goes to the kernel: SO_KEEPALIVE=1, the rule's own
+ *    value, an option the rule leaves unset, an invalid value or length
+ *    (the kernel's EINVAL), a bad pointer (the kernel's EFAULT, before
+ *    this program runs), any call on an unmanaged socket.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -25,6 +40,8 @@
 #define TCP_KEEPINTVL 5
 #define TCP_KEEPCNT 6
 #define TCP_USER_TIMEOUT 18
+#define TCP_KEEP_MAX 32767 /* MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL */
+#define TCP_KEEPCNT_MAX 127
 #define MAX_LEVELS 16 /* cgroup depth searched for an entry */
 
 /* Just the kernel fields we read; CO-RE finds their offsets in the
@@ -66,8 +83,21 @@ struct {
         __type(value, struct tka_bpf_params);
 } params SEC(".maps");
 
-/* The entry of cgrp or of its nearest ancestor that has one. */
-static const struct tka_bpf_params *params_for_cgroup(struct cgroup *cgrp) {
+/* The sockets the rule manages: the key of the "params" entry that sock_ops
+ * applied at establishment. */
+struct tka_sk_mark {
+        __u64 cgroup_id;
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __type(key, int);
+        __type(value, struct tka_sk_mark);
+} managed SEC(".maps");
+
+/* The entry of cgrp or of its nearest ancestor that has one; its key in *key. */
+static const struct tka_bpf_params *params_for_cgroup(struct cgroup *cgrp, __u64 *key) {
         int level = BPF_CORE_READ(cgrp, level);
 
         for (int i = 0; i < MAX_LEVELS; i++) {
@@ -82,32 +112,20 @@ static const struct tka_bpf_params *params_for_cgroup(struct cgroup *cgrp) {
                         break;
                 id = BPF_CORE_READ(c, kn, id);
                 p = bpf_map_lookup_elem(&params, &id);
-                if (p)
+                if (p) {
+                        *key = id;
                         return p;
+                }
         }
         return 0;
 }
 
-static const struct tka_bpf_params *params_for_socket(struct bpf_sock *sk) {
+/* The socket's own cgroup: where it was created, whoever uses it now. */
+static const struct tka_bpf_params *params_for_socket(struct bpf_sock *sk, __u64 *key) {
         struct tcp_sock *tp;
         if (!sk || !(tp = bpf_skc_to_tcp_sock(sk)))
                 return 0;
-        return params_for_cgroup(BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup));
-}
-
-/* The same search from the calling task's cgroup (process context:
- * setsockopt is called by the service itself). */
-static const struct tka_bpf_params *params_for_current(void) {
-        for (int l = MAX_LEVELS - 1; l >= 0; l--) {
-                __u64 id = bpf_get_current_ancestor_cgroup_id(l);
-                const struct tka_bpf_params *p;
-                if (!id)
-                        continue;
-                p = bpf_map_lookup_elem(&params, &id);
-                if (p)
-                        return p;
-        }
-        return 0;
+        return params_for_cgroup(BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup), key);
 }
 
 static void set_int(struct bpf_sock_ops *skops, int level, int name, int value) {
@@ -118,16 +136,25 @@ static void set_int(struct bpf_sock_ops *skops, int level, int name, int value) 
 SEC("sockops")
 int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         const struct tka_bpf_params *p;
+        struct tka_sk_mark *mark;
+        struct bpf_sock *sk;
+        __u64 key = 0;
         int one = 1;
 
         if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
                 return 1;
-        p = params_for_socket(skops->sk);
+        sk = skops->sk;
+        if (!sk)
+                return 1;
+        p = params_for_socket(sk, &key);
         if (!p || !p->enabled)
                 return 1;
         if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? p->direction == TKA_BPF_INBOUND
                                                             : p->direction == TKA_BPF_OUTBOUND)
                 return 1;
+        mark = bpf_sk_storage_get(&managed, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+        if (mark)
+                mark->cgroup_id = key;
         bpf_setsockopt(skops, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
         set_int(skops, SOL_TCP, TCP_KEEPIDLE, p->idle);
         set_int(skops, SOL_TCP, TCP_KEEPINTVL, p->interval);
@@ -136,28 +163,52 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         return 1;
 }
 
-/* Force mode: a program's setsockopt that would change what we manage
- * succeeds without reaching the kernel (optlen -1 skips it). */
+/* Would value change what the rule sets (rule > 0) to another value the
+ * kernel accepts (min..max)? An invalid one goes to the kernel for its
+ * EINVAL, the rule's own value changes nothing. */
+static bool changes(int rule, int value, int min, int max) {
+        return rule > 0 && value >= min && value <= max && value != rule;
+}
+
+/* Force mode: a program's setsockopt that would change what the rule sets
+ * on a socket it manages succeeds without reaching the kernel (optlen -1
+ * skips it). */
 SEC("cgroup/setsockopt")
 int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
         const struct tka_bpf_params *p;
-        bool managed;
+        struct tka_sk_mark *mark;
+        struct bpf_sock *sk = ctx->sk;
+        int *optval = ctx->optval, value;
+        bool absorb;
 
-        if (ctx->level == SOL_SOCKET)
-                managed = ctx->optname == SO_KEEPALIVE;
-        else if (ctx->level == SOL_TCP)
-                managed = ctx->optname == TCP_KEEPIDLE || ctx->optname == TCP_KEEPINTVL ||
-                          ctx->optname == TCP_KEEPCNT || ctx->optname == TCP_USER_TIMEOUT;
-        else
-                managed = false;
-        if (!managed || !ctx->sk || ctx->sk->protocol != 6 /* IPPROTO_TCP */)
+        if (ctx->level != SOL_SOCKET && ctx->level != SOL_TCP)
                 return 1;
-        p = params_for_current();
+        if (!sk || sk->protocol != 6 /* IPPROTO_TCP */)
+                return 1;
+        mark = bpf_sk_storage_get(&managed, sk, 0, 0);
+        if (!mark)
+                return 1;
+        p = bpf_map_lookup_elem(&params, &mark->cgroup_id);
         if (!p || !p->enabled || !p->force)
                 return 1;
-        if (ctx->optname == TCP_USER_TIMEOUT && p->user_timeout_ms <= 0)
+        /* A short option: the kernel's EINVAL. */
+        if (ctx->optlen < (int) sizeof(int) || (void *) (optval + 1) > ctx->optval_end)
                 return 1;
-        ctx->optlen = -1;
+        value = *optval;
+        if (ctx->level == SOL_SOCKET)
+                absorb = ctx->optname == SO_KEEPALIVE && value == 0;
+        else if (ctx->optname == TCP_KEEPIDLE)
+                absorb = changes(p->idle, value, 1, TCP_KEEP_MAX);
+        else if (ctx->optname == TCP_KEEPINTVL)
+                absorb = changes(p->interval, value, 1, TCP_KEEP_MAX);
+        else if (ctx->optname == TCP_KEEPCNT)
+                absorb = changes(p->count, value, 1, TCP_KEEPCNT_MAX);
+        else if (ctx->optname == TCP_USER_TIMEOUT)
+                absorb = changes(p->user_timeout_ms, value, 0, 0x7fffffff);
+        else
+                absorb = false;
+        if (absorb)
+                ctx->optlen = -1;
         return 1;
 }
 

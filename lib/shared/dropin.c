@@ -26,6 +26,15 @@ static void put_env_int(FILE *f, const char *name, long long v) {
         fprintf(f, "Environment=%s=%lld\n", name, v);
 }
 
+/* A build-time path in a command line: systemd expands % specifiers there. */
+static void put_command_path(FILE *f, const char *path) {
+        for (; *path; path++) {
+                if (*path == '%')
+                        fputc('%', f);
+                fputc(*path, f);
+        }
+}
+
 /* Method=bpf and auto: the programs are loaded before the unit starts; the
  * helper writes the unit's parameters under its cgroup id and attaches the
  * programs to the unit's cgroup before the service's own processes run,
@@ -34,10 +43,36 @@ static void put_env_int(FILE *f, const char *name, long long v) {
  * connections accepted during 15 daemon-reloads had no keepalive; 0 of
  * 2,608 with the helper's own attachment), and on hybrid systems it
  * ignores BPFProgram= altogether. "-": a failure never stops the service;
- * "+": the helper needs root whatever User= the unit runs as. */
-static void put_bpf(FILE *f, enum ka_method method, const struct ka_dropin_setup *setup) {
-        fprintf(f, "ExecStartPre=-+%s attach%s\n", setup->bpf_helper, method == KA_METHOD_AUTO ? " --auto" : "");
-        fprintf(f, "ExecStopPost=-+%s detach\n", setup->bpf_helper);
+ * "+": the helper needs root whatever User= the unit runs as.
+ *
+ * "+" also means the unit's whole environment (LD_PRELOAD from
+ * ExtraPreload= or an EnvironmentFile= the service's user may write,
+ * DBUS_SYSTEM_BUS_ADDRESS): so the command is tcpkeepalive-bpf-launch, a
+ * static program that reads no environment and runs tcpkeepalive-bpf with
+ * a clean one, and the parameters are arguments here, validated numbers
+ * and fixed words only (nothing from the rule file's text but those), and
+ * %n, the unit's name, expanded by systemd. */
+static void put_bpf(FILE *f, enum ka_method method, const struct ka_params *p, const struct ka_dropin_setup *setup) {
+        fputs("ExecStartPre=-+", f);
+        put_command_path(f, setup->bpf_helper);
+        fputs(" attach --unit=%n", f);
+        if (method == KA_METHOD_AUTO)
+                fputs(" --auto", f);
+        if (p->idle_sec > 0 && (unsigned) p->idle_sec <= KA_IDLE_MAX)
+                fprintf(f, " --idle=%d", p->idle_sec);
+        if (p->interval_sec > 0 && (unsigned) p->interval_sec <= KA_INTERVAL_MAX)
+                fprintf(f, " --interval=%d", p->interval_sec);
+        if (p->count > 0 && (unsigned) p->count <= KA_COUNT_MAX)
+                fprintf(f, " --count=%d", p->count);
+        if (p->user_timeout_ms >= 0 && p->user_timeout_ms <= (int64_t) KA_USER_TIMEOUT_MAX)
+                fprintf(f, " --user-timeout=%lld", (long long) p->user_timeout_ms);
+        if (p->mode == KA_MODE_FORCE)
+                fputs(" --mode=force", f);
+        if (p->direction == KA_DIRECTION_INBOUND || p->direction == KA_DIRECTION_OUTBOUND)
+                fprintf(f, " --direction=%s", ka_direction_to_string(p->direction));
+        fputs("\nExecStopPost=-+", f);
+        put_command_path(f, setup->bpf_helper);
+        fputs(" detach --unit=%n\n", f);
 }
 
 char *ka_dropin_render(const char *unit, const struct ka_params *p, const char *source,
@@ -95,7 +130,7 @@ char *ka_dropin_render(const char *unit, const struct ka_params *p, const char *
                 if (method != KA_METHOD_PRELOAD)
                         put_env(f, KA_ENV_METHOD, ka_method_to_string(method));
                 if (bpf)
-                        put_bpf(f, method, setup);
+                        put_bpf(f, method, p, setup);
         }
         put_env(f, "TCPKEEPALIVE_SOURCE", source);
         if (fclose(f) != 0) {

@@ -14,14 +14,17 @@
 /* What the drop-ins point at. */
 struct ka_dropin_setup {
         const char *library;    /* the preload library */
-        const char *bpf_helper; /* tcpkeepalive-bpf; NULL when built without the BPF backend */
+        /* What ExecStartPre=+/ExecStopPost=+ run: tcpkeepalive-bpf-launch (a
+         * static program that runs tcpkeepalive-bpf with a clean environment);
+         * NULL when built without the BPF backend. */
+        const char *bpf_helper;
 };
 
 /*
  * Renders the drop-in for one unit: LD_PRELOAD (the library, then the unit's
  * own preloads from ExtraPreload=) and a TCPKEEPALIVE_* variable for every
- * parameter set; for Method=bpf and auto, tcpkeepalive-bpf before start and
- * after stop.
+ * parameter set; for Method=bpf and auto, tcpkeepalive-bpf-launch before
+ * start and after stop, with the parameters as its arguments.
  * source names where the values come from (rule file path or "systemctl
  * enable tcpkeepalive@UNIT"). Returns a malloc'ed text or NULL.
  */

@@ -1,12 +1,15 @@
 #!/bin/sh
 # tcpkeepalive-bpf on this machine, with a BPF file system and a cgroup of
 # the test's own: usage errors, a missing object named, load (twice),
-# attach from the environment with a bad value ignored and said, list,
+# attach with the parameters as options (a bad one refused and named; the
+# environment never read), list,
 # real sockets of a process in the cgroup, gc of a cgroup that is gone,
 # unload. The service-level tests are in tests/systemd/bpf-backend.sh.
 . "$TKA_SRCDIR/tests/lib.sh"
 need_root
-BPF=$TKA_BUILDDIR/tcpkeepalive-bpf
+# The test build: the only one that takes the object and the pin directory
+# from the environment (the installed one has them fixed).
+BPF=$TKA_BUILDDIR/tests/bpf/tcpkeepalive-bpf-test
 export TCPKEEPALIVE_BPF_OBJECT="$TKA_BUILDDIR/bpf/tcpkeepalive.bpf.o"
 
 cg_root=""
@@ -48,15 +51,22 @@ done
 pass "load pins the programs and the map, once"
 
 mkdir "$cg_root$CG"
-out=$(TCPKEEPALIVE_IDLE=abc TCPKEEPALIVE_INTERVAL=9 TCPKEEPALIVE_COUNT=2 TCPKEEPALIVE_MODE=force \
-        "$BPF" --cgroup="$CG" attach 2>"$TMP/warn") || fail "attach: $(cat "$TMP/warn")"
-expect_match "$(cat "$TMP/warn")" "TCPKEEPALIVE_IDLE=abc: not a number" "a bad value is named"
+# A bad value is refused, named, and nothing is attached.
+set +e
+"$BPF" --cgroup="$CG" --idle=abc --interval=9 attach >/dev/null 2>"$TMP/warn"; rc=$?
+set -e
+expect_eq "$rc" 2 "attach --idle=abc: exit status"
+expect_match "$(cat "$TMP/warn")" "--idle=abc: want a number in 1\\.\\.32767" "a bad value is named"
+# TCPKEEPALIVE_* in the environment are not read (they were: a unit's
+# environment chose what root stored).
+out=$(TCPKEEPALIVE_IDLE=55 TCPKEEPALIVE_COUNT=7 TCPKEEPALIVE_MODE=default \
+        "$BPF" --cgroup="$CG" --interval=9 --count=2 --mode=force attach 2>"$TMP/warn") || fail "attach: $(cat "$TMP/warn")"
 expect_match "$out" "attached here" "attach attached the programs"
 id=$(stat -c %i "$cg_root$CG")
-expect_match "$("$BPF" list)" "^$id +force +both +0 +9 +2 +0  $cg_root$CG\$" "list shows the entry with its cgroup"
+expect_match "$("$BPF" list)" "^$id +force +both +0 +9 +2 +0  $cg_root$CG\$" "list shows the entry with its cgroup (options, not the environment)"
 
 # A process in the cgroup: its connections get interval 9 and count 2
-# (idle stays the kernel's: the bad value was ignored).
+# (idle stays the kernel's: TCPKEEPALIVE_IDLE was not read).
 sh -c "echo \$\$ > '$cg_root$CG/cgroup.procs'; exec '$TKA_BUILDDIR/tests/programs/sockprobe' connection4" >"$TMP/probe" 2>&1 ||
         fail "sockprobe in the cgroup: $(cat "$TMP/probe")"
 idle=$(cat /proc/sys/net/ipv4/tcp_keepalive_time)
@@ -74,7 +84,7 @@ pass "sub-cgroups inherit their unit's parameters"
 
 # Direction=inbound: accepted connections only.
 mkdir "$cg_root$CG-in"
-TCPKEEPALIVE_IDLE=33 TCPKEEPALIVE_DIRECTION=inbound "$BPF" --cgroup="$CG-in" attach >/dev/null || fail "attach inbound"
+"$BPF" --cgroup="$CG-in" --idle=33 --direction=inbound attach >/dev/null || fail "attach inbound"
 sh -c "echo \$\$ > '$cg_root$CG-in/cgroup.procs'; exec '$TKA_BUILDDIR/tests/programs/sockprobe' connection4" >"$TMP/probe" 2>&1 ||
         fail "sockprobe in the inbound cgroup: $(cat "$TMP/probe")"
 expect_match "$(cat "$TMP/probe")" "^accepted keepalive=1 idle=33 " "inbound: the accepted end"

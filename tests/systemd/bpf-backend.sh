@@ -85,7 +85,8 @@ rules: $(inside ls -l /etc/keepalived.d 2>&1)"
         # Never BPFProgram=: systemd detaches those programs while it reloads.
         case $dropin in *BPFProgram=*) fail "$mode: BPFProgram= in the drop-in: $dropin" ;; esac
         case $dropin in *LD_PRELOAD*) fail "$mode: Method=bpf must not preload: $dropin" ;; esac
-        expect_match "$dropin" "^ExecStartPre=-\\+.*/tcpkeepalive-bpf attach$" "$mode: the helper attaches"
+        expect_match "$dropin" "^ExecStartPre=-\\+.*/tcpkeepalive-bpf-launch attach --unit=%n --idle=62 --interval=8 --count=2$" \
+                "$mode: the helper attaches, through the launcher, the rule as its arguments"
         inside systemctl start static.service dynbpf.service dynauto.service forced.service unforced.service
         for port in 7601 7602 7603 7604 7605; do wait_listening $port; done
         inside systemctl start tcpkeepalived.service

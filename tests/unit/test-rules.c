@@ -377,19 +377,28 @@ static void test_dropin(void) {
         /* Method=bpf: no library; the helper around the start; never BPFProgram=. */
         p.mode = KA_MODE_FORCE;
         p.method = KA_METHOD_BPF;
-        setup.bpf_helper = "/usr/libexec/tcpkeepalive-bpf";
+        /* The static launcher, the parameters as its arguments (never the
+         * environment: "+" runs as root with the unit's), % doubled in the
+         * path and %n for the unit. */
+        setup.bpf_helper = "/usr/libexec/tcp%keepalive/tcpkeepalive-bpf-launch";
+        p.direction = KA_DIRECTION_INBOUND;
+        p.user_timeout_ms = 0;
         t = ka_dropin_render("crm.service", &p, "x.ini", &setup);
         CHECK(t && !strstr(t, "LD_PRELOAD"));
         CHECK(t && strstr(t, "[Unit]\nWants=tcpkeepalive-bpf.service\nAfter=tcpkeepalive-bpf.service\n"));
-        CHECK(t && strstr(t, "ExecStartPre=-+/usr/libexec/tcpkeepalive-bpf attach\n"));
-        CHECK(t && strstr(t, "ExecStopPost=-+/usr/libexec/tcpkeepalive-bpf detach\n"));
+        CHECK(t && strstr(t, "ExecStartPre=-+/usr/libexec/tcp%%keepalive/tcpkeepalive-bpf-launch attach --unit=%n "
+                             "--idle=75 --count=20 --user-timeout=0 --mode=force --direction=inbound\n"));
+        CHECK(t && strstr(t, "ExecStopPost=-+/usr/libexec/tcp%%keepalive/tcpkeepalive-bpf-launch detach --unit=%n\n"));
+        p.direction = -1;
+        p.user_timeout_ms = -1;
         CHECK(t && strstr(t, "Environment=\"TCPKEEPALIVE_METHOD=bpf\"\n"));
         CHECK(t && !strstr(t, "BPFProgram="));
         free(t);
         p.method = KA_METHOD_AUTO;
         t = ka_dropin_render("crm.service", &p, "x.ini", &setup);
         CHECK(t && strstr(t, "LD_PRELOAD=/usr/lib/libtcpkeepalive.so"));
-        CHECK(t && strstr(t, "attach --auto\n") && !strstr(t, "BPFProgram="));
+        CHECK(t && strstr(t, "attach --unit=%n --auto --idle=75 --count=20 --mode=force\n") &&
+              !strstr(t, "BPFProgram="));
         free(t);
         /* Built without BPF: auto falls back to the preload; bpf gets nothing to run. */
         setup.bpf_helper = NULL;

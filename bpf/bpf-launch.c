@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tcpkeepalive-bpf-launch: the privileged step of a unit's drop-in
+ * (ExecStartPre=-+… attach, ExecStopPost=-+… detach).
+ *
+ * systemd runs "+" commands as root, outside the unit's sandbox, but with
+ * the unit's whole environment: LD_PRELOAD (our library, the rule's
+ * ExtraPreload= libraries, or whatever an EnvironmentFile= the service's
+ * user can write says), DBUS_SYSTEM_BUS_ADDRESS, TCPKEEPALIVE_*. A
+ * dynamically linked program started that way runs code the unit chose,
+ * as root. This one is linked statically (no ELF interpreter: the dynamic
+ * loader never runs, so nothing is preloaded into it), never reads its
+ * environment, accepts only the arguments the generator writes (numbers in
+ * the kernel's ranges, fixed words, a service name), and then executes
+ * tcpkeepalive-bpf at its build-time path with a fixed environment.
+ * Everything it does not know is refused, with the argument named.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keepalive-params.h"
+
+#ifndef TCPKEEPALIVE_BPF_HELPER_PATH
+#error "TCPKEEPALIVE_BPF_HELPER_PATH: the absolute path of tcpkeepalive-bpf"
+#endif
+
+#define NAME "tcpkeepalive-bpf-launch"
+#define UNIT_NAME_MAX 255
+#define MAX_ARGS 12
+enum { EXIT_USAGE = 2 };
+
+/* A service unit name as systemd writes %n: [A-Za-z0-9:_.\-@\\] ending in
+ * ".service", at most 255 characters, no leading "-" or ".". */
+static bool service_name_ok(const char *s) {
+        size_t n = strlen(s);
+        if (n <= strlen(".service") || n > UNIT_NAME_MAX || s[0] == '-' || s[0] == '.' ||
+            strcmp(s + n - strlen(".service"), ".service") != 0)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr(":_.-@\\", *p)))
+                        return false;
+        return true;
+}
+
+struct option_rule {
+        const char *name; /* "--idle" */
+        unsigned min, max;
+        const char *const *words; /* NULL: a number in [min, max] */
+        bool attach_only;
+        bool seen;
+};
+
+static const char *const modes[] = { "default", "force", NULL };
+static const char *const directions[] = { "both", "inbound", "outbound", NULL };
+
+static bool word_ok(const char *const *words, const char *v) {
+        for (; *words; words++)
+                if (strcmp(*words, v) == 0)
+                        return true;
+        return false;
+}
+
+int main(int argc, char **argv) {
+        struct option_rule rules[] = {
+                { "--idle", 1, KA_IDLE_MAX, NULL, true, false },
+                { "--interval", 1, KA_INTERVAL_MAX, NULL, true, false },
+                { "--count", 1, KA_COUNT_MAX, NULL, true, false },
+                { "--user-timeout", 0, KA_USER_TIMEOUT_MAX, NULL, true, false },
+                { "--mode", 0, 0, modes, true, false },
+                { "--direction", 0, 0, directions, true, false },
+        };
+        static char *const clean_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        char *args[MAX_ARGS + 2];
+        const char *verb;
+        bool attach, have_unit = false, have_auto = false;
+        int n = 0;
+
+        if (argc < 2 || argc > MAX_ARGS) {
+                fprintf(stderr, NAME ": want attach|detach --unit=NAME.service [options], %d arguments given\n",
+                        argc - 1);
+                return EXIT_USAGE;
+        }
+        verb = argv[1];
+        if (strcmp(verb, "attach") != 0 && strcmp(verb, "detach") != 0) {
+                fprintf(stderr, NAME ": unknown command '%s': want attach or detach\n", verb);
+                return EXIT_USAGE;
+        }
+        attach = strcmp(verb, "attach") == 0;
+        args[n++] = (char *) TCPKEEPALIVE_BPF_HELPER_PATH;
+        args[n++] = argv[1];
+        for (int i = 2; i < argc; i++) {
+                const char *a = argv[i], *eq = strchr(a, '=');
+                const char *v = eq ? eq + 1 : NULL;
+                size_t klen = eq ? (size_t) (eq - a) : strlen(a);
+                bool ok = false;
+
+                if (strncmp(a, "--unit", klen) == 0 && klen == strlen("--unit") && v) {
+                        if (have_unit || !service_name_ok(v)) {
+                                fprintf(stderr, NAME ": %s: %s\n", a,
+                                        have_unit ? "given twice" : "not a service unit name");
+                                return EXIT_USAGE;
+                        }
+                        have_unit = ok = true;
+                } else if (strcmp(a, "--auto") == 0 && attach) {
+                        if (have_auto) {
+                                fprintf(stderr, NAME ": --auto: given twice\n");
+                                return EXIT_USAGE;
+                        }
+                        have_auto = ok = true;
+                } else {
+                        for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
+                                unsigned num;
+                                if (strlen(rules[r].name) != klen || strncmp(a, rules[r].name, klen) != 0)
+                                        continue;
+                                if (!v || (rules[r].attach_only && !attach) || rules[r].seen)
+                                        break;
+                                if (rules[r].words ? !word_ok(rules[r].words, v)
+                                                   : ka_parse_uint(v, rules[r].min, rules[r].max, &num) < 0) {
+                                        if (rules[r].words)
+                                                fprintf(stderr, NAME ": %s: want %s\n", a,
+                                                        rules[r].words == modes ? "default or force"
+                                                                                : "both, inbound or outbound");
+                                        else
+                                                fprintf(stderr, NAME ": %s: want a number in %u..%u\n", a,
+                                                        rules[r].min, rules[r].max);
+                                        return EXIT_USAGE;
+                                }
+                                rules[r].seen = ok = true;
+                                break;
+                        }
+                }
+                if (!ok) {
+                        fprintf(stderr, NAME ": %s: not an argument of %s (or given twice)\n", a, verb);
+                        return EXIT_USAGE;
+                }
+                args[n++] = argv[i];
+        }
+        if (!have_unit) {
+                fprintf(stderr, NAME ": %s: --unit=NAME.service is required\n", verb);
+                return EXIT_USAGE;
+        }
+        args[n] = NULL;
+        execve(TCPKEEPALIVE_BPF_HELPER_PATH, args, clean_env);
+        fprintf(stderr, NAME ": cannot execute %s: %s\n", TCPKEEPALIVE_BPF_HELPER_PATH, strerror(errno));
+        return 1;
+}
