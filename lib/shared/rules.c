@@ -109,6 +109,13 @@ static char *shown(const char *s) {
         return text_is_printable(s) ? strdup(s) : text_escape(s);
 }
 
+/* The lists of masked and broken files are shown, never opened. */
+static void push_shown(char ***list, const char *path) {
+        char *s = shown(path);
+        if (s && strv_push(list, s) < 0)
+                free(s);
+}
+
 __attribute__((format(printf, 6, 7)))
 static void diag(struct ka_ruleset *rs, enum ka_diag_level level, const char *path, unsigned line,
                  const char *key_value /* "key\0value" or NULL */, const char *fmt, ...) {
@@ -629,7 +636,7 @@ static int load_file(struct ka_ruleset *rs, const char *path, const char *name, 
         return 0;
 broken:
         rule_done(&p.rule);
-        (void) strv_push_dup(&rs->broken, path);
+        push_shown(&rs->broken, path);
         return r;
 }
 
@@ -712,17 +719,17 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                                 /* Its name would be copied into drop-ins and logs. */
                                 diag(rs, KA_DIAG_ERROR, path, 0, NULL,
                                      "refusing a file whose name has a control character or is not UTF-8: rename it");
-                                (void) strv_push_dup(&rs->broken, path);
+                                push_shown(&rs->broken, path);
                         } else if (distrust[i]) {
                                 diag(rs, KA_DIAG_ERROR, path, 0, NULL, "refusing the file: %s", distrust[i]);
-                                (void) strv_push_dup(&rs->broken, path);
+                                push_shown(&rs->broken, path);
                         } else if (S_ISLNK(lst.st_mode) && check_link_trust(rs, path, &lst) < 0)
-                                (void) strv_push_dup(&rs->broken, path);
+                                push_shown(&rs->broken, path);
                         else if (S_ISLNK(lst.st_mode) && is_masked(path))
-                                (void) strv_push_dup(&rs->masked, path);
+                                push_shown(&rs->masked, path);
                         else if (S_ISLNK(lst.st_mode) && access(path, F_OK) < 0) {
                                 diag(rs, KA_DIAG_ERROR, path, 0, NULL, "dangling symlink");
-                                (void) strv_push_dup(&rs->broken, path);
+                                push_shown(&rs->broken, path);
                         } else
                                 (void) load_file(rs, path, names[n],
                                                  strcmp(names[n], KA_DEFAULTS_FILE) == 0 ? FILE_DEFAULTS : FILE_RULE);
@@ -744,13 +751,13 @@ int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n) {
                 const char *slash = strrchr(paths[i], '/');
                 const char *name = slash ? slash + 1 : paths[i];
                 if (is_masked(paths[i])) {
-                        (void) strv_push_dup(&rs->masked, paths[i]);
+                        push_shown(&rs->masked, paths[i]);
                         continue;
                 }
-                if (!text_is_printable(name)) {
+                if (!text_is_printable(paths[i])) {
                         diag(rs, KA_DIAG_ERROR, paths[i], 0, NULL,
-                             "refusing a file whose name has a control character or is not UTF-8: rename it");
-                        (void) strv_push_dup(&rs->broken, paths[i]);
+                             "refusing a path with a control character or that is not UTF-8: rename it");
+                        push_shown(&rs->broken, paths[i]);
                         continue;
                 }
                 (void) load_file(rs, paths[i], name,

@@ -121,4 +121,12 @@ if [ "$(id -u)" = 0 ]; then
         expect_match "$(cat "$TMP/log2")" "20-link.ini: error: refusing a symlink owned by uid 65534" "a user's link is refused"
         expect_no_match "$mc" "IDLE=99" "the user's link did not apply"
 fi
+! grep -q '^ExecStartPre' "$TMP/log2" || fail "the generator's log carries the name's raw newline:
+$(cat "$TMP/log2")"
+set +e
+"$CTL" verify --root="$R2" >"$TMP/verify2" 2>&1
+set -e
+! grep -q '^ExecStartPre' "$TMP/verify2" || fail "verify prints the name's raw newline:
+$(cat "$TMP/verify2")"
+expect_match "$(cat "$TMP/verify2")" 'a\\x0aExecStartPre=\+sh -c id>x\\x0a#\.ini' "verify shows the name escaped"
 pass "hostile rule file names, links, and our own units"
