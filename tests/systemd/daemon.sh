@@ -75,9 +75,18 @@ set -e
 expect_eq "$rc/$rc2/$rc3/$rc4" "1/1/1/1" "refused calls fail"
 expect_match "$err" "Access denied" "nobody cannot Reload"
 expect_match "$err2" "Access denied" "nobody cannot RestartUnit"
+# Socket detail (PIDs, fds, addresses) is root's; states and counts are everyone's.
+set +e
+socks_nobody=$(as_nobody call $BUS GetUnitSockets s crm.service 2>&1)
+rc=$?
+set -e
+expect_eq "$rc" 1 "GetUnitSockets as nobody fails"
+expect_match "$socks_nobody" "Access denied.*sockets of crm.service .*root only" "GetUnitSockets as nobody: access denied, with the reason"
+expect_no_match "$socks_nobody" "127\.0\.0\.1" "no address reaches nobody"
+expect_match "$(call GetUnitSockets s crm.service)" '"127.0.0.1:7301"' "root still gets socket detail"
 expect_match "$bad" "is not a valid service unit name" "a path is not a unit name"
 expect_match "$bad2" "is not a valid service unit name" "only services"
-pass "read for everyone, Reload/RestartUnit for root, arguments validated"
+pass "states for everyone, socket detail, Reload and RestartUnit for root, arguments validated"
 
 # A broken rule: in the API and the journal; the good rule stays.
 printf '[Match]\nUnit=other\n[KeepAlive]\nIdleSec=never\n' | inside_write /etc/keepalived.d/60-bad.ini
@@ -139,6 +148,14 @@ before=$(inside systemctl show -P MainPID crm.service)
 inside tcpkeepalivectl restart crm || fail "restart as root"
 expect_match "$(inside systemctl show -P MainPID crm.service)" "^[0-9]+$" "crm runs after restart"
 [ "$(inside systemctl show -P MainPID crm.service)" != "$before" ] || fail "tcpkeepalivectl restart did not restart crm"
+set +e
+shown=$(inside setpriv --reuid=65534 --regid=65534 --clear-groups tcpkeepalivectl show crm 2>"$TMP/err-show")
+rc0=$?
+set -e
+expect_eq "$rc0" 3 "tcpkeepalivectl show as nobody: exit status"
+expect_match "$(cat "$TMP/err-show")" "crm.service: socket detail \(PIDs, fds, addresses\) needs root" "show as nobody says why"
+expect_match "$shown" "^crm.service: active " "show as nobody still prints the state"
+expect_no_match "$shown" "127\.0\.0\.1:7301" "show as nobody prints no socket"
 set +e
 inside setpriv --reuid=65534 --regid=65534 --clear-groups tcpkeepalivectl reload 2>"$TMP/err"
 rc1=$?
