@@ -65,7 +65,9 @@ wait_listening 7612
 
 # The BPF backend applied both rules: static busybox under Method=auto
 # (the question to systemd went to the real bus), socat under Method=bpf.
+expect_idle "$(connection_timer 7611)" 71 "extra.service (static, Method=auto, as nobody)"
 expect_sockopts 7611 71 7 3 "extra.service (static, Method=auto, as nobody)"
+expect_idle "$(connection_timer 7612)" 72 "envfile.service (Method=bpf, as nobody)"
 expect_sockopts 7612 72 8 2 "envfile.service (Method=bpf, as nobody)"
 expect_match "$(inside journalctl -u extra.service)" "extra.service: BPF \\(/bin/busybox is statically linked\\)" \
         "Method=auto asked the real systemd"
