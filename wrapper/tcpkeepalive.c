@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "keepalive-params.h"
@@ -57,15 +59,43 @@ static void help(void) {
                KA_IDLE_MAX, KA_INTERVAL_MAX, KA_COUNT_MAX, KA_USER_TIMEOUT_MAX, TCPKEEPALIVE_LIBRARY_PATH);
 }
 
+/* Every error message goes through here. An inetd-style or Accept=yes
+ * service started as "tcpkeepalive ... -- server" has the client's
+ * connection as its stderr: never write into a socket (the client would
+ * read our message in its protocol stream), use syslog then, as when stderr
+ * is not open at all. See libtcpkeepalive(7), MESSAGES. */
+__attribute__((format(printf, 2, 0)))
+static void verror(const char *hint, const char *fmt, va_list ap) {
+        struct stat st;
+
+        if (fstat(STDERR_FILENO, &st) < 0 || S_ISSOCK(st.st_mode)) {
+                char msg[512];
+                vsnprintf(msg, sizeof(msg), fmt, ap);
+                openlog("tcpkeepalive", LOG_PID, LOG_DAEMON);
+                syslog(LOG_ERR, "%s", msg);
+                closelog();
+                return;
+        }
+        fprintf(stderr, "tcpkeepalive: ");
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, "\n%s", hint);
+}
+
+__attribute__((format(printf, 1, 2)))
+static void report_error(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        verror("", fmt, ap);
+        va_end(ap);
+}
+
 __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...) {
         va_list ap;
 
-        fprintf(stderr, "tcpkeepalive: ");
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        verror("Try 'tcpkeepalive --help'.\n", fmt, ap);
         va_end(ap);
-        fprintf(stderr, "\nTry 'tcpkeepalive --help'.\n");
         return EXIT_USAGE;
 }
 
@@ -125,8 +155,11 @@ int main(int argc, char **argv) {
         enum ka_direction direction;
         int c, r;
 
-        /* '+': stop at the first non-option, so COMMAND's own options stay its own. */
-        while ((c = getopt_long(argc, argv, "+i:n:c:u:m:d:hV", options, NULL)) >= 0) {
+        /* '+': stop at the first non-option, so COMMAND's own options stay its own.
+         * ':' and opterr 0: getopt's own messages would go to stderr
+         * whatever it is; ours go through verror(). */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:i:n:c:u:m:d:hV", options, NULL)) >= 0) {
                 r = 0;
                 switch (c) {
                 case 'i': r = set_number("--idle", optarg, 1, KA_IDLE_MAX, KA_ENV_IDLE); break;
@@ -147,7 +180,11 @@ int main(int argc, char **argv) {
                 case OPT_LIBRARY: library = optarg; break;
                 case 'h': help(); return 0;
                 case 'V': printf("tcpkeepalive %s\n", PACKAGE_VERSION); return 0;
-                default: return usage_error("invalid option");
+                case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+                default:
+                        if (optopt && optopt < 0x100)
+                                return usage_error("invalid option -- '%c'", optopt);
+                        return usage_error("unrecognized option '%s'", argv[optind - 1]);
                 }
                 if (r != 0)
                         return r > 0 ? r : usage_error("environment: %s", strerror(errno));
@@ -159,19 +196,19 @@ int main(int argc, char **argv) {
         if (library[0] != '/')
                 return usage_error("--library: '%s' is not an absolute path", library);
         if (access(library, R_OK) < 0) {
-                fprintf(stderr, "tcpkeepalive: %s: %s\n", library, strerror(errno));
+                report_error("%s: %s", library, strerror(errno));
                 return EXIT_NO_LIBRARY;
         }
         if (strpbrk(library, ": ")) {
-                fprintf(stderr, "tcpkeepalive: %s: a preload path cannot contain ':' or ' '\n", library);
+                report_error("%s: a preload path cannot contain ':' or ' '", library);
                 return EXIT_NO_LIBRARY;
         }
         if (prepend_preload(library) < 0) {
-                fprintf(stderr, "tcpkeepalive: LD_PRELOAD: %s\n", strerror(errno));
+                report_error("LD_PRELOAD: %s", strerror(errno));
                 return EXIT_USAGE;
         }
         execvp(argv[optind], argv + optind);
         r = errno;
-        fprintf(stderr, "tcpkeepalive: %s: %s\n", argv[optind], strerror(r));
+        report_error("%s: %s", argv[optind], strerror(r));
         return r == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 }

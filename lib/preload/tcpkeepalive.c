@@ -33,7 +33,9 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -44,6 +46,12 @@
 #endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef MSG_FASTOPEN
+#define MSG_FASTOPEN 0x20000000
+#endif
+#ifndef KCMP_VM
+#define KCMP_VM 1
 #endif
 
 #define EXPORT __attribute__((visibility("default")))
@@ -58,8 +66,9 @@ struct config {
         enum ka_direction direction;
         /* The options the rule manages; a -1 value keeps the kernel default. */
         int idle, interval, count, user_timeout;
-        /* Which of them need a setsockopt: not those equal to the netns default. */
-        bool set_idle, set_interval, set_count, set_user_timeout;
+        /* The netns defaults (sysctl net.ipv4.tcp_keepalive_*, -1 unknown):
+         * a socket fresh from socket() has them, no need to set them again. */
+        int def_idle, def_interval, def_count;
         bool debug;
         bool use_syslog;
 };
@@ -82,6 +91,9 @@ static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
 static int (*real_close_range)(unsigned, unsigned, int);
 static void (*real_closefrom)(int);
+static ssize_t (*real_sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static int (*real_sendmmsg)(int, struct mmsghdr *, unsigned, int);
 
 /* Used when the next object has no such symbol (an old libc, a static
  * interposer): the kernel call is what the symbol would have made. */
@@ -97,6 +109,9 @@ static int sys_dup2(int o, int n) { return o == n ? (fcntl(o, F_GETFD) < 0 ? -1 
 static int sys_dup3(int o, int n, int f) { return (int) syscall(SYS_dup3, o, n, f); }
 static int sys_close_range(unsigned a, unsigned b, int f) { return (int) syscall(SYS_close_range, a, b, f); }
 static void sys_closefrom(int fd) { (void) syscall(SYS_close_range, (unsigned) fd, ~0U, 0); }
+static ssize_t sys_sendto(int fd, const void *b, size_t n, int f, const struct sockaddr *a, socklen_t l) { return syscall(SYS_sendto, fd, b, n, f, a, l); }
+static ssize_t sys_sendmsg(int fd, const struct msghdr *m, int f) { return syscall(SYS_sendmsg, fd, m, f); }
+static int sys_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int f) { return (int) syscall(SYS_sendmmsg, fd, v, n, f); }
 
 #define RESOLVE(name)                                                        \
         do {                                                                 \
@@ -122,6 +137,7 @@ enum {
         FD_MANAGED = 1 << 2, /* carries our options, set by us or inherited from a listener */
         FD_APP = 1 << 3,     /* default mode: the program chose its own keepalive first */
         FD_BACKLOG = 1 << 4, /* listener adopted late: queued connections predate our options */
+        FD_PRISTINE = 1 << 5, /* made by our socket(), no keepalive option set since: has the netns defaults */
 };
 #define FD_UNTRACKED 0xffu
 /* The tests build a copy with a small table, to run fds beyond it within
@@ -134,6 +150,43 @@ static uint8_t *fd_table;
 static unsigned fd_table_size;
 static unsigned fd_table_high; /* one past the highest fd ever given a state */
 
+/*
+ * The process whose fd table the table describes. A vfork() child (Python's
+ * subprocess since 3.10, posix_spawn's clone(CLONE_VM|CLONE_VFORK)) runs in
+ * its parent's memory, table included, with its own copy of the fd table:
+ * what it closes or dup2()s before exec is not closed in the parent, so it
+ * must not change the table (issue 12: a close_range() in the child made
+ * the parent forget its sockets). Every write to the table checks the pid
+ * first: a getpid() only when the table is about to change, never for a
+ * close() of an fd we never saw. fork() children (the pthread_atfork
+ * handler) get their own copy of the table and record their pid.
+ */
+static pid_t table_pid;
+
+static void table_pid_record(void) {
+        __atomic_store_n(&table_pid, (pid_t) syscall(SYS_getpid), __ATOMIC_RELAXED);
+}
+
+/* Another pid than the table's: a vfork child (same memory), or the child
+ * of a fork that ran no atfork handler (syscall(SYS_fork), _Fork()), whose
+ * table is its own copy. kcmp tells them apart; if it cannot (no
+ * CONFIG_CHECKPOINT_RESTORE, a seccomp filter), the table is left alone: a
+ * stale entry in such a rare child costs less than a parent's lost state. */
+static __attribute__((noinline)) bool table_pid_changed(pid_t pid, pid_t owner) {
+        if (syscall(SYS_kcmp, pid, owner, KCMP_VM, 0, 0) <= 0)
+                return false;
+        __atomic_store_n(&table_pid, pid, __ATOMIC_RELAXED);
+        return true;
+}
+
+static inline bool table_writable(void) {
+        int saved_errno = errno;
+        pid_t pid = (pid_t) syscall(SYS_getpid), owner = __atomic_load_n(&table_pid, __ATOMIC_RELAXED);
+        bool ok = LIKELY(pid == owner) || table_pid_changed(pid, owner);
+        errno = saved_errno;
+        return ok;
+}
+
 static inline unsigned fd_state_get(int fd) {
         if (LIKELY(fd >= 0 && (unsigned) fd < fd_table_size))
                 return __atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED);
@@ -145,7 +198,7 @@ static inline void fd_state_set(int fd, unsigned state) {
                 return;
         /* No write when nothing changes: close() of an fd we never saw must
          * not fault in a page of the table. */
-        if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) == state)
+        if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) == state || !table_writable())
                 return;
         __atomic_store_n(&fd_table[fd], (uint8_t) state, __ATOMIC_RELAXED);
         if (state) {
@@ -158,12 +211,14 @@ static inline void fd_state_set(int fd, unsigned state) {
 }
 
 static inline void fd_state_add(int fd, unsigned bits) {
-        if (fd >= 0 && (unsigned) fd < fd_table_size)
+        if (fd >= 0 && (unsigned) fd < fd_table_size &&
+            (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) & bits) != bits && table_writable())
                 __atomic_fetch_or(&fd_table[fd], (uint8_t) bits, __ATOMIC_RELAXED);
 }
 
 static inline void fd_state_remove(int fd, unsigned bits) {
-        if (fd >= 0 && (unsigned) fd < fd_table_size)
+        if (fd >= 0 && (unsigned) fd < fd_table_size &&
+            (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) & bits) && table_writable())
                 __atomic_fetch_and(&fd_table[fd], (uint8_t) ~bits, __ATOMIC_RELAXED);
 }
 
@@ -171,11 +226,16 @@ static inline void fd_state_remove(int fd, unsigned bits) {
  * over a million fds does not fault in pages that were never used. */
 static void fd_forget_range(unsigned first, unsigned last) {
         unsigned end = __atomic_load_n(&fd_table_high, __ATOMIC_RELAXED);
+        bool checked = false;
         if (last >= end)
                 last = end ? end - 1 : 0;
         for (unsigned fd = first; fd <= last && fd < end; fd++)
-                if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED))
+                if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED)) {
+                        if (!checked && !table_writable())
+                                return;
+                        checked = true;
                         __atomic_store_n(&fd_table[fd], 0, __ATOMIC_RELAXED);
+                }
 }
 
 static void fd_table_init(void) {
@@ -194,7 +254,41 @@ static void fd_table_init(void) {
         fd_table_size = (unsigned) size;
 }
 
-/* ---- messages ------------------------------------------------------------ */
+/* ---- messages ------------------------------------------------------------
+ *
+ * To stderr, unless stderr is a socket or not open: then to syslog. For an
+ * inetd-style or Accept=yes service fd 2 is the client's connection, and a
+ * line there would land in the client's protocol stream (issue 12). Any
+ * socket, not only TCP: an Accept=yes unit may listen on a Unix socket, and
+ * the journal's stdout stream of an ordinary service is a Unix socket too,
+ * which syslog reaches as well (journald reads /dev/log).
+ */
+
+/* One datagram to /dev/log, written here rather than with syslog(3): that
+ * allocates and locks, and say() runs inside wrappers (TCPKEEPALIVE_DEBUG).
+ * Raw system calls: none of our wrappers sees this socket. */
+static void say_syslog(const char *msg) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+        char line[400];
+        int n, fd;
+
+        n = snprintf(line, sizeof(line), "<%d>%s[%d]: tcpkeepalive: %s", LOG_DAEMON | LOG_WARNING,
+                     program_invocation_short_name, (int) syscall(SYS_getpid), msg);
+        if (n < 0)
+                return;
+        if ((size_t) n >= sizeof(line))
+                n = (int) sizeof(line) - 1;
+        fd = sys_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return;
+        (void) sys_sendto(fd, line, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT, (const struct sockaddr *) &sa, sizeof(sa));
+        (void) sys_close(fd);
+}
+
+static bool stderr_is_safe(void) {
+        struct stat st;
+        return fstat(STDERR_FILENO, &st) == 0 && !S_ISSOCK(st.st_mode);
+}
 
 __attribute__((format(printf, 1, 2)))
 static void say(const char *fmt, ...) {
@@ -209,14 +303,13 @@ static void say(const char *fmt, ...) {
                 goto out;
         if ((size_t) n > sizeof(buf) - 2)
                 n = (int) sizeof(buf) - 2;
-        if (cfg.use_syslog) {
+        if (cfg.use_syslog || !stderr_is_safe()) {
                 buf[n] = '\0';
-                syslog(LOG_DAEMON | LOG_WARNING, "%s", buf);
+                say_syslog(buf);
         } else {
                 static const char prefix[] = "tcpkeepalive: ";
                 buf[n++] = '\n';
-                /* stderr may be closed or a full pipe; never block on it forever
-                 * is out of our hands, but never retry a failing write. */
+                /* stderr may be a full pipe; never retry a failing write. */
                 if (write(STDERR_FILENO, prefix, sizeof(prefix) - 1) > 0)
                         (void) !write(STDERR_FILENO, buf, (size_t) n);
         }
@@ -262,9 +355,19 @@ static inline int set_int(int fd, int level, int name, int value) {
         return real_setsockopt(fd, level, name, &value, sizeof(value));
 }
 
+/* Does the option need a setsockopt? Not on a pristine socket (fresh from
+ * our socket(), no keepalive option set on it since) when the value is the
+ * netns default it already has. On any other socket it does, whatever the
+ * value: the program, a parent or another process may have set its own
+ * (issue 12: force mode left an application's idle 10 in place because the
+ * rule's idle equalled the sysctl default). */
+static inline bool needs_set(int value, int def, bool pristine) {
+        return value > 0 && !(pristine && value == def);
+}
+
 /* Applies the configuration to one socket. Returns true when SO_KEEPALIVE is
  * on and every managed option took; the program never sees our errors. */
-static bool apply(int fd, const char *why) {
+static bool apply(int fd, const char *why, bool pristine) {
         bool ok = true;
 
         if (set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1) < 0) {
@@ -272,13 +375,15 @@ static bool apply(int fd, const char *why) {
                         say("fd %d (%s): SO_KEEPALIVE failed: %s", fd, why, strerror(errno));
                 return false;
         }
-        if (cfg.set_idle && set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, cfg.idle) < 0)
+        if (needs_set(cfg.idle, cfg.def_idle, pristine) && set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, cfg.idle) < 0)
                 ok = false;
-        if (cfg.set_interval && set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, cfg.interval) < 0)
+        if (needs_set(cfg.interval, cfg.def_interval, pristine) &&
+            set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, cfg.interval) < 0)
                 ok = false;
-        if (cfg.set_count && set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, cfg.count) < 0)
+        if (needs_set(cfg.count, cfg.def_count, pristine) && set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, cfg.count) < 0)
                 ok = false;
-        if (cfg.set_user_timeout && set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, cfg.user_timeout) < 0)
+        if (needs_set(cfg.user_timeout, 0, pristine) &&
+            set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, cfg.user_timeout) < 0)
                 ok = false;
         if (cfg.debug)
                 say("fd %d (%s): keepalive on, idle=%d interval=%d count=%d user_timeout=%d%s",
@@ -287,8 +392,8 @@ static bool apply(int fd, const char *why) {
         return true;
 }
 
-static void manage(int fd, const char *why) {
-        if (apply(fd, why))
+static void manage(int fd, const char *why, bool pristine) {
+        if (apply(fd, why, pristine))
                 fd_state_add(fd, FD_MANAGED);
 }
 
@@ -302,23 +407,43 @@ static bool carries_our_values(int fd) {
                (cfg.user_timeout <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT) == cfg.user_timeout);
 }
 
-/* In default mode an owner's keepalive found on a socket we did not create
- * (systemd's KeepAlive= on a .socket unit, a parent process) is respected. */
-static bool owner_chose_keepalive(int fd) {
-        return cfg.mode == KA_MODE_DEFAULT && getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) == 1;
+static bool differs(int value, int def) {
+        return def >= 0 && value >= 0 && value != def;
+}
+
+/* In default mode an owner's choice found on a socket we did not create
+ * (systemd's KeepAlive= on a .socket unit, a parent process, the program
+ * itself before it moved the socket with F_DUPFD or SCM_RIGHTS, or on an fd
+ * beyond our table) is respected: keepalive on, or off with any keepalive
+ * option away from the netns default (this library set its values at
+ * socket() before the program turned keepalive off, or the program set its
+ * own). Keepalive off with every option at the default is taken as
+ * untouched: an explicit SO_KEEPALIVE=0 alone cannot be told from that. */
+static bool owner_chose(int fd) {
+        if (cfg.mode != KA_MODE_DEFAULT)
+                return false;
+        return getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) == 1 ||
+               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), cfg.def_idle) ||
+               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPINTVL), cfg.def_interval) ||
+               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPCNT), cfg.def_count) ||
+               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
 }
 
 /* Takes over a listener we did not create. Connections already queued on it
  * were cloned from the old options, so FD_BACKLOG makes accept check each
  * new connection until the first one that inherited ours. (Also when an
- * earlier image of an exec chain configured it: the queue may predate that.) */
-static void adopt_listener(int fd, const char *why) {
+ * earlier image of an exec chain configured it: the queue may predate that.)
+ * Returns the bits it gave the listener (also for one beyond the table). */
+static unsigned adopt_listener(int fd, const char *why) {
+        unsigned bits = 0;
         if (carries_our_values(fd))
-                fd_state_add(fd, FD_MANAGED | FD_BACKLOG);
-        else if (owner_chose_keepalive(fd))
-                fd_state_add(fd, FD_APP);
-        else if (apply(fd, why))
-                fd_state_add(fd, FD_MANAGED | FD_BACKLOG);
+                bits = FD_MANAGED | FD_BACKLOG;
+        else if (owner_chose(fd))
+                bits = FD_APP;
+        else if (apply(fd, why, false))
+                bits = FD_MANAGED | FD_BACKLOG;
+        fd_state_add(fd, bits);
+        return bits;
 }
 
 /* Sockets open when the program started: socket activation hands listeners
@@ -340,12 +465,12 @@ static void adopt_inherited(int fd) {
                         return;
                 if (carries_our_values(fd))
                         fd_state_add(fd, FD_MANAGED);
-                else if (owner_chose_keepalive(fd))
+                else if (owner_chose(fd))
                         fd_state_add(fd, FD_APP);
                 else
-                        manage(fd, "inherited connection");
+                        manage(fd, "inherited connection", false);
         } else if (cfg.direction == KA_DIRECTION_BOTH) {
-                manage(fd, "inherited socket");
+                manage(fd, "inherited socket", false);
         }
 }
 
@@ -423,7 +548,6 @@ static int env_number(const char *name, const char *compat, unsigned min, unsign
 
 static void read_config(void) {
         const char *v;
-        int def_idle, def_interval, def_count;
 
         v = secure_getenv(KA_ENV_LOG);
         cfg.use_syslog = v && strcmp(v, "syslog") == 0;
@@ -452,13 +576,9 @@ static void read_config(void) {
 
         /* A new socket already has the netns defaults: setting them again is
          * a wasted syscall on every connection. */
-        def_idle = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_time");
-        def_interval = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_intvl");
-        def_count = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_probes");
-        cfg.set_idle = cfg.idle > 0 && cfg.idle != def_idle;
-        cfg.set_interval = cfg.interval > 0 && cfg.interval != def_interval;
-        cfg.set_count = cfg.count > 0 && cfg.count != def_count;
-        cfg.set_user_timeout = cfg.user_timeout > 0;
+        cfg.def_idle = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_time");
+        cfg.def_interval = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_intvl");
+        cfg.def_count = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_probes");
         cfg.active = true;
 
         if (cfg.debug)
@@ -487,9 +607,14 @@ static void init(void) {
         RESOLVE(dup3);
         RESOLVE(close_range);
         RESOLVE(closefrom);
+        RESOLVE(sendto);
+        RESOLVE(sendmsg);
+        RESOLVE(sendmmsg);
 
         read_config();
         if (cfg.active) {
+                table_pid_record();
+                (void) pthread_atfork(NULL, NULL, table_pid_record);
                 fd_table_init();
                 adopt_inherited_fds();
         }
@@ -518,9 +643,9 @@ EXPORT int socket(int domain, int type, int protocol) {
                 return fd;
         saved_errno = errno;
         if (is_tcp(domain, type, protocol)) {
-                fd_state_set(fd, FD_KNOWN | FD_TCP);
+                fd_state_set(fd, FD_KNOWN | FD_TCP | FD_PRISTINE);
                 if (cfg.direction == KA_DIRECTION_BOTH)
-                        manage(fd, "socket");
+                        manage(fd, "socket", true);
         } else {
                 fd_state_set(fd, FD_KNOWN);
         }
@@ -537,9 +662,9 @@ static void manage_on_use(int fd, enum ka_direction dir, const char *why) {
                 return;
         s = fd_state_get(fd);
         if (s == FD_UNTRACKED)
-                s = classify(fd);
+                s = classify(fd); /* never pristine: we cannot know */
         if ((s & (FD_TCP | FD_MANAGED | FD_APP)) == FD_TCP)
-                manage(fd, why);
+                manage(fd, why, (s & FD_PRISTINE) != 0);
 }
 
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
@@ -575,14 +700,19 @@ static void after_accept(int lfd, int nfd) {
         } else if (ls & FD_APP) {
                 fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
         } else if (!(ls & FD_MANAGED)) {
-                /* A TCP listener we had not seen: from SCM_RIGHTS or a raw syscall. */
-                fd_state_set(nfd, FD_KNOWN | FD_TCP);
-                manage(nfd, "accept");
-                if (fd_state_get(lfd) != FD_UNTRACKED)
-                        adopt_listener(lfd, "listener");
+                /* A TCP listener we had not seen: moved with F_DUPFD, from
+                 * SCM_RIGHTS or a raw syscall, or beyond the table (then
+                 * at every accept). Its connections are its clones: the
+                 * program's choice on it is theirs too (issue 12). */
+                if (adopt_listener(lfd, "listener") & FD_APP) {
+                        fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
+                } else {
+                        fd_state_set(nfd, FD_KNOWN | FD_TCP);
+                        manage(nfd, "accept", false);
+                }
         } else if ((ls & FD_BACKLOG) && getsockopt_int(nfd, SOL_SOCKET, SO_KEEPALIVE) != 1) {
                 fd_state_set(nfd, FD_KNOWN | FD_TCP);
-                manage(nfd, "accept, queued before adoption");
+                manage(nfd, "accept, queued before adoption", false);
         } else {
                 if (ls & FD_BACKLOG)
                         fd_state_remove(lfd, FD_BACKLOG);
@@ -613,21 +743,42 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
         return nfd;
 }
 
-/* Is this call one that force mode keeps from changing the rule's values? */
-static bool conflicts_with_rule(int level, int name, const void *val, socklen_t len) {
-        if (!val || len < sizeof(int))
-                return false; /* let the kernel give its EFAULT/EINVAL */
-        if (level == SOL_SOCKET && name == SO_KEEPALIVE)
-                return *(const int *) val == 0;
-        if (level != IPPROTO_TCP)
-                return false;
+/* The rule's value for an option force mode keeps, or -1 when the rule
+ * leaves that option to the program. */
+static int rule_value(int level, int name) {
+        if (level == SOL_SOCKET)
+                return name == SO_KEEPALIVE ? 1 : -1;
         switch (name) {
-        case TCP_KEEPIDLE: return cfg.idle > 0;
-        case TCP_KEEPINTVL: return cfg.interval > 0;
-        case TCP_KEEPCNT: return cfg.count > 0;
-        case TCP_USER_TIMEOUT: return cfg.user_timeout > 0;
-        default: return false;
+        case TCP_KEEPIDLE: return cfg.idle;
+        case TCP_KEEPINTVL: return cfg.interval;
+        case TCP_KEEPCNT: return cfg.count;
+        case TCP_USER_TIMEOUT: return cfg.user_timeout > 0 ? cfg.user_timeout : -1;
+        default: return -1;
         }
+}
+
+/* Force mode, an option the rule keeps, on a socket it configured. The
+ * program's optval is never read before the kernel has: the call goes to
+ * the kernel first, which checks pointer, length and value and gives its
+ * own error (issue 12: a bad pointer crashed the program, a bad value got
+ * 0). Only once the kernel read it successfully do we look at the value,
+ * and put the rule's back if it differs: the call is absorbed, it succeeds
+ * and changes nothing (but SO_KEEPALIVE off and on again restarts the idle
+ * timer; timing options re-arm it from the last activity, as before). */
+static int force_setsockopt(int fd, int level, int name, const void *val, socklen_t len, int rule, int saved_errno) {
+        int v, r = real_setsockopt(fd, level, name, val, len);
+
+        if (r < 0 || len < sizeof(v))
+                return r; /* (every keepalive option wants an int: not reached) */
+        memcpy(&v, val, sizeof(v)); /* the kernel just read these bytes */
+        if (level == SOL_SOCKET ? v == 0 : v != rule) {
+                (void) set_int(fd, level, name, rule);
+                if (cfg.debug)
+                        say("fd %d: force mode keeps the rule's value (absorbed setsockopt %s %d)", fd,
+                            level == SOL_SOCKET ? "SOL_SOCKET" : "IPPROTO_TCP", name);
+        }
+        errno = saved_errno;
+        return 0;
 }
 
 static inline bool is_keepalive_option(int level, int name) {
@@ -652,16 +803,13 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
                         fd_state_set(fd, s);
                 }
                 if (s & FD_TCP) {
-                        if (cfg.mode == KA_MODE_FORCE && (s & FD_MANAGED) &&
-                            conflicts_with_rule(level, name, val, len)) {
-                                if (cfg.debug)
-                                        say("fd %d: force mode keeps the rule's value (absorbed setsockopt %s %d)",
-                                            fd, level == SOL_SOCKET ? "SOL_SOCKET" : "IPPROTO_TCP", name);
-                                errno = saved_errno;
-                                return 0;
-                        }
+                        int rule = rule_value(level, name);
+                        if (cfg.mode == KA_MODE_FORCE && (s & FD_MANAGED) && rule > 0)
+                                return force_setsockopt(fd, level, name, val, len, rule, saved_errno);
                         if (cfg.mode == KA_MODE_DEFAULT && !(s & FD_MANAGED))
                                 fd_state_add(fd, FD_APP);
+                        /* No longer at the netns defaults, maybe. */
+                        fd_state_remove(fd, FD_PRISTINE);
                 }
                 errno = saved_errno;
         }
@@ -682,7 +830,8 @@ EXPORT int dup(int fd) {
         nfd = real_dup(fd);
         if (nfd >= 0 && cfg.active) {
                 unsigned s = fd_state_get(fd);
-                fd_state_set(nfd, s == FD_UNTRACKED ? 0 : s);
+                /* Not pristine: the program could set options through either fd. */
+                fd_state_set(nfd, s == FD_UNTRACKED ? 0 : s & ~(unsigned) FD_PRISTINE);
         }
         return nfd;
 }
@@ -690,7 +839,7 @@ EXPORT int dup(int fd) {
 static int after_dup_to(int oldfd, int nfd) {
         if (nfd >= 0 && cfg.active && nfd != oldfd) {
                 unsigned s = fd_state_get(oldfd);
-                fd_state_set(nfd, s == FD_UNTRACKED ? 0 : s);
+                fd_state_set(nfd, s == FD_UNTRACKED ? 0 : s & ~(unsigned) FD_PRISTINE);
         }
         return nfd;
 }
@@ -720,4 +869,32 @@ EXPORT void closefrom(int lowfd) {
         real_closefrom(lowfd);
         if (fd_table && lowfd >= 0)
                 fd_forget_range((unsigned) lowfd, ~0U);
+}
+
+/* TCP Fast Open: sendto(), sendmsg() or sendmmsg() with MSG_FASTOPEN
+ * connects without connect() (issue 12). send() cannot: it has no address. */
+static inline void before_send(int fd, int flags) {
+        if (UNLIKELY(flags & MSG_FASTOPEN) && cfg.active) {
+                int saved_errno = errno;
+                manage_on_use(fd, KA_DIRECTION_OUTBOUND, "fast open");
+                errno = saved_errno;
+        }
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len) {
+        ensure_init();
+        before_send(fd, flags);
+        return real_sendto(fd, buf, n, flags, addr, len);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+        ensure_init();
+        before_send(fd, flags);
+        return real_sendmsg(fd, msg, flags);
+}
+
+EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags) {
+        ensure_init();
+        before_send(fd, flags);
+        return real_sendmmsg(fd, vec, n, flags);
 }

@@ -5,7 +5,7 @@
 need_cmd nm readelf
 
 exported=$(nm -D --defined-only "$TKA_LIB" | awk '{print $3}' | sort | tr '\n' ' ')
-expect_eq "$exported" "accept accept4 close close_range closefrom connect dup dup2 dup3 listen setsockopt socket " \
+expect_eq "$exported" "accept accept4 close close_range closefrom connect dup dup2 dup3 listen sendmmsg sendmsg sendto setsockopt socket " \
         "exported symbols"
 needed=$(readelf -d "$TKA_LIB" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -v '^libc\.so' | grep -v '^ld-linux' || true)
 for lib in $needed; do

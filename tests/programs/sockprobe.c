@@ -9,12 +9,14 @@
  * The shell tests compare those lines with what the environment asked for.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -301,9 +303,209 @@ static int cmd_dup_reuse(void) {
         return 0;
 }
 
+/* A vfork child shares the parent's memory: what it closes (its own copy
+ * of the fd table) must not change what the library knows about the
+ * parent's sockets. HOW: close_range, closefrom, close, dup2. A socket
+ * made before the child and connected after it, and a listener the program
+ * turned keepalive off on before it. */
+static int cmd_vfork(const char *how) {
+        int port, l = listener(AF_INET, &port), zero = 0, c, a, st;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        pid_t pid;
+
+        if (setsockopt(l, SOL_SOCKET, SO_KEEPALIVE, &zero, sizeof(zero)) < 0)
+                die("setsockopt");
+        c = socket(AF_INET, SOCK_STREAM, 0);
+        if (c < 0)
+                die("socket");
+        pid = vfork();
+        if (pid < 0)
+                die("vfork");
+        if (pid == 0) {
+                if (!strcmp(how, "close_range"))
+                        (void) close_range(3, ~0U, 0);
+                else if (!strcmp(how, "closefrom"))
+                        closefrom(3);
+                else if (!strcmp(how, "close")) {
+                        (void) close(l);
+                        (void) close(c);
+                } else if (!strcmp(how, "dup2")) {
+                        (void) dup2(0, l);
+                        (void) dup2(0, c);
+                }
+                _exit(0);
+        }
+        if (waitpid(pid, &st, 0) < 0)
+                die("waitpid");
+        sa.sin_port = htons((uint16_t) port);
+        if (connect(c, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                die("connect");
+        a = accept(l, NULL, NULL);
+        if (a < 0)
+                die("accept");
+        report("client", c);
+        report("accepted", a);
+        return 0;
+}
+
+/* The program sets its own keepalive options on a socket before connect():
+ * force mode must still leave the rule's values on it, all of them, even
+ * those equal to the netns defaults. */
+static int cmd_preset_connect(void) {
+        int port, l = listener(AF_INET, &port), c = socket(AF_INET, SOCK_STREAM, 0), a;
+        int one = 1, ten = 10, three = 3, five = 5, ut = 7000;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+        if (c < 0)
+                die("socket");
+        if (setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0 ||
+            setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &ten, sizeof(ten)) < 0 ||
+            setsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, &three, sizeof(three)) < 0 ||
+            setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &five, sizeof(five)) < 0 ||
+            setsockopt(c, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut)) < 0)
+                die("setsockopt");
+        sa.sin_port = htons((uint16_t) port);
+        if (connect(c, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                die("connect");
+        a = accept(l, NULL, NULL);
+        if (a < 0)
+                die("accept");
+        report("client", c);
+        return 0;
+}
+
+/* setsockopt with a bad pointer, a short length or an invalid value on a
+ * configured socket: the program gets exactly the kernel's answer. */
+static int cmd_badptr(void) {
+        static const struct { const char *name; int level, opt; } o[] = {
+                { "keepalive", SOL_SOCKET, SO_KEEPALIVE }, { "idle", IPPROTO_TCP, TCP_KEEPIDLE },
+                { "interval", IPPROTO_TCP, TCP_KEEPINTVL }, { "count", IPPROTO_TCP, TCP_KEEPCNT },
+                { "user_timeout", IPPROTO_TCP, TCP_USER_TIMEOUT },
+        };
+        int fd = socket(AF_INET, SOCK_STREAM, 0), zero = 0, neg = -1, big = 1 << 20, r;
+        if (fd < 0)
+                die("socket");
+        for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
+                errno = 0;
+                r = setsockopt(fd, o[i].level, o[i].opt, (const void *) 8, sizeof(int));
+                printf("%s-badptr rc=%d errno=%d\n", o[i].name, r, errno);
+                errno = 0;
+                r = setsockopt(fd, o[i].level, o[i].opt, (const void *) 8, 0);
+                printf("%s-badptr-len0 rc=%d errno=%d\n", o[i].name, r, errno);
+                errno = 0;
+                r = setsockopt(fd, o[i].level, o[i].opt, &zero, 2);
+                printf("%s-short rc=%d errno=%d\n", o[i].name, r, errno);
+                errno = 0;
+                r = setsockopt(fd, o[i].level, o[i].opt, &neg, sizeof(neg));
+                printf("%s-minus1 rc=%d errno=%d\n", o[i].name, r, errno);
+                errno = 0;
+                r = setsockopt(fd, o[i].level, o[i].opt, &big, sizeof(big));
+                printf("%s-big rc=%d errno=%d\n", o[i].name, r, errno);
+        }
+        /* 0 last: for SO_KEEPALIVE and TCP_USER_TIMEOUT it is valid */
+        for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++) {
+                errno = 0;
+                r = setsockopt(fd, o[i].level, o[i].opt, &zero, sizeof(zero));
+                printf("%s-zero rc=%d errno=%d\n", o[i].name, r, errno);
+        }
+        fflush(stdout);
+        report("after", fd);
+        return 0;
+}
+
+/* A listener the library did not see made (moved with F_DUPFD, received
+ * over SCM_RIGHTS, or beyond its table) on which the program turned
+ * keepalive off (CHOICE off) or set its own idle time (CHOICE idle) before
+ * moving it: its connections keep the program's choice in default mode. */
+static int cmd_moved_listener(const char *how, const char *choice) {
+        int port, l = listener(AF_INET, &port), zero = 0, one = 1, seven = 7, m = -1, c, a;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+        if (!strcmp(choice, "off")) {
+                if (setsockopt(l, SOL_SOCKET, SO_KEEPALIVE, &zero, sizeof(zero)) < 0)
+                        die("setsockopt");
+        } else if (setsockopt(l, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) < 0 ||
+                   setsockopt(l, IPPROTO_TCP, TCP_KEEPIDLE, &seven, sizeof(seven)) < 0)
+                die("setsockopt");
+        if (!strcmp(how, "dupfd")) {
+                m = fcntl(l, F_DUPFD, 20);
+        } else if (!strcmp(how, "highfd")) {
+                struct rlimit rl;
+                if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        die("getrlimit");
+                if (rl.rlim_cur < 2100 && rl.rlim_max >= 2100) {
+                        rl.rlim_cur = 2100;
+                        (void) setrlimit(RLIMIT_NOFILE, &rl);
+                }
+                m = fcntl(l, F_DUPFD, 2000);
+        } else if (!strcmp(how, "scm")) {
+                int sp[2];
+                char b = 'x', cbuf[CMSG_SPACE(sizeof(int))];
+                struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+                struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+                if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
+                        die("socketpair");
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cm), &l, sizeof(int));
+                if (sendmsg(sp[0], &msg, 0) != 1)
+                        die("sendmsg");
+                memset(cbuf, 0, sizeof(cbuf));
+                msg.msg_controllen = sizeof(cbuf);
+                if (recvmsg(sp[1], &msg, 0) != 1 || !(cm = CMSG_FIRSTHDR(&msg)) || cm->cmsg_type != SCM_RIGHTS)
+                        die("recvmsg");
+                memcpy(&m, CMSG_DATA(cm), sizeof(int));
+        }
+        if (m < 0)
+                die("moving the listener");
+        close(l);
+        sa.sin_port = htons((uint16_t) port);
+        c = socket(AF_INET, SOCK_STREAM, 0);
+        if (c < 0 || connect(c, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                die("connect");
+        a = accept(m, NULL, NULL);
+        if (a < 0)
+                die("accept");
+        report("moved-listener", m);
+        report("accepted", a);
+        return 0;
+}
+
+/* TCP Fast Open: sendto/sendmsg/sendmmsg with MSG_FASTOPEN connect without
+ * connect(). */
+static int cmd_fastopen(const char *how) {
+        int port, l = listener(AF_INET, &port), qlen = 5, c, a;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        char b = 'x';
+        struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+        struct mmsghdr mm = { .msg_hdr = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1 } };
+        ssize_t r = -1;
+
+        (void) setsockopt(l, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
+        sa.sin_port = htons((uint16_t) port);
+        c = socket(AF_INET, SOCK_STREAM, 0);
+        if (c < 0)
+                die("socket");
+        if (!strcmp(how, "sendto"))
+                r = sendto(c, &b, 1, MSG_FASTOPEN, (struct sockaddr *) &sa, sizeof(sa));
+        else if (!strcmp(how, "sendmsg"))
+                r = sendmsg(c, &mm.msg_hdr, MSG_FASTOPEN);
+        else if (!strcmp(how, "sendmmsg"))
+                r = sendmmsg(c, &mm, 1, MSG_FASTOPEN);
+        if (r != 1)
+                die(how);
+        a = accept(l, NULL, NULL);
+        if (a < 0 || read(a, &b, 1) != 1)
+                die("accept/read");
+        report("client", c);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         if (argc < 2) {
-                fprintf(stderr, "usage: sockprobe kinds|connection4|connection6|accept4|accept-inherited|fight|passthrough|threads N M|fork-exec|dup-reuse\n");
+                fprintf(stderr, "usage: sockprobe kinds|connection4|connection6|accept4|accept-inherited|fight|passthrough|threads N M|fork-exec|dup-reuse|vfork HOW|preset-connect|badptr|moved-listener HOW CHOICE|fastopen HOW\n");
                 return 2;
         }
         if (!strcmp(argv[1], "kinds"))
@@ -326,6 +528,16 @@ int main(int argc, char **argv) {
                 return cmd_fork_exec(argv[0]);
         if (!strcmp(argv[1], "dup-reuse"))
                 return cmd_dup_reuse();
+        if (!strcmp(argv[1], "vfork") && argc == 3)
+                return cmd_vfork(argv[2]);
+        if (!strcmp(argv[1], "preset-connect"))
+                return cmd_preset_connect();
+        if (!strcmp(argv[1], "badptr"))
+                return cmd_badptr();
+        if (!strcmp(argv[1], "moved-listener") && argc == 4)
+                return cmd_moved_listener(argv[2], argv[3]);
+        if (!strcmp(argv[1], "fastopen") && argc == 3)
+                return cmd_fastopen(argv[2]);
         fprintf(stderr, "sockprobe: unknown command %s\n", argv[1]);
         return 2;
 }
