@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 /* include/net/tcp.h: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT */
@@ -60,9 +61,13 @@ enum ka_method {
  * Parses a plain decimal number in [min, max]: no sign, no blanks, no
  * suffix, no leading "0x". Returns 0, -EINVAL for anything that is not a
  * number, -ERANGE for a number out of range.
+ *
+ * Fixed-width arithmetic, the bound checked before each step: the same
+ * answers on every target (issue 12: in unsigned long, 32 bits on i386 and
+ * armhf, "4294967300" wrapped around to 4 and was accepted).
  */
 static inline int ka_parse_uint(const char *s, unsigned min, unsigned max, unsigned *ret) {
-        unsigned long v = 0;
+        uint32_t v = 0, limit = (uint32_t) max;
 
         if (!s || !*s)
                 return -EINVAL;
@@ -70,9 +75,10 @@ static inline int ka_parse_uint(const char *s, unsigned min, unsigned max, unsig
                 if (*p < '0' || *p > '9')
                         return -EINVAL;
         for (const char *p = s; *p; p++) {
-                v = v * 10 + (unsigned long) (*p - '0');
-                if (v > max)
-                        return -ERANGE;
+                uint32_t d = (uint32_t) (*p - '0');
+                if (v > (limit - d) / 10 || d > limit)
+                        return -ERANGE; /* v * 10 + d > max, never computed */
+                v = v * 10 + d;
         }
         if (v < min)
                 return -ERANGE;

@@ -446,6 +446,7 @@ static int cmd_moved_listener(const char *how, const char *choice) {
                 struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
                 if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
                         die("socketpair");
+                memset(cbuf, 0, sizeof(cbuf));
                 cm->cmsg_level = SOL_SOCKET;
                 cm->cmsg_type = SCM_RIGHTS;
                 cm->cmsg_len = CMSG_LEN(sizeof(int));
