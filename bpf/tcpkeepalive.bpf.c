@@ -17,6 +17,9 @@
  *    applied, which is the socket's cgroup (or an ancestor's), never the
  *    calling task's: a socket passed to or kept by a process elsewhere
  *    stays what its unit made it, and the entry's current values count;
+ *  - before establishment nothing is absorbed; the options the program
+ *    set then are noted in the same storage, and in Mode=default sock_ops
+ *    leaves them (the program's choice wins, as with the preload);
  *  - absorbed (success, nothing changed): SO_KEEPALIVE=0, and a valid
  *    TCP_KEEPIDLE/KEEPINTVL/KEEPCNT/USER_TIMEOUT value different from the
  *    one the rule sets;
@@ -86,7 +89,17 @@ struct {
 /* The sockets the rule manages: the key of the "params" entry that sock_ops
  * applied at establishment. */
 struct tka_sk_mark {
-        __u64 cgroup_id;
+        __u64 cgroup_id; /* 0: not (yet) managed */
+        __u32 app_set;   /* APP_* options the program set before establishment */
+        __u32 reserved;
+};
+
+enum {
+        APP_KEEPALIVE = 1 << 0,
+        APP_IDLE = 1 << 1,
+        APP_INTERVAL = 1 << 2,
+        APP_COUNT = 1 << 3,
+        APP_USER_TIMEOUT = 1 << 4,
 };
 
 struct {
@@ -128,8 +141,10 @@ static const struct tka_bpf_params *params_for_socket(struct bpf_sock *sk, __u64
         return params_for_cgroup(BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup), key);
 }
 
-static void set_int(struct bpf_sock_ops *skops, int level, int name, int value) {
-        if (value > 0)
+/* Sets a rule's value, unless the rule leaves it unset or (Mode=default)
+ * the program chose it itself before the connection was established. */
+static void set_int(struct bpf_sock_ops *skops, int level, int name, int value, bool skip) {
+        if (value > 0 && !skip)
                 bpf_setsockopt(skops, level, name, &value, sizeof(value));
 }
 
@@ -139,6 +154,7 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         struct tka_sk_mark *mark;
         struct bpf_sock *sk;
         __u64 key = 0;
+        __u32 app = 0;
         int one = 1;
 
         if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
@@ -153,13 +169,20 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
                                                             : p->direction == TKA_BPF_OUTBOUND)
                 return 1;
         mark = bpf_sk_storage_get(&managed, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-        if (mark)
+        if (mark) {
                 mark->cgroup_id = key;
-        bpf_setsockopt(skops, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-        set_int(skops, SOL_TCP, TCP_KEEPIDLE, p->idle);
-        set_int(skops, SOL_TCP, TCP_KEEPINTVL, p->interval);
-        set_int(skops, SOL_TCP, TCP_KEEPCNT, p->count);
-        set_int(skops, SOL_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms);
+                /* Mode=default: what the program set before connect() stays
+                 * its own (the preload, there from socket(), lets those calls
+                 * through too); force: the rule's values. */
+                if (!p->force)
+                        app = mark->app_set;
+        }
+        if (!(app & APP_KEEPALIVE))
+                bpf_setsockopt(skops, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        set_int(skops, SOL_TCP, TCP_KEEPIDLE, p->idle, app & APP_IDLE);
+        set_int(skops, SOL_TCP, TCP_KEEPINTVL, p->interval, app & APP_INTERVAL);
+        set_int(skops, SOL_TCP, TCP_KEEPCNT, p->count, app & APP_COUNT);
+        set_int(skops, SOL_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms, app & APP_USER_TIMEOUT);
         return 1;
 }
 
@@ -185,18 +208,34 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
                 return 1;
         if (!sk || sk->protocol != 6 /* IPPROTO_TCP */)
                 return 1;
-        mark = bpf_sk_storage_get(&managed, sk, 0, 0);
-        if (!mark)
-                return 1;
-        p = bpf_map_lookup_elem(&params, &mark->cgroup_id);
-        if (!p || !p->enabled || !p->force)
+        if (ctx->level == SOL_SOCKET ? ctx->optname != SO_KEEPALIVE
+                                     : ctx->optname != TCP_KEEPIDLE && ctx->optname != TCP_KEEPINTVL &&
+                                               ctx->optname != TCP_KEEPCNT && ctx->optname != TCP_USER_TIMEOUT)
                 return 1;
         /* A short option: the kernel's EINVAL. */
         if (ctx->optlen < (int) sizeof(int) || (void *) (optval + 1) > ctx->optval_end)
                 return 1;
         value = *optval;
+        mark = bpf_sk_storage_get(&managed, sk, 0, 0);
+        if (!mark || !mark->cgroup_id) {
+                /* Not established yet: remember what the program chose, for
+                 * sock_ops to leave it in Mode=default. */
+                __u32 bit = ctx->level == SOL_SOCKET             ? APP_KEEPALIVE
+                            : ctx->optname == TCP_KEEPIDLE ? APP_IDLE
+                            : ctx->optname == TCP_KEEPINTVL ? APP_INTERVAL
+                            : ctx->optname == TCP_KEEPCNT ? APP_COUNT
+                                                           : APP_USER_TIMEOUT;
+                if (!mark)
+                        mark = bpf_sk_storage_get(&managed, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+                if (mark)
+                        mark->app_set |= bit;
+                return 1;
+        }
+        p = bpf_map_lookup_elem(&params, &mark->cgroup_id);
+        if (!p || !p->enabled || !p->force)
+                return 1;
         if (ctx->level == SOL_SOCKET)
-                absorb = ctx->optname == SO_KEEPALIVE && value == 0;
+                absorb = value == 0;
         else if (ctx->optname == TCP_KEEPIDLE)
                 absorb = changes(p->idle, value, 1, TCP_KEEP_MAX);
         else if (ctx->optname == TCP_KEEPINTVL)

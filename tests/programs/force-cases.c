@@ -121,6 +121,9 @@ static const struct fcase cases[] = {
         { "default-both", CONNECTED, ESTABLISHED, S, SO_KEEPALIVE, 0, GOOD, 0, 0, 77, SYSDEF, SYSDEF, 0 },
         { "default-both", ACCEPTED, ESTABLISHED, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 999, SYSDEF, SYSDEF, 0 },
         { "default-both", CONNECTED, ESTABLISHED, T, TCP_KEEPIDLE, 0, GOOD, EINVAL, 1, 77, SYSDEF, SYSDEF, 0 },
+        /* before connect(): what the program chose stays, the rest is the rule's */
+        { "default-both", CONNECTED, BEFORE_CONNECT, S, SO_KEEPALIVE, 0, GOOD, 0, 0, 77, SYSDEF, SYSDEF, 0 },
+        { "default-both", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 999, SYSDEF, SYSDEF, 0 },
 
         /* force with the sysctl's own value as the rule's */
         { "force-sysdefault", CONNECTED, ESTABLISHED, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, SYSDEF, SYSDEF, SYSDEF, 0 },
