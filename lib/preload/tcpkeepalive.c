@@ -152,14 +152,24 @@ static unsigned fd_table_high; /* one past the highest fd ever given a state */
 
 /*
  * The process whose fd table the table describes. A vfork() child (Python's
- * subprocess since 3.10, posix_spawn's clone(CLONE_VM|CLONE_VFORK)) runs in
- * its parent's memory, table included, with its own copy of the fd table:
- * what it closes or dup2()s before exec is not closed in the parent, so it
- * must not change the table (issue 12: a close_range() in the child made
- * the parent forget its sockets). Every write to the table checks the pid
- * first: a getpid() only when the table is about to change, never for a
- * close() of an fd we never saw. fork() children (the pthread_atfork
- * handler) get their own copy of the table and record their pid.
+ * subprocess since 3.10) runs in its parent's memory, table included, with
+ * its own copy of the fd table: what it closes or dup2()s before exec stays
+ * open in the parent (issue 12: a close_range() in the child made the
+ * parent forget its sockets). So the writes a child makes before exec check
+ * the pid first, where that costs no syscall on the hot path:
+ *  - dup(), dup2(), dup3(), close_range(), closefrom(): always (a getpid()
+ *    per call, and only when the table is about to change);
+ *  - close(): only when the entry holds FD_APP, the one thing the socket
+ *    itself cannot tell us again. Any other entry a child clears is found
+ *    again where it matters: a zero entry is "unknown", and connect(),
+ *    listen(), accept() and setsockopt() classify the socket and read its
+ *    options (carries_our_values, owner_chose) before acting on it (a
+ *    getpid() in every close() measured +17% on connection churn);
+ *  - socket() and accept() in a vfork child (POSIX allows it nothing but
+ *    exec and _exit) are not checked: they would leave an entry on a number
+ *    free in the parent, as a close the library did not see would.
+ * glibc's posix_spawn child calls no wrapper. fork() children (the
+ * pthread_atfork handler) get their own copy of the table, and their pid.
  */
 static pid_t table_pid;
 
@@ -198,7 +208,7 @@ static inline void fd_state_set(int fd, unsigned state) {
                 return;
         /* No write when nothing changes: close() of an fd we never saw must
          * not fault in a page of the table. */
-        if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) == state || !table_writable())
+        if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) == state)
                 return;
         __atomic_store_n(&fd_table[fd], (uint8_t) state, __ATOMIC_RELAXED);
         if (state) {
@@ -211,15 +221,30 @@ static inline void fd_state_set(int fd, unsigned state) {
 }
 
 static inline void fd_state_add(int fd, unsigned bits) {
-        if (fd >= 0 && (unsigned) fd < fd_table_size &&
-            (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) & bits) != bits && table_writable())
+        if (fd >= 0 && (unsigned) fd < fd_table_size && (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) & bits) != bits)
                 __atomic_fetch_or(&fd_table[fd], (uint8_t) bits, __ATOMIC_RELAXED);
 }
 
 static inline void fd_state_remove(int fd, unsigned bits) {
-        if (fd >= 0 && (unsigned) fd < fd_table_size &&
-            (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) & bits) && table_writable())
+        if (fd >= 0 && (unsigned) fd < fd_table_size && (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) & bits))
                 __atomic_fetch_and(&fd_table[fd], (uint8_t) ~bits, __ATOMIC_RELAXED);
+}
+
+/* close(): see table_pid above. */
+static inline void fd_forget(int fd) {
+        unsigned s = fd_state_get(fd);
+        if (s == FD_UNTRACKED || s == 0 || ((s & FD_APP) && !table_writable()))
+                return;
+        __atomic_store_n(&fd_table[fd], 0, __ATOMIC_RELAXED);
+}
+
+/* dup(), dup2(), dup3(): NFD now is what OLDFD is; see table_pid above. */
+static void fd_state_copy(int oldfd, int nfd) {
+        unsigned s = fd_state_get(oldfd);
+        /* Not pristine: the program could set options through either fd. */
+        s = s == FD_UNTRACKED ? 0 : s & ~(unsigned) FD_PRISTINE;
+        if (fd_state_get(nfd) != s && fd_state_get(nfd) != FD_UNTRACKED && table_writable())
+                fd_state_set(nfd, s);
 }
 
 /* Forgets fds [first, last]. Reads before writing, so that a close_range()
@@ -661,8 +686,15 @@ static void manage_on_use(int fd, enum ka_direction dir, const char *why) {
         if (cfg.direction != dir)
                 return;
         s = fd_state_get(fd);
-        if (s == FD_UNTRACKED)
-                s = classify(fd); /* never pristine: we cannot know */
+        if (s == FD_UNTRACKED || !(s & FD_KNOWN)) {
+                /* Beyond the table, not made by our socket(), or cleared by a
+                 * vfork child: classify it (never pristine: we cannot know),
+                 * and respect a choice found on it. */
+                s = classify(fd);
+                if ((s & FD_TCP) && owner_chose(fd))
+                        s |= FD_APP;
+                fd_state_set(fd, s);
+        }
         if ((s & (FD_TCP | FD_MANAGED | FD_APP)) == FD_TCP)
                 manage(fd, why, (s & FD_PRISTINE) != 0);
 }
@@ -806,7 +838,10 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
                         int rule = rule_value(level, name);
                         if (cfg.mode == KA_MODE_FORCE && (s & FD_MANAGED) && rule > 0)
                                 return force_setsockopt(fd, level, name, val, len, rule, saved_errno);
-                        if (cfg.mode == KA_MODE_DEFAULT && !(s & FD_MANAGED))
+                        /* The program's own choice (kept in the table even on a
+                         * socket we configured: a vfork child's close() must
+                         * not make us forget it). */
+                        if (cfg.mode == KA_MODE_DEFAULT)
                                 fd_state_add(fd, FD_APP);
                         /* No longer at the netns defaults, maybe. */
                         fd_state_remove(fd, FD_PRISTINE);
@@ -819,7 +854,7 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 /* The state of a closed fd must not outlive it: the number is reused. */
 EXPORT int close(int fd) {
         ensure_init();
-        fd_state_set(fd, 0);
+        fd_forget(fd);
         return real_close(fd);
 }
 
@@ -828,19 +863,14 @@ EXPORT int dup(int fd) {
 
         ensure_init();
         nfd = real_dup(fd);
-        if (nfd >= 0 && cfg.active) {
-                unsigned s = fd_state_get(fd);
-                /* Not pristine: the program could set options through either fd. */
-                fd_state_set(nfd, s == FD_UNTRACKED ? 0 : s & ~(unsigned) FD_PRISTINE);
-        }
+        if (nfd >= 0 && cfg.active)
+                fd_state_copy(fd, nfd);
         return nfd;
 }
 
 static int after_dup_to(int oldfd, int nfd) {
-        if (nfd >= 0 && cfg.active && nfd != oldfd) {
-                unsigned s = fd_state_get(oldfd);
-                fd_state_set(nfd, s == FD_UNTRACKED ? 0 : s & ~(unsigned) FD_PRISTINE);
-        }
+        if (nfd >= 0 && cfg.active && nfd != oldfd)
+                fd_state_copy(oldfd, nfd);
         return nfd;
 }
 

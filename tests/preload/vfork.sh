@@ -12,6 +12,12 @@ for how in close_range closefrom close dup2; do
                 fail "vfork $how: the program failed: $out"
         expect_match "$(probe_line "$out" client)" "^client keepalive=1 idle=75 " \
                 "outbound: a socket connected after a vfork child's $how"
+        # Default mode, outbound: the program turned keepalive off on the
+        # socket before the child; it stays off after connect().
+        out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_IDLE=75 TCPKEEPALIVE_DIRECTION=outbound "$PROBE" vfork $how off) ||
+                fail "vfork $how off: the program failed: $out"
+        expect_match "$(probe_line "$out" client)" "^client keepalive=0 " \
+                "outbound: the program's SO_KEEPALIVE=0 before a vfork child's $how"
         # Default mode: the program turned keepalive off on its listener
         # before the child; after it, its connections stay as it chose.
         out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_IDLE=75 "$PROBE" vfork $how) || fail "vfork $how: the program failed: $out"

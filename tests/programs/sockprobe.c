@@ -306,9 +306,10 @@ static int cmd_dup_reuse(void) {
 /* A vfork child shares the parent's memory: what it closes (its own copy
  * of the fd table) must not change what the library knows about the
  * parent's sockets. HOW: close_range, closefrom, close, dup2. A socket
- * made before the child and connected after it, and a listener the program
+ * made before the child and connected after it (with CLIENT "off", the
+ * program turned keepalive off on it first), and a listener the program
  * turned keepalive off on before it. */
-static int cmd_vfork(const char *how) {
+static int cmd_vfork(const char *how, const char *client) {
         int port, l = listener(AF_INET, &port), zero = 0, c, a, st;
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         pid_t pid;
@@ -318,6 +319,8 @@ static int cmd_vfork(const char *how) {
         c = socket(AF_INET, SOCK_STREAM, 0);
         if (c < 0)
                 die("socket");
+        if (client && !strcmp(client, "off") && setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &zero, sizeof(zero)) < 0)
+                die("setsockopt");
         pid = vfork();
         if (pid < 0)
                 die("vfork");
@@ -506,7 +509,7 @@ static int cmd_fastopen(const char *how) {
 
 int main(int argc, char **argv) {
         if (argc < 2) {
-                fprintf(stderr, "usage: sockprobe kinds|connection4|connection6|accept4|accept-inherited|fight|passthrough|threads N M|fork-exec|dup-reuse|vfork HOW|preset-connect|badptr|moved-listener HOW CHOICE|fastopen HOW\n");
+                fprintf(stderr, "usage: sockprobe kinds|connection4|connection6|accept4|accept-inherited|fight|passthrough|threads N M|fork-exec|dup-reuse|vfork HOW [off]|preset-connect|badptr|moved-listener HOW CHOICE|fastopen HOW\n");
                 return 2;
         }
         if (!strcmp(argv[1], "kinds"))
@@ -529,8 +532,8 @@ int main(int argc, char **argv) {
                 return cmd_fork_exec(argv[0]);
         if (!strcmp(argv[1], "dup-reuse"))
                 return cmd_dup_reuse();
-        if (!strcmp(argv[1], "vfork") && argc == 3)
-                return cmd_vfork(argv[2]);
+        if (!strcmp(argv[1], "vfork") && (argc == 3 || argc == 4))
+                return cmd_vfork(argv[2], argv[3]);
         if (!strcmp(argv[1], "preset-connect"))
                 return cmd_preset_connect();
         if (!strcmp(argv[1], "badptr"))
