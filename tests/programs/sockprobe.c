@@ -478,7 +478,7 @@ static int cmd_moved_listener(const char *how, const char *choice) {
 }
 
 /* TCP Fast Open: sendto/sendmsg/sendmmsg with MSG_FASTOPEN connect without
- * connect(). */
+ * connect(); HOW connect: TCP_FASTOPEN_CONNECT, connect(), write(). */
 static int cmd_fastopen(const char *how) {
         int port, l = listener(AF_INET, &port), qlen = 5, c, a;
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -498,6 +498,13 @@ static int cmd_fastopen(const char *how) {
                 r = sendmsg(c, &mm.msg_hdr, MSG_FASTOPEN);
         else if (!strcmp(how, "sendmmsg"))
                 r = sendmmsg(c, &mm, 1, MSG_FASTOPEN);
+        else if (!strcmp(how, "connect")) { /* TCP_FASTOPEN_CONNECT: the SYN waits for the first write */
+                int one = 1;
+                if (setsockopt(c, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)) < 0 ||
+                    connect(c, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                        die("TCP_FASTOPEN_CONNECT");
+                r = write(c, &b, 1);
+        }
         if (r != 1)
                 die(how);
         a = accept(l, NULL, NULL);
