@@ -25,10 +25,13 @@ CONTAINER_LEADER=""
 
 container_stage() {
         STAGE=$TMP/stage
-        (cd "$TKA_BUILDDIR" && make -s install DESTDIR="$STAGE") >"$TMP/install.log" 2>&1 ||
-                fail "make install DESTDIR=$STAGE failed:
+        # Not the parent make's jobserver (make check -jN): its descriptors
+        # are not passed to tests.
+        (cd "$TKA_BUILDDIR" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s install DESTDIR="$STAGE") \
+                >"$TMP/install.log" 2>&1 || fail "make install DESTDIR=$STAGE failed:
 $(cat "$TMP/install.log")"
-        eval "$(make -s --no-print-directory -C "$TKA_BUILDDIR" print-install-dirs)"
+        [ -f "$TKA_BUILDDIR/tests/install-dirs.sh" ] || fail "$TKA_BUILDDIR/tests/install-dirs.sh missing: run make first"
+        . "$TKA_BUILDDIR/tests/install-dirs.sh"
         PREFIX=$prefix
         case $PREFIX in
         /usr | /usr/*) CONTAINER_FS="--overlay-ro=/usr:$STAGE/usr:/usr" ;;
