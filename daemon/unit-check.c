@@ -24,6 +24,7 @@
 #include "keepalive-params.h"
 #include "strv.h"
 #include "tcp-table.h"
+#include "safe-text.h"
 #include "unit-check.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -409,10 +410,18 @@ static const char *unit_env_get(char **environment, const char *key) {
         return v;
 }
 
+/* A reason can quote what a service controls (its environment, its
+ * executable's name): shown escaped, never cut inside a character, so that
+ * it is one line and valid UTF-8 for D-Bus. */
 #define SET_STATE(c, s, ...)                                            \
         do {                                                            \
+                char raw_[sizeof((c)->reason)];                         \
                 (c)->state = (s);                                       \
-                snprintf((c)->reason, sizeof((c)->reason), __VA_ARGS__); \
+                snprintf(raw_, sizeof(raw_), __VA_ARGS__);              \
+                if (text_is_printable(raw_))                            \
+                        memcpy((c)->reason, raw_, sizeof(raw_));        \
+                else                                                    \
+                        text_escape_to((c)->reason, sizeof((c)->reason), raw_); \
         } while (0)
 
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
@@ -494,6 +503,12 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                             used + strlen(v) + 2 < sizeof(c->environment))
                                 used += (size_t) snprintf(c->environment + used, sizeof(c->environment) - used,
                                                           "%s%s", used ? " " : "", v);
+                /* The process can write its own environ: shown escaped. */
+                if (!text_is_printable(c->environment)) {
+                        char raw[sizeof(c->environment)];
+                        memcpy(raw, c->environment, sizeof(raw));
+                        text_escape_to(c->environment, sizeof(c->environment), raw);
+                }
         }
         if (!env) {
                 SET_STATE(c, UNIT_STATE_ERROR, "cannot read the environment of PID %u", main_pid);

@@ -48,13 +48,19 @@ static bool elf_is_static(int fd) {
 bool exe_preload_works(const char *path, const char *name, char *reason, size_t size) {
         struct stat st;
         bool is_static;
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: the path can name a FIFO its owner put there, and root
+         * reads it (tcpkeepalive-bpf --auto before the service starts). */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
         if (fd < 0)
                 return true;
         if (!name)
                 name = path;
-        is_static = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && elf_is_static(fd);
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return true; /* not a program we can judge: the preload is tried */
+        }
+        is_static = elf_is_static(fd);
         close(fd);
         if (is_static) {
                 snprintf(reason, size, "%s is statically linked", name);

@@ -55,23 +55,35 @@ bool text_line_is_printable(const char *s) {
         return printable(s, true);
 }
 
-char *text_escape(const char *s) {
+void text_escape_to(char *out, size_t size, const char *s) {
         const unsigned char *p = (const unsigned char *) s;
-        char *out = malloc(strlen(s) * 4 + 1), *o = out;
+        size_t used = 0;
 
-        if (!out)
-                return NULL;
         while (*p) {
                 size_t n = *p == '\\' ? 0 : printable_char_len(p);
+                char esc[8];
+                const char *piece = (const char *) p;
+                size_t len = n;
                 if (n == 0) {
-                        o += *p == '\\' ? sprintf(o, "\\\\") : sprintf(o, "\\x%02x", *p);
-                        p++;
-                        continue;
+                        len = (size_t) (*p == '\\' ? snprintf(esc, sizeof(esc), "\\\\")
+                                                   : snprintf(esc, sizeof(esc), "\\x%02x", *p));
+                        piece = esc;
+                        n = 1;
                 }
-                memcpy(o, p, n);
-                o += n;
+                if (used + len >= size)
+                        break;
+                memcpy(out + used, piece, len);
+                used += len;
                 p += n;
         }
-        *o = '\0';
+        out[used] = '\0';
+}
+
+char *text_escape(const char *s) {
+        size_t size = strlen(s) * 4 + 1; /* "\xNN" for each byte at most */
+        char *out = malloc(size);
+
+        if (out)
+                text_escape_to(out, size, s);
         return out;
 }

@@ -16,6 +16,7 @@
 
 #include "dropin.h"
 #include "rules.h"
+#include "safe-text.h"
 #include "strv.h"
 #include "timespan.h"
 #include "unit-name.h"
@@ -479,6 +480,23 @@ static void test_names_and_trust(void) {
         d = find_diag(&rs, "/etc/k3/35-own.ini", 2);
         CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "own units"));
         ka_ruleset_done(&rs);
+
+        /* Shown text: escaped, never cut inside a character or an escape. */
+        {
+                char out[7];
+                t = text_escape("a\nb\xff\\\xc3\xa9");
+                CHECK_STR(t, "a\\x0ab\\xff\\\\\xc3\xa9");
+                free(t);
+                text_escape_to(out, sizeof(out), "abcde\xc3\xa9");
+                CHECK_STR(out, "abcde");
+                text_escape_to(out, sizeof(out), "abcd\x1b");
+                CHECK_STR(out, "abcd");
+                text_escape_to(out, sizeof(out), "ab\xc3\xa9" "cd");
+                CHECK_STR(out, "ab\xc3\xa9" "cd");
+                CHECK(text_is_printable("caf\xc3\xa9") && !text_is_printable("\xc2\x85") &&
+                      !text_is_printable("\xed\xa0\x80") && !text_is_printable("\xc0\xaf") &&
+                      !text_is_printable("a\tb") && text_line_is_printable("a\tb"));
+        }
 
         /* The drop-in renderer refuses what the loader missed. */
         ka_params_init(&p);
