@@ -16,8 +16,12 @@
  * Everything it does not know is refused, with the argument named.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "keepalive-params.h"
@@ -28,8 +32,48 @@
 
 #define NAME "tcpkeepalive-bpf-launch"
 #define UNIT_NAME_MAX 255
-#define MAX_ARGS 12
+#define MAX_ARGS 12 /* the generator writes 10 at most */
 enum { EXIT_USAGE = 2 };
+
+/*
+ * An Accept=yes (inetd-style) service's commands, ExecStartPre= and
+ * ExecStopPost= too, get the client's connection as stdin, stdout and
+ * stderr (tested with systemd 252): nothing may be written there. Any
+ * socket counts (a Unix listener's client cannot be told from journald's
+ * stream); the messages reach the journal through syslog then.
+ */
+static bool to_syslog;
+
+static bool fd_is_socket(int fd) {
+        struct stat st;
+        return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (to_syslog)
+                vsyslog(LOG_DAEMON | LOG_ERR, fmt, ap);
+        else {
+                fputs(NAME ": ", stderr);
+                vfprintf(stderr, fmt, ap);
+        }
+        va_end(ap);
+}
+
+/* Stdin, stdout and stderr on /dev/null, for us and for the helper. */
+static void leave_the_sockets(void) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        to_syslog = true;
+        openlog(NAME, LOG_PID, LOG_DAEMON);
+        if (null < 0)
+                return;
+        for (int fd = 0; fd <= 2; fd++)
+                (void) dup2(null, fd); /* dup2 clears O_CLOEXEC on the copy */
+        if (null > 2)
+                close(null);
+}
 
 /* A service unit name as systemd writes %n: [A-Za-z0-9:_.\-@\\] ending in
  * ".service", at most 255 characters, no leading "-" or ".". */
@@ -73,23 +117,28 @@ int main(int argc, char **argv) {
                 { "--direction", 0, 0, directions, true, false },
         };
         static char *const clean_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        char *args[MAX_ARGS + 2];
+        char *args[MAX_ARGS + 3];
         const char *verb;
         bool attach, have_unit = false, have_auto = false;
         int n = 0;
 
+        if (fd_is_socket(0) || fd_is_socket(1) || fd_is_socket(2))
+                leave_the_sockets();
+
         if (argc < 2 || argc > MAX_ARGS) {
-                fprintf(stderr, NAME ": want attach|detach --unit=NAME.service [options], %d arguments given\n",
+                complain("want attach|detach --unit=NAME.service [options], %d arguments given\n",
                         argc - 1);
                 return EXIT_USAGE;
         }
         verb = argv[1];
         if (strcmp(verb, "attach") != 0 && strcmp(verb, "detach") != 0) {
-                fprintf(stderr, NAME ": unknown command '%s': want attach or detach\n", verb);
+                complain("unknown command '%s': want attach or detach\n", verb);
                 return EXIT_USAGE;
         }
         attach = strcmp(verb, "attach") == 0;
         args[n++] = (char *) TCPKEEPALIVE_BPF_HELPER_PATH;
+        if (to_syslog)
+                args[n++] = (char *) "--syslog";
         args[n++] = argv[1];
         for (int i = 2; i < argc; i++) {
                 const char *a = argv[i], *eq = strchr(a, '=');
@@ -99,14 +148,14 @@ int main(int argc, char **argv) {
 
                 if (strncmp(a, "--unit", klen) == 0 && klen == strlen("--unit") && v) {
                         if (have_unit || !service_name_ok(v)) {
-                                fprintf(stderr, NAME ": %s: %s\n", a,
+                                complain("%s: %s\n", a,
                                         have_unit ? "given twice" : "not a service unit name");
                                 return EXIT_USAGE;
                         }
                         have_unit = ok = true;
                 } else if (strcmp(a, "--auto") == 0 && attach) {
                         if (have_auto) {
-                                fprintf(stderr, NAME ": --auto: given twice\n");
+                                complain("--auto: given twice\n");
                                 return EXIT_USAGE;
                         }
                         have_auto = ok = true;
@@ -120,11 +169,11 @@ int main(int argc, char **argv) {
                                 if (rules[r].words ? !word_ok(rules[r].words, v)
                                                    : ka_parse_uint(v, rules[r].min, rules[r].max, &num) < 0) {
                                         if (rules[r].words)
-                                                fprintf(stderr, NAME ": %s: want %s\n", a,
+                                                complain("%s: want %s\n", a,
                                                         rules[r].words == modes ? "default or force"
                                                                                 : "both, inbound or outbound");
                                         else
-                                                fprintf(stderr, NAME ": %s: want a number in %u..%u\n", a,
+                                                complain("%s: want a number in %u..%u\n", a,
                                                         rules[r].min, rules[r].max);
                                         return EXIT_USAGE;
                                 }
@@ -133,17 +182,17 @@ int main(int argc, char **argv) {
                         }
                 }
                 if (!ok) {
-                        fprintf(stderr, NAME ": %s: not an argument of %s (or given twice)\n", a, verb);
+                        complain("%s: not an argument of %s (or given twice)\n", a, verb);
                         return EXIT_USAGE;
                 }
                 args[n++] = argv[i];
         }
         if (!have_unit) {
-                fprintf(stderr, NAME ": %s: --unit=NAME.service is required\n", verb);
+                complain("%s: --unit=NAME.service is required\n", verb);
                 return EXIT_USAGE;
         }
         args[n] = NULL;
         execve(TCPKEEPALIVE_BPF_HELPER_PATH, args, clean_env);
-        fprintf(stderr, NAME ": cannot execute %s: %s\n", TCPKEEPALIVE_BPF_HELPER_PATH, strerror(errno));
+        complain("cannot execute %s: %s\n", TCPKEEPALIVE_BPF_HELPER_PATH, strerror(errno));
         return 1;
 }

@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -44,6 +45,7 @@
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
+#include "safe-text.h"
 #include "unit-name.h"
 
 #ifndef TCPKEEPALIVE_BPF_OBJECT
@@ -58,20 +60,43 @@ enum { EXIT_USAGE = 2, EXIT_UNSUPPORTED = 3 };
 static const char *pin_dir = KA_BPF_PIN_DIR; /* the pins' directory */
 static const char *object_path = TCPKEEPALIVE_BPF_OBJECT;
 static bool verbose;
+/* --syslog: stdout and stderr are not ours to write (an Accept=yes
+ * service's commands get the client's connection there). */
+static bool use_syslog;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...) {
         va_list ap;
-        fputs("tcpkeepalive-bpf: ", stderr);
         va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
+        if (use_syslog)
+                vsyslog(LOG_DAEMON | LOG_WARNING, fmt, ap);
+        else {
+                fputs("tcpkeepalive-bpf: ", stderr);
+                vfprintf(stderr, fmt, ap);
+                fputc('\n', stderr);
+        }
         va_end(ap);
-        fputc('\n', stderr);
+}
+
+/* What attach did, for the unit's log. */
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (use_syslog)
+                vsyslog(LOG_DAEMON | LOG_INFO, fmt, ap);
+        else
+                vprintf(fmt, ap);
+        va_end(ap);
 }
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap) {
         if (level == LIBBPF_DEBUG && !verbose)
                 return 0;
+        if (use_syslog) {
+                vsyslog(LOG_DAEMON | (level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG), fmt, ap);
+                return 0;
+        }
         return vfprintf(stderr, fmt, ap);
 }
 
@@ -382,7 +407,11 @@ static void write_record(const char *unit, const char *method, const char *reaso
         f = fopen(tmp, "we");
         if (!f)
                 return;
-        fprintf(f, "method=%s\nreason=%s\ncgroup_id=%llu\nattached=%s\n", method, reason,
+        /* One line per field: a reason can quote a program's path (ExecStart=
+         * takes C escapes, a newline too). */
+        char shown[256];
+        text_escape_to(shown, sizeof(shown), reason);
+        fprintf(f, "method=%s\nreason=%s\ncgroup_id=%llu\nattached=%s\n", method, shown,
                 (unsigned long long) cgroup_id, explicit_attach ? "explicit" : "systemd");
         if (fclose(f) != 0 || rename(tmp, path) < 0)
                 (void) unlink(tmp);
@@ -457,7 +486,7 @@ static int cmd_attach(const char *cgroup, const char *unit, bool auto_method) {
         if (method == KA_METHOD_AUTO) {
                 if (unit_preload_works(unit, reason, sizeof(reason))) {
                         write_record(unit, "preload", reason, 0, false);
-                        printf("%s: Method=auto: preload (%s)\n", unit, reason);
+                        note("%s: Method=auto: preload (%s)\n", unit, reason);
                         return 0;
                 }
         }
@@ -491,7 +520,7 @@ static int cmd_attach(const char *cgroup, const char *unit, bool auto_method) {
                 }
         (void) gc_map(map);
         write_record(unit, "bpf", reason, id, explicit_attach);
-        printf("%s: BPF (%s): cgroup %llu, idle=%d interval=%d count=%d user_timeout=%dms%s%s\n", unit, reason,
+        note("%s: BPF (%s): cgroup %llu, idle=%d interval=%d count=%d user_timeout=%dms%s%s\n", unit, reason,
                (unsigned long long) id, p.idle, p.interval, p.count, p.user_timeout_ms, p.force ? " force" : "",
                explicit_attach ? ", attached here" : ", attached by systemd");
         r = 0;
@@ -613,6 +642,7 @@ static void help(void) {
                "                     the rule's parameters (attach); unset ones stay the kernel's\n"
                "  --cgroup=PATH      a cgroup v2 path (/system.slice/foo.service) instead of the caller's\n"
                "  --verbose          libbpf's and the verifier's messages too\n"
+               "  --syslog           messages to syslog, never to stdout or stderr\n"
                "  -h, --help         this help\n\n"
                "The environment is never read: the drop-ins of tcpkeepalive-generator(8) run this through\n"
                "tcpkeepalive-bpf-launch with the rule's values as options.\n"
@@ -633,6 +663,7 @@ int main(int argc, char **argv) {
                 { "mode", required_argument, NULL, 'M' },
                 { "direction", required_argument, NULL, 'D' },
                 { "verbose", no_argument, NULL, 'v' },
+                { "syslog", no_argument, NULL, 'S' },
                 {}
         };
         char cgroup[4096] = "";
@@ -665,6 +696,10 @@ int main(int argc, char **argv) {
                 case 'h': help(); return 0;
                 case 'a': auto_method = true; break;
                 case 'v': verbose = true; break;
+                case 'S':
+                        use_syslog = true;
+                        openlog("tcpkeepalive-bpf", LOG_PID, LOG_DAEMON);
+                        break;
                 case 'c':
                         if (!cgroup_path_ok(optarg) || strlen(optarg) >= sizeof(cgroup)) {
                                 say("--cgroup=%s: want an absolute cgroup path without ..", optarg);

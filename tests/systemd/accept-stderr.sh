@@ -54,3 +54,20 @@ inside systemctl start plain.service
 container_wait 15 "plain.service's warning in the journal" sh -c \
         "nsenter -t $CONTAINER_LEADER -a journalctl --no-pager -o cat -u plain.service | grep -q \"tcpkeepalive: ignoring KEEPIDLE='76s'\""
 pass "an ordinary service's warning is in its journal"
+
+# The same for the BPF backend's privileged step: systemd gives an
+# Accept=yes service's ExecStartPre= and ExecStopPost= the client's
+# connection as stdout and stderr too; tcpkeepalive-bpf's report of what it
+# attached goes to the journal, never to the client.
+printf '[Socket]\nListenStream=127.0.0.1:7503\nAccept=yes\n' | inside_write /etc/systemd/system/echo-bpf.socket
+printf '[Service]\nExecStart=/bin/cat\nStandardInput=socket\n' | inside_write /etc/systemd/system/echo-bpf@.service
+printf '[Match]\nUnit=echo-bpf@*.service\n[KeepAlive]\nIdleSec=61\nMethod=bpf\n' | inside_write /etc/keepalived.d/50-echo-bpf.ini
+inside systemctl daemon-reload
+inside systemctl start echo-bpf.socket
+wait_listening 7503
+inside sh -c 'printf "hello\n" | timeout 20 socat -t 10 - TCP:127.0.0.1:7503' >"$TMP/client-bpf" ||
+        container_fail "the client's connection to the Accept=yes BPF service failed"
+expect_eq "$(cat -v "$TMP/client-bpf")" "hello" "what the BPF service's client received"
+container_wait 15 "tcpkeepalive-bpf's attach report in the journal" sh -c \
+        "nsenter -t $CONTAINER_LEADER -a journalctl --no-pager -o cat -t tcpkeepalive-bpf | grep -q 'echo-bpf@.*: BPF (Method=bpf): cgroup .* idle=61'"
+pass "tcpkeepalive-bpf wrote nothing into the client's connection; its report is in the journal"
