@@ -23,6 +23,7 @@
 #include "exe-check.h"
 #include "keepalive-params.h"
 #include "strv.h"
+#include "process-ref.h"
 #include "tcp-table.h"
 #include "safe-text.h"
 #include "unit-check.h"
@@ -410,6 +411,9 @@ static const char *unit_env_get(char **environment, const char *key) {
         return v;
 }
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 /* A reason can quote what a service controls (its environment, its
  * executable's name): shown escaped, never cut inside a character, so that
  * it is one line and valid UTF-8 for D-Bus. */
@@ -435,7 +439,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         uint32_t main_pid;
         const char *method;
         bool current;
-        int r;
+        int r, pidfd = -1;
 
         *c = (struct unit_check) { .state = UNIT_STATE_ERROR };
         r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
@@ -484,6 +488,14 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         }
         if (main_pid == 0) {
                 SET_STATE(c, UNIT_STATE_INACTIVE, "not running (%s); it gets keepalive when it starts", c->active_state);
+                goto out;
+        }
+        /* Where pidfd_open is refused (a restricted container), the
+         * cgroup check alone is done. */
+        pidfd = (int) syscall(SYS_pidfd_open, main_pid, 0);
+        if ((pidfd < 0 && errno == ESRCH) || !pid_in_cgroup((pid_t) main_pid, p.cgroup)) {
+                SET_STATE(c, UNIT_STATE_ERROR, "PID %u left %s before it could be inspected (it exited); ask again",
+                          main_pid, unit);
                 goto out;
         }
         if (tables)
@@ -606,6 +618,13 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                           "PID %u has LD_PRELOAD but not the library: its sandbox (RootDirectory=, InaccessiblePaths=, "
                           "...) probably hides %s", main_pid, library);
 out:
+        if (pidfd >= 0) {
+                if (!pidfd_alive(pidfd))
+                        SET_STATE(c, UNIT_STATE_ERROR,
+                                  "PID %u exited while it was inspected (its number may be another process's now); "
+                                  "ask again", main_pid);
+                close(pidfd);
+        }
         sd_bus_error_free(&e);
         sd_bus_message_unref(reply);
         free(path);
@@ -615,10 +634,6 @@ out:
 }
 
 /* ---- per-socket readings ------------------------------------------------ */
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 static int sockopt(int fd, int level, int name) {
         int v = -1;

@@ -7,6 +7,8 @@
  * the scan found. Both are driven here for real: socket A at fd N, scanned;
  * A closed and socket B opened at the same fd N; and a second process
  * holding another socket at fd N, reached with the scanned reference.
+ * And the same for a process named by number (process-ref.c): alive
+ * while it runs, not after it is reaped; in its cgroup, not in another.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "process-ref.h"
 #include "tcp-table.h"
 
 #ifndef SYS_pidfd_open
@@ -122,12 +125,32 @@ int main(void) {
               N, fd, fd >= 0 ? " (a duplicate of its socket)" : "");
         if (fd >= 0)
                 close(fd);
+        /* The main PID's own checks (process-ref.c): the pidfd says the
+         * process is there until it is gone and reaped; then its number
+         * is free for another. */
+        CHECK(pidfd_alive(pidfd), "pidfd_alive of a running child");
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
+        CHECK(!pidfd_alive(pidfd), "pidfd_alive of a child killed and reaped: want false");
         close(pidfd);
         close(N);
+        {
+                char own[4096] = "", line[4096], longer[4200];
+                FILE *f = fopen("/proc/self/cgroup", "re");
+                while (f && fgets(line, sizeof(line), f))
+                        if (strncmp(line, "0::", 3) == 0)
+                                snprintf(own, sizeof(own), "%.*s", (int) strcspn(line + 3, "\n"), line + 3);
+                if (f)
+                        fclose(f);
+                CHECK(*own, "no cgroup v2 line in /proc/self/cgroup");
+                CHECK(pid_in_cgroup(self, own), "pid_in_cgroup(self, '%s')", own);
+                snprintf(longer, sizeof(longer), "%sx", own);
+                CHECK(!pid_in_cgroup(self, longer), "pid_in_cgroup(self, '%s'): a prefix that is not a parent", longer);
+                CHECK(!pid_in_cgroup(self, "/no-such.slice/x.service"), "pid_in_cgroup of another cgroup");
+                CHECK(!pid_in_cgroup(child, own), "pid_in_cgroup of a reaped PID");
+        }
 
         if (failures == 0)
-                printf("ok: socket_ref_dup refuses a reused fd and a reused pid\n");
+                printf("ok: socket_ref_dup refuses a reused fd and a reused pid; a main PID is held and checked\n");
         return failures ? 1 : 0;
 }
