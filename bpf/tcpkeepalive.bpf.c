@@ -18,8 +18,11 @@
  *    calling task's: a socket passed to or kept by a process elsewhere
  *    stays what its unit made it, and the entry's current values count;
  *  - before establishment nothing is absorbed; the options the program
- *    set then are noted in the same storage, and in Mode=default sock_ops
- *    leaves them (the program's choice wins, as with the preload);
+ *    set then (with a value the kernel accepts) are noted in the same
+ *    storage, and in Mode=default sock_ops leaves them and sets the rule's
+ *    others (the program's choice wins option by option, as with the
+ *    preload); a listener's notes are cloned into the connections it
+ *    accepts (BPF_F_CLONE), as the kernel clones its options;
  *  - absorbed (success, nothing changed): SO_KEEPALIVE=0, and a valid
  *    TCP_KEEPIDLE/KEEPINTVL/KEEPCNT/USER_TIMEOUT value different from the
  *    one the rule sets;
@@ -102,9 +105,13 @@ enum {
         APP_USER_TIMEOUT = 1 << 4,
 };
 
+/* BPF_F_CLONE: an accepted connection starts with its listener's entry
+ * (app_set: what the program set on the listener, which the connection
+ * inherits in the kernel too; a listener is never established, so its
+ * cgroup_id is 0 and sock_ops sets the connection's own). */
 struct {
         __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
         __type(key, int);
         __type(value, struct tka_sk_mark);
 } managed SEC(".maps");
@@ -193,6 +200,17 @@ static bool changes(int rule, int value, int min, int max) {
         return rule > 0 && value >= min && value <= max && value != rule;
 }
 
+/* Would the kernel accept value for the option (level, name)? */
+static bool valid(int level, int name, int value) {
+        if (level == SOL_SOCKET)
+                return true; /* SO_KEEPALIVE: any int */
+        if (name == TCP_KEEPIDLE || name == TCP_KEEPINTVL)
+                return value >= 1 && value <= TCP_KEEP_MAX;
+        if (name == TCP_KEEPCNT)
+                return value >= 1 && value <= TCP_KEEPCNT_MAX;
+        return value >= 0; /* TCP_USER_TIMEOUT */
+}
+
 /* Force mode: a program's setsockopt that would change what the rule sets
  * on a socket it manages succeeds without reaching the kernel (optlen -1
  * skips it). */
@@ -219,12 +237,15 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
         mark = bpf_sk_storage_get(&managed, sk, 0, 0);
         if (!mark || !mark->cgroup_id) {
                 /* Not established yet: remember what the program chose, for
-                 * sock_ops to leave it in Mode=default. */
+                 * sock_ops to leave it in Mode=default; not a value the
+                 * kernel refuses (EINVAL: the call set nothing). */
                 __u32 bit = ctx->level == SOL_SOCKET             ? APP_KEEPALIVE
                             : ctx->optname == TCP_KEEPIDLE ? APP_IDLE
                             : ctx->optname == TCP_KEEPINTVL ? APP_INTERVAL
                             : ctx->optname == TCP_KEEPCNT ? APP_COUNT
                                                            : APP_USER_TIMEOUT;
+                if (!valid(ctx->level, ctx->optname, value))
+                        return 1;
                 if (!mark)
                         mark = bpf_sk_storage_get(&managed, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
                 if (mark)

@@ -124,29 +124,45 @@ static int sys_sendmmsg(int fd, struct mmsghdr *v, unsigned n, int f) { return (
 
 /* ---- per-fd state --------------------------------------------------------
  *
- * One byte per file descriptor, in an anonymous mapping sized by the fd
+ * Two bytes per file descriptor, in an anonymous mapping sized by the fd
  * limit at start (pages never written cost nothing). It answers, without a
- * syscall, "is this a TCP socket, and does it already carry our options?".
- * A zero byte means "not created through our wrappers" (glibc-internal
+ * syscall, "is this a TCP socket, does it already carry our options, and
+ * which keepalive options did the program set on it itself?".
+ * A zero entry means "not created through our wrappers" (glibc-internal
  * sockets, raw syscalls, fds received over SCM_RIGHTS); wrappers treat it as
  * unknown and classify it with getsockopt only where that is not a hot path.
  */
+typedef uint16_t fd_state_t;
 enum {
         FD_KNOWN = 1 << 0,   /* classified: the other bits are valid */
         FD_TCP = 1 << 1,     /* an AF_INET/AF_INET6 stream socket, TCP or MPTCP */
         FD_MANAGED = 1 << 2, /* carries our options, set by us or inherited from a listener */
-        FD_APP = 1 << 3,     /* default mode: the program chose its own keepalive first */
+        FD_APP = 1 << 3,     /* default mode: an owner's choice found on a socket we did not see made; all of it stays */
         FD_BACKLOG = 1 << 4, /* listener adopted late: queued connections predate our options */
-        FD_PRISTINE = 1 << 5, /* made by our socket(), no keepalive option set since: has the netns defaults */
+        /* Made by our socket(): every keepalive option not set since (in
+         * force mode: none set; in default mode: none of the FD_SET_* ones)
+         * has the netns default. */
+        FD_PRISTINE = 1 << 5,
+        /* Default mode: the keepalive options the program set itself (a
+         * call the kernel accepted). connect() and listen() leave these
+         * and apply the rule's other options (keepalived.d(5), Mode=). */
+        FD_SET_KEEPALIVE = 1 << 6,
+        FD_SET_IDLE = 1 << 7,
+        FD_SET_INTERVAL = 1 << 8,
+        FD_SET_COUNT = 1 << 9,
+        FD_SET_USER_TIMEOUT = 1 << 10,
 };
-#define FD_UNTRACKED 0xffu
+#define FD_SET_ANY (FD_SET_KEEPALIVE | FD_SET_IDLE | FD_SET_INTERVAL | FD_SET_COUNT | FD_SET_USER_TIMEOUT)
+/* What the socket cannot tell us again (a vfork child's close(), below). */
+#define FD_CHOSEN (FD_APP | FD_SET_ANY)
+#define FD_UNTRACKED 0xffffu
 /* The tests build a copy with a small table, to run fds beyond it within
  * the fd limit a test machine allows. */
 #ifndef FD_TABLE_MAX
 #define FD_TABLE_MAX (1U << 20)
 #endif
 
-static uint8_t *fd_table;
+static fd_state_t *fd_table;
 static unsigned fd_table_size;
 static unsigned fd_table_high; /* one past the highest fd ever given a state */
 
@@ -159,12 +175,13 @@ static unsigned fd_table_high; /* one past the highest fd ever given a state */
  * the pid first, where that costs no syscall on the hot path:
  *  - dup(), dup2(), dup3(), close_range(), closefrom(): always (a getpid()
  *    per call, and only when the table is about to change);
- *  - close(): only when the entry holds FD_APP, the one thing the socket
- *    itself cannot tell us again. Any other entry a child clears is found
- *    again where it matters: a zero entry is "unknown", and connect(),
- *    listen(), accept() and setsockopt() classify the socket and read its
- *    options (carries_our_values, owner_chose) before acting on it (a
- *    getpid() in every close() measured +17% on connection churn);
+ *  - close(): only when the entry holds FD_APP or an FD_SET_* bit, the
+ *    one thing the socket itself cannot tell us again. Any other entry a
+ *    child clears is found again where it matters: a zero entry is
+ *    "unknown", and connect(), listen(), accept() and setsockopt()
+ *    classify the socket and read its options (carries_our_values,
+ *    owner_chose) before acting on it (a getpid() in every close()
+ *    measured +17% on connection churn);
  *  - socket() and accept() in a vfork child (POSIX allows it nothing but
  *    exec and _exit) are not checked: they would leave an entry on a number
  *    free in the parent, as a close the library did not see would.
@@ -210,7 +227,7 @@ static inline void fd_state_set(int fd, unsigned state) {
          * not fault in a page of the table. */
         if (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) == state)
                 return;
-        __atomic_store_n(&fd_table[fd], (uint8_t) state, __ATOMIC_RELAXED);
+        __atomic_store_n(&fd_table[fd], (fd_state_t) state, __ATOMIC_RELAXED);
         if (state) {
                 unsigned high = __atomic_load_n(&fd_table_high, __ATOMIC_RELAXED);
                 while ((unsigned) fd >= high &&
@@ -222,18 +239,18 @@ static inline void fd_state_set(int fd, unsigned state) {
 
 static inline void fd_state_add(int fd, unsigned bits) {
         if (fd >= 0 && (unsigned) fd < fd_table_size && (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) & bits) != bits)
-                __atomic_fetch_or(&fd_table[fd], (uint8_t) bits, __ATOMIC_RELAXED);
+                __atomic_fetch_or(&fd_table[fd], (fd_state_t) bits, __ATOMIC_RELAXED);
 }
 
 static inline void fd_state_remove(int fd, unsigned bits) {
         if (fd >= 0 && (unsigned) fd < fd_table_size && (__atomic_load_n(&fd_table[fd], __ATOMIC_RELAXED) & bits))
-                __atomic_fetch_and(&fd_table[fd], (uint8_t) ~bits, __ATOMIC_RELAXED);
+                __atomic_fetch_and(&fd_table[fd], (fd_state_t) ~bits, __ATOMIC_RELAXED);
 }
 
 /* close(): see table_pid above. */
 static inline void fd_forget(int fd) {
         unsigned s = fd_state_get(fd);
-        if (s == FD_UNTRACKED || s == 0 || ((s & FD_APP) && !table_writable()))
+        if (s == FD_UNTRACKED || s == 0 || ((s & FD_CHOSEN) && !table_writable()))
                 return;
         __atomic_store_n(&fd_table[fd], 0, __ATOMIC_RELAXED);
 }
@@ -272,7 +289,7 @@ static void fd_table_init(void) {
                 size = rl.rlim_max;
         if (size > FD_TABLE_MAX)
                 size = FD_TABLE_MAX;
-        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        p = mmap(NULL, size * sizeof(fd_state_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
                 return; /* every fd is then "untracked": slower, still correct */
         fd_table = p;
@@ -390,35 +407,43 @@ static inline bool needs_set(int value, int def, bool pristine) {
         return value > 0 && !(pristine && value == def);
 }
 
-/* Applies the configuration to one socket. Returns true when SO_KEEPALIVE is
- * on and every managed option took; the program never sees our errors. */
-static bool apply(int fd, const char *why, bool pristine) {
+/* Applies the configuration to one socket, but for the options in own
+ * (FD_SET_*: default mode, the program set them itself; they stay the
+ * program's, SO_KEEPALIVE=0 included). Returns true when SO_KEEPALIVE is
+ * on (or the program's) and the rule's options were tried; the program
+ * never sees our errors. */
+static bool apply(int fd, const char *why, bool pristine, unsigned own) {
         bool ok = true;
 
-        if (set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1) < 0) {
+        if (!(own & FD_SET_KEEPALIVE) && set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1) < 0) {
                 if (cfg.debug)
                         say("fd %d (%s): SO_KEEPALIVE failed: %s", fd, why, strerror(errno));
                 return false;
         }
-        if (needs_set(cfg.idle, cfg.def_idle, pristine) && set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, cfg.idle) < 0)
+        if (!(own & FD_SET_IDLE) && needs_set(cfg.idle, cfg.def_idle, pristine) &&
+            set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, cfg.idle) < 0)
                 ok = false;
-        if (needs_set(cfg.interval, cfg.def_interval, pristine) &&
+        if (!(own & FD_SET_INTERVAL) && needs_set(cfg.interval, cfg.def_interval, pristine) &&
             set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, cfg.interval) < 0)
                 ok = false;
-        if (needs_set(cfg.count, cfg.def_count, pristine) && set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, cfg.count) < 0)
+        if (!(own & FD_SET_COUNT) && needs_set(cfg.count, cfg.def_count, pristine) &&
+            set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, cfg.count) < 0)
                 ok = false;
-        if (needs_set(cfg.user_timeout, 0, pristine) &&
+        if (!(own & FD_SET_USER_TIMEOUT) && needs_set(cfg.user_timeout, 0, pristine) &&
             set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, cfg.user_timeout) < 0)
                 ok = false;
         if (cfg.debug)
-                say("fd %d (%s): keepalive on, idle=%d interval=%d count=%d user_timeout=%d%s",
+                say("fd %d (%s): keepalive on, idle=%d interval=%d count=%d user_timeout=%d%s%s%s%s%s%s%s%s",
                     fd, why, cfg.idle, cfg.interval, cfg.count, cfg.user_timeout,
-                    ok ? "" : " (some options failed)");
+                    own ? " (the program's own:" : "", own & FD_SET_KEEPALIVE ? " SO_KEEPALIVE" : "",
+                    own & FD_SET_IDLE ? " idle" : "", own & FD_SET_INTERVAL ? " interval" : "",
+                    own & FD_SET_COUNT ? " count" : "", own & FD_SET_USER_TIMEOUT ? " user_timeout" : "",
+                    own ? ")" : "", ok ? "" : " (some options failed)");
         return true;
 }
 
-static void manage(int fd, const char *why, bool pristine) {
-        if (apply(fd, why, pristine))
+static void manage(int fd, const char *why, bool pristine, unsigned own) {
+        if (apply(fd, why, pristine, own))
                 fd_state_add(fd, FD_MANAGED);
 }
 
@@ -465,7 +490,7 @@ static unsigned adopt_listener(int fd, const char *why) {
                 bits = FD_MANAGED | FD_BACKLOG;
         else if (owner_chose(fd))
                 bits = FD_APP;
-        else if (apply(fd, why, false))
+        else if (apply(fd, why, false, 0))
                 bits = FD_MANAGED | FD_BACKLOG;
         fd_state_add(fd, bits);
         return bits;
@@ -493,9 +518,9 @@ static void adopt_inherited(int fd) {
                 else if (owner_chose(fd))
                         fd_state_add(fd, FD_APP);
                 else
-                        manage(fd, "inherited connection", false);
+                        manage(fd, "inherited connection", false, 0);
         } else if (cfg.direction == KA_DIRECTION_BOTH) {
-                manage(fd, "inherited socket", false);
+                manage(fd, "inherited socket", false, 0);
         }
 }
 
@@ -670,7 +695,7 @@ EXPORT int socket(int domain, int type, int protocol) {
         if (is_tcp(domain, type, protocol)) {
                 fd_state_set(fd, FD_KNOWN | FD_TCP | FD_PRISTINE);
                 if (cfg.direction == KA_DIRECTION_BOTH)
-                        manage(fd, "socket", true);
+                        manage(fd, "socket", true, 0);
         } else {
                 fd_state_set(fd, FD_KNOWN);
         }
@@ -679,7 +704,12 @@ EXPORT int socket(int domain, int type, int protocol) {
 }
 
 /* With a direction filter the use of a socket is known only at connect() or
- * listen(); configure it then, unless the program chose for itself. */
+ * listen(); configure it then. In default mode the options the program set
+ * itself before (FD_SET_*) stay its own, the rule supplies the others, as
+ * Direction=both (configured at socket(), then the program's calls) and the
+ * BPF backend (at establishment) do; the owner's choice found on a socket
+ * we did not see made (FD_APP) stays whole: which options it set is not
+ * known. */
 static void manage_on_use(int fd, enum ka_direction dir, const char *why) {
         unsigned s;
 
@@ -696,7 +726,7 @@ static void manage_on_use(int fd, enum ka_direction dir, const char *why) {
                 fd_state_set(fd, s);
         }
         if ((s & (FD_TCP | FD_MANAGED | FD_APP)) == FD_TCP)
-                manage(fd, why, (s & FD_PRISTINE) != 0);
+                manage(fd, why, (s & FD_PRISTINE) != 0, s & FD_SET_ANY);
 }
 
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
@@ -729,7 +759,12 @@ static void after_accept(int lfd, int nfd) {
                 fd_state_set(nfd, FD_KNOWN);
         } else if (!(cfg.direction & KA_DIRECTION_INBOUND)) {
                 fd_state_set(nfd, FD_KNOWN | FD_TCP);
-        } else if (ls & FD_APP) {
+        } else if ((ls & FD_APP) || ((ls & FD_SET_ANY) && (ls & (FD_MANAGED | FD_BACKLOG)) != FD_MANAGED)) {
+                /* The owner's choice on the listener is its connections'.
+                 * Options the program set on a listener we configured at
+                 * socket() or listen() are in its clones along with ours
+                 * (the last branch); on one we adopted late or did not
+                 * configure, they stay whole, as found. */
                 fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
         } else if (!(ls & FD_MANAGED)) {
                 /* A TCP listener we had not seen: moved with F_DUPFD, from
@@ -740,11 +775,11 @@ static void after_accept(int lfd, int nfd) {
                         fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
                 } else {
                         fd_state_set(nfd, FD_KNOWN | FD_TCP);
-                        manage(nfd, "accept", false);
+                        manage(nfd, "accept", false, 0);
                 }
         } else if ((ls & FD_BACKLOG) && getsockopt_int(nfd, SOL_SOCKET, SO_KEEPALIVE) != 1) {
                 fd_state_set(nfd, FD_KNOWN | FD_TCP);
-                manage(nfd, "accept, queued before adoption", false);
+                manage(nfd, "accept, queued before adoption", false, 0);
         } else {
                 if (ls & FD_BACKLOG)
                         fd_state_remove(lfd, FD_BACKLOG);
@@ -819,6 +854,18 @@ static inline bool is_keepalive_option(int level, int name) {
                                          name == TCP_KEEPCNT || name == TCP_USER_TIMEOUT));
 }
 
+/* The FD_SET_* bit of a keepalive option. */
+static unsigned option_bit(int level, int name) {
+        if (level == SOL_SOCKET)
+                return FD_SET_KEEPALIVE;
+        switch (name) {
+        case TCP_KEEPIDLE: return FD_SET_IDLE;
+        case TCP_KEEPINTVL: return FD_SET_INTERVAL;
+        case TCP_KEEPCNT: return FD_SET_COUNT;
+        default: return FD_SET_USER_TIMEOUT;
+        }
+}
+
 EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
         ensure_init();
         if (cfg.active && UNLIKELY(is_keepalive_option(level, name))) {
@@ -838,11 +885,19 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
                         int rule = rule_value(level, name);
                         if (cfg.mode == KA_MODE_FORCE && (s & FD_MANAGED) && rule > 0)
                                 return force_setsockopt(fd, level, name, val, len, rule, saved_errno);
-                        /* The program's own choice (kept in the table even on a
-                         * socket we configured: a vfork child's close() must
-                         * not make us forget it). */
-                        if (cfg.mode == KA_MODE_DEFAULT)
-                                fd_state_add(fd, FD_APP);
+                        /* Default mode: the program's own choice of this option,
+                         * once the kernel took it (a refused call set nothing).
+                         * Kept even on a socket we configured: a vfork child's
+                         * close() must not make us forget it. FD_PRISTINE
+                         * stays: it speaks for the options not set. */
+                        if (cfg.mode == KA_MODE_DEFAULT) {
+                                int r;
+                                errno = saved_errno;
+                                r = real_setsockopt(fd, level, name, val, len);
+                                if (r == 0)
+                                        fd_state_add(fd, option_bit(level, name));
+                                return r;
+                        }
                         /* No longer at the netns defaults, maybe. */
                         fd_state_remove(fd, FD_PRISTINE);
                 }

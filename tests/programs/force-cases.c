@@ -14,7 +14,9 @@
  *   SO_KEEPALIVE=1, the rule's own value, options the rule leaves unset,
  *   invalid values or lengths (EINVAL), bad pointers (EFAULT), and every
  *   call on a socket the rule does not manage. Mode=default: the program's
- *   calls always reach the kernel.
+ *   calls always reach the kernel, and each option it set before connect()
+ *   (or on the listener before listen()) keeps its value while the rule
+ *   sets the others, SO_KEEPALIVE included.
  *
  *   force-cases --list-rules
  *   force-cases --rule=NAME --env      the rule as TCPKEEPALIVE_* assignments
@@ -54,12 +56,19 @@ static const struct rule rules[] = {
         { "force-inbound", 77, 0, 0, 0, "force", "inbound" },
         { "force-outbound", 77, 0, 0, 0, "force", "outbound" },
         { "default-both", 77, 0, 0, 0, "default", "both" },
+        /* Default mode with a direction: the rule is applied at connect() or
+         * listen() (the preload) or at establishment (BPF), after what the
+         * program set itself. */
+        { "default-outbound", 75, 9, 4, 0, "default", "outbound" },
+        { "default-inbound", 75, 9, 4, 0, "default", "inbound" },
         /* Force with the value the kernel would use anyway: still enforced. */
         { "force-sysdefault", SYSDEF, 0, 0, 0, "force", "both" },
 };
 
 enum side { CONNECTED, ACCEPTED };
-enum when { ESTABLISHED, BEFORE_CONNECT, FROM_OUTSIDE };
+/* BEFORE_LISTEN: the call is made on the listener before listen(); the
+ * accepted connection, its clone, is checked (side ACCEPTED). */
+enum when { ESTABLISHED, BEFORE_CONNECT, BEFORE_LISTEN, FROM_OUTSIDE };
 enum optval_kind { GOOD, SHORT, BAD_POINTER };
 
 struct fcase {
@@ -100,6 +109,8 @@ static const struct fcase cases[] = {
         /* before connect(): the rule's values once connected */
         { "force-both", CONNECTED, BEFORE_CONNECT, S, SO_KEEPALIVE, 0, GOOD, 0, 1, 77, 11, SYSDEF, 3000 },
         { "force-both", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 77, 11, SYSDEF, 3000 },
+        { "force-both", ACCEPTED, BEFORE_LISTEN, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 77, 11, SYSDEF, 3000 },
+        { "force-both", ACCEPTED, BEFORE_LISTEN, S, SO_KEEPALIVE, 0, GOOD, 0, 1, 77, 11, SYSDEF, 3000 },
         /* the socket's unit counts, not the caller's cgroup */
         { "force-both", CONNECTED, FROM_OUTSIDE, S, SO_KEEPALIVE, 0, GOOD, 0, 1, 77, 11, SYSDEF, 3000 },
         { "force-both", ACCEPTED, FROM_OUTSIDE, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 77, 11, SYSDEF, 3000 },
@@ -110,6 +121,9 @@ static const struct fcase cases[] = {
         { "force-inbound", ACCEPTED, ESTABLISHED, T, TCP_USER_TIMEOUT, 4000, GOOD, 0, 1, 77, SYSDEF, SYSDEF, 4000 },
         { "force-inbound", CONNECTED, ESTABLISHED, T, TCP_KEEPIDLE, 999, GOOD, 0, 0, 999, SYSDEF, SYSDEF, 0 },
         { "force-inbound", CONNECTED, ESTABLISHED, T, TCP_KEEPCNT, 4, GOOD, 0, 0, SYSDEF, SYSDEF, 4, 0 },
+        /* set on the listener before listen(): the rule's values all the same */
+        { "force-inbound", ACCEPTED, BEFORE_LISTEN, S, SO_KEEPALIVE, 0, GOOD, 0, 1, 77, SYSDEF, SYSDEF, 0 },
+        { "force-inbound", ACCEPTED, BEFORE_LISTEN, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 77, SYSDEF, SYSDEF, 0 },
 
         /* force-outbound: connected sockets only */
         { "force-outbound", CONNECTED, ESTABLISHED, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 77, SYSDEF, SYSDEF, 0 },
@@ -124,6 +138,40 @@ static const struct fcase cases[] = {
         /* before connect(): what the program chose stays, the rest is the rule's */
         { "default-both", CONNECTED, BEFORE_CONNECT, S, SO_KEEPALIVE, 0, GOOD, 0, 0, 77, SYSDEF, SYSDEF, 0 },
         { "default-both", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 999, SYSDEF, SYSDEF, 0 },
+        /* on the listener before listen(): its connections are its clones */
+        { "default-both", ACCEPTED, BEFORE_LISTEN, T, TCP_KEEPIDLE, 10, GOOD, 0, 1, 10, SYSDEF, SYSDEF, 0 },
+        { "default-both", ACCEPTED, BEFORE_LISTEN, S, SO_KEEPALIVE, 0, GOOD, 0, 0, 77, SYSDEF, SYSDEF, 0 },
+
+        /* Default mode, one direction: an option the program set before
+         * connect() (or on the listener before listen()) is its own, the rule
+         * supplies every other one, SO_KEEPALIVE included: the program's
+         * SO_KEEPALIVE=0 keeps keepalive off (the rule's times are set all
+         * the same, as Direction=both does at socket()). A call the kernel
+         * refused set nothing: the rule's value. Rule: idle 75, interval 9,
+         * count 4. */
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPIDLE, 10, GOOD, 0, 1, 10, 9, 4, 0 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPINTVL, 20, GOOD, 0, 1, 75, 20, 4, 0 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPCNT, 7, GOOD, 0, 1, 75, 9, 7, 0 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, T, TCP_USER_TIMEOUT, 5000, GOOD, 0, 1, 75, 9, 4, 5000 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, S, SO_KEEPALIVE, 0, GOOD, 0, 0, 75, 9, 4, 0 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, S, SO_KEEPALIVE, 1, GOOD, 0, 1, 75, 9, 4, 0 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPIDLE, 0, GOOD, EINVAL, 1, 75, 9, 4, 0 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPCNT, 200, GOOD, EINVAL, 1, 75, 9, 4, 0 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPIDLE, 10, SHORT, EINVAL, 1, 75, 9, 4, 0 },
+        { "default-outbound", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPIDLE, 10, BAD_POINTER, EFAULT, 1, 75, 9, 4, 0 },
+        { "default-outbound", CONNECTED, ESTABLISHED, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, 999, 9, 4, 0 },
+        /* the other direction: not the rule's */
+        { "default-outbound", ACCEPTED, BEFORE_LISTEN, T, TCP_KEEPIDLE, 10, GOOD, 0, 0, 10, SYSDEF, SYSDEF, 0 },
+
+        { "default-inbound", ACCEPTED, BEFORE_LISTEN, T, TCP_KEEPIDLE, 10, GOOD, 0, 1, 10, 9, 4, 0 },
+        { "default-inbound", ACCEPTED, BEFORE_LISTEN, T, TCP_KEEPCNT, 7, GOOD, 0, 1, 75, 9, 7, 0 },
+        { "default-inbound", ACCEPTED, BEFORE_LISTEN, T, TCP_USER_TIMEOUT, 5000, GOOD, 0, 1, 75, 9, 4, 5000 },
+        { "default-inbound", ACCEPTED, BEFORE_LISTEN, S, SO_KEEPALIVE, 0, GOOD, 0, 0, 75, 9, 4, 0 },
+        { "default-inbound", ACCEPTED, BEFORE_LISTEN, S, SO_KEEPALIVE, 1, GOOD, 0, 1, 75, 9, 4, 0 },
+        { "default-inbound", ACCEPTED, BEFORE_LISTEN, T, TCP_KEEPINTVL, 0, GOOD, EINVAL, 1, 75, 9, 4, 0 },
+        { "default-inbound", ACCEPTED, ESTABLISHED, T, TCP_KEEPINTVL, 30, GOOD, 0, 1, 75, 30, 4, 0 },
+        /* the other direction: not the rule's */
+        { "default-inbound", CONNECTED, BEFORE_CONNECT, T, TCP_KEEPIDLE, 10, GOOD, 0, 0, 10, SYSDEF, SYSDEF, 0 },
 
         /* force with the sysctl's own value as the rule's */
         { "force-sysdefault", CONNECTED, ESTABLISHED, T, TCP_KEEPIDLE, 999, GOOD, 0, 1, SYSDEF, SYSDEF, SYSDEF, 0 },
@@ -211,7 +259,9 @@ static int run_case(size_t n, const struct fcase *c, const char *home, const cha
 
         snprintf(desc, sizeof(desc), "%s %s%s: setsockopt(%s, %d)%s", c->rule,
                  c->side == CONNECTED ? "connected" : "accepted",
-                 c->when == BEFORE_CONNECT ? " (before connect)" : c->when == FROM_OUTSIDE ? " (from another cgroup)" : "",
+                 c->when == BEFORE_CONNECT  ? " (before connect)"
+                 : c->when == BEFORE_LISTEN ? " (on the listener, before listen)"
+                 : c->when == FROM_OUTSIDE ? " (from another cgroup)" : "",
                  c->level == SOL_SOCKET ? "SO_KEEPALIVE"
                  : c->name == TCP_KEEPIDLE ? "TCP_KEEPIDLE"
                  : c->name == TCP_KEEPINTVL ? "TCP_KEEPINTVL"
@@ -223,11 +273,17 @@ static int run_case(size_t n, const struct fcase *c, const char *home, const cha
                 optval = bad_page;
 
         if ((lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-            bind(lfd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(lfd, 4) < 0 ||
-            getsockname(lfd, (struct sockaddr *) &a, &alen) < 0 || (cfd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+            bind(lfd, (struct sockaddr *) &a, sizeof(a)) < 0)
                 die("loopback listener");
         r = 0;
         errno = 0;
+        if (c->when == BEFORE_LISTEN) {
+                r = setsockopt(lfd, c->level, c->name, optval, optlen);
+                err = errno;
+        }
+        if (listen(lfd, 4) < 0 || getsockname(lfd, (struct sockaddr *) &a, &alen) < 0 ||
+            (cfd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+                die("loopback listener");
         if (c->when == BEFORE_CONNECT) {
                 r = setsockopt(cfd, c->level, c->name, optval, optlen);
                 err = errno;
@@ -235,7 +291,7 @@ static int run_case(size_t n, const struct fcase *c, const char *home, const cha
         if (connect(cfd, (struct sockaddr *) &a, sizeof(a)) < 0 || (afd = accept(lfd, NULL, NULL)) < 0)
                 die("loopback connection");
         fd = c->side == CONNECTED ? cfd : afd;
-        if (c->when != BEFORE_CONNECT) {
+        if (c->when != BEFORE_CONNECT && c->when != BEFORE_LISTEN) {
                 if (c->when == FROM_OUTSIDE && outside)
                         move_to(outside);
                 errno = 0;
