@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "exe-check.h"
+#include "trusted-path.h"
 
 /* An ELF file without a PT_INTERP program header (64- or 32-bit). */
 static bool elf_is_static(int fd) {
@@ -47,20 +48,23 @@ static bool elf_is_static(int fd) {
 
 bool exe_preload_works(const char *path, const char *name, char *reason, size_t size) {
         struct stat st;
-        bool is_static;
-        /* O_NONBLOCK: the path can name a FIFO its owner put there, and root
-         * reads it (tcpkeepalive-bpf --auto before the service starts). */
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        bool is_static, has_caps;
+        /* The path can name a FIFO or a device its owner put there, and root
+         * reads it (tcpkeepalive-bpf --auto before the service starts): O_PATH
+         * opens nothing; only a regular file is then opened, the same inode. */
+        int fd, path_fd = open(path, O_PATH | O_CLOEXEC);
 
-        if (fd < 0)
+        if (path_fd < 0)
                 return true;
         if (!name)
                 name = path;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
+        if (fstat(path_fd, &st) < 0 || !S_ISREG(st.st_mode) || (fd = trusted_path_reopen(path_fd)) < 0) {
+                close(path_fd);
                 return true; /* not a program we can judge: the preload is tried */
         }
+        close(path_fd);
         is_static = elf_is_static(fd);
+        has_caps = fgetxattr(fd, "security.capability", NULL, 0) > 0;
         close(fd);
         if (is_static) {
                 snprintf(reason, size, "%s is statically linked", name);
@@ -70,7 +74,7 @@ bool exe_preload_works(const char *path, const char *name, char *reason, size_t 
                 snprintf(reason, size, "%s is setuid/setgid", name);
                 return false;
         }
-        if (getxattr(path, "security.capability", NULL, 0) > 0) {
+        if (has_caps) {
                 snprintf(reason, size, "%s has file capabilities", name);
                 return false;
         }

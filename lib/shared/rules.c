@@ -17,6 +17,7 @@
 #include "safe-text.h"
 #include "strv.h"
 #include "timespan.h"
+#include "trusted-path.h"
 #include "unit-name.h"
 
 #ifndef RULE_DIR_ETC
@@ -467,81 +468,6 @@ static int check_trust(struct ka_ruleset *rs, const char *path, const struct sta
         return 0;
 }
 
-/*
- * Only root may be able to change what a directory holds: each directory
- * from / down to dir (links resolved) is owned by root and writable by
- * nobody else, or sticky (others cannot rename or remove root's entries
- * there). With strict_last, the last one may not be writable by others
- * even when sticky: in a rule directory someone else's file would take a
- * rule's name (a broken file still hides the packaged one). Returns NULL,
- * or why not (to free).
- */
-static char *untrusted_dir(const char *dir, bool strict_last) {
-        char *real = realpath(dir, NULL), *why = NULL;
-
-        if (!real) {
-                if (asprintf(&why, "cannot resolve %s: %s", dir, strerror(errno)) < 0)
-                        why = NULL;
-                return why;
-        }
-        for (char *end = real;; end++) {
-                if (*end != '/' && *end != '\0')
-                        continue;
-                char saved = *end;
-                bool last = saved == '\0' || end[1] == '\0';
-                struct stat st;
-                *end = '\0';
-                const char *at = end == real ? "/" : real;
-                if (stat(at, &st) < 0) {
-                        if (asprintf(&why, "cannot stat %s: %s", at, strerror(errno)) < 0)
-                                why = NULL;
-                } else if (st.st_uid != 0 ||
-                           ((st.st_mode & (S_IWGRP | S_IWOTH)) && (!(st.st_mode & S_ISVTX) || (last && strict_last)))) {
-                        if (asprintf(&why, "the directory %s can be changed by someone other than root "
-                                           "(owner uid %u, mode %04o)",
-                                     at, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777)) < 0)
-                                why = NULL;
-                        if (!why)
-                                why = strdup("a directory on its path can be changed by someone other than root");
-                }
-                *end = saved;
-                if (why || saved == '\0' || last)
-                        break;
-        }
-        free(real);
-        return why;
-}
-
-/* A symlink in a rule directory: it is root's, and so is every directory
- * on the way to what it points to (the file itself is checked once open). */
-static int check_link_trust(struct ka_ruleset *rs, const char *path, const struct stat *lst) {
-        char *target, *slash, *why;
-
-        if (!running_as_root())
-                return 0;
-        if (lst->st_uid != 0) {
-                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "refusing a symlink owned by uid %u, not root",
-                     (unsigned) lst->st_uid);
-                return -EPERM;
-        }
-        target = realpath(path, NULL);
-        if (!target)
-                return 0; /* dangling: reported as such */
-        slash = strrchr(target, '/');
-        if (slash == target)
-                slash[1] = '\0';
-        else
-                *slash = '\0';
-        why = untrusted_dir(target, false);
-        free(target);
-        if (why) {
-                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "refusing a symlink whose target is not root's alone: %s", why);
-                free(why);
-                return -EPERM;
-        }
-        return 0;
-}
-
 static void warn_semantics(struct parser *p, const struct ka_params *pr) {
         /* tcp(7): TCP_USER_TIMEOUT overrides keepalive for deciding when to
          * give up, so a shorter one cuts the probing short. */
@@ -555,23 +481,30 @@ static void warn_semantics(struct parser *p, const struct ka_params *pr) {
         }
 }
 
-/* Parses one file; on success the rule (or the defaults) joins the set. */
-static int load_file(struct ka_ruleset *rs, const char *path, const char *name, enum file_kind kind) {
+/* Parses one file, given by an O_PATH descriptor of it (trusted_path_open);
+ * on success the rule (or the defaults) joins the set. */
+static int load_file(struct ka_ruleset *rs, int path_fd, const char *path, const char *name, enum file_kind kind) {
         struct parser p = { .rs = rs, .path = path, .kind = kind };
         struct stat st;
         int fd, r;
 
         ka_params_init(&p.rule.params);
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* O_PATH opened nothing: a FIFO or a device is refused unopened. */
+        if (fstat(path_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "not a regular file");
+                r = -EINVAL;
+                goto broken;
+        }
+        fd = trusted_path_reopen(path_fd);
         if (fd < 0) {
-                r = -errno;
+                r = fd;
                 diag(rs, KA_DIAG_ERROR, path, 0, NULL, "cannot open: %s", strerror(-r));
                 goto broken;
         }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "not a regular file");
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "cannot stat: %s", strerror(-r));
                 close(fd);
-                r = -EINVAL;
                 goto broken;
         }
         if ((r = check_trust(rs, path, &st)) < 0) {
@@ -642,10 +575,9 @@ broken:
 
 /* ---- layering -------------------------------------------------------------- */
 
-static bool is_masked(const char *path) {
-        struct stat st;
-        /* The mask is a symlink to /dev/null: compare the device, not the text. */
-        return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+/* The mask is a symlink to /dev/null: compare the device, not the text. */
+static bool is_mask(const struct stat *st) {
+        return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
 }
 
 static bool has_suffix(const char *s, const char *suffix) {
@@ -653,8 +585,39 @@ static bool has_suffix(const char *s, const char *suffix) {
         return a > b && strcmp(s + a - b, suffix) == 0;
 }
 
+static unsigned trust_flags(void) {
+        return running_as_root() ? TRUSTED_PATH_CHECK : 0; /* verify run by a user: nothing to protect */
+}
+
+/* One entry: path_fd opened by trusted_path_open, or its -errno and why. A
+ * refused file still takes its name: a broken file in /etc must not
+ * silently let the one in /usr/lib through. */
+static void load_entry(struct ka_ruleset *rs, int path_fd, char *why, const char *path, const char *name) {
+        struct stat st;
+
+        if (path_fd == -EPERM)
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "refusing the file: %s",
+                     why ? why : "a step on its path can be changed by someone other than root");
+        else if (path_fd == -ENOENT)
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "dangling symlink");
+        else if (path_fd < 0)
+                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "cannot open: %s", strerror(-path_fd));
+        else if (fstat(path_fd, &st) == 0 && is_mask(&st)) {
+                push_shown(&rs->masked, path);
+                close(path_fd);
+                return;
+        } else {
+                (void) load_file(rs, path_fd, path, name,
+                                 strcmp(name, KA_DEFAULTS_FILE) == 0 ? FILE_DEFAULTS : FILE_RULE);
+                close(path_fd);
+                return;
+        }
+        push_shown(&rs->broken, path);
+}
+
 int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *const *dirs) {
         char **names = NULL, **dirpaths = NULL, **distrust = NULL;
+        int *dirfds = NULL;
         size_t n_dirs = 0;
         int r = 0;
 
@@ -666,20 +629,42 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                         return -ENOMEM;
                 n_dirs++;
         }
-        /* Why each directory is not root's alone (NULL: it is). */
+        /* Each directory, resolved step by step (O_PATH), and why it is not
+         * root's alone (NULL: it is). */
         distrust = calloc(n_dirs + 1, sizeof(char *));
-        if (!distrust) {
-                strv_free(dirpaths);
-                return -ENOMEM;
+        dirfds = calloc(n_dirs + 1, sizeof(int));
+        if (!distrust || !dirfds) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n_dirs; i++) {
+                dirfds[i] = trusted_path_open(AT_FDCWD, dirpaths[i], trust_flags() | TRUSTED_PATH_STRICT_LAST,
+                                              &distrust[i]);
+                if (dirfds[i] == -EPERM && !distrust[i])
+                        distrust[i] = strdup("a step on its path can be changed by someone other than root");
         }
         /* Every file name, once, in sorted order. */
-        for (size_t i = 0; dirpaths[i]; i++) {
-                DIR *d = opendir(dirpaths[i]);
+        for (size_t i = 0; i < n_dirs; i++) {
+                /* Names only (an untrusted directory's names still take their
+                 * place); files are opened through dirfds[i] alone. */
+                int lfd;
+                DIR *d;
                 struct dirent *de;
+                if (dirfds[i] < 0 && !distrust[i]) {
+                        if (dirfds[i] != -ENOENT)
+                                diag(rs, KA_DIAG_WARNING, dirpaths[i], 0, NULL, "cannot read directory: %s",
+                                     strerror(-dirfds[i]));
+                        continue;
+                }
+                lfd = dirfds[i] >= 0 ? openat(dirfds[i], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                     : open(dirpaths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                d = lfd >= 0 ? fdopendir(lfd) : NULL;
                 if (!d) {
                         if (errno != ENOENT)
                                 diag(rs, KA_DIAG_WARNING, dirpaths[i], 0, NULL, "cannot read directory: %s",
                                      strerror(errno));
+                        if (lfd >= 0)
+                                close(lfd);
                         continue;
                 }
                 while ((de = readdir(d))) {
@@ -694,27 +679,24 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                         }
                 }
                 closedir(d);
-                if (running_as_root())
-                        distrust[i] = untrusted_dir(dirpaths[i], true);
         }
         strv_sort_unique(names); /* each name once, in order */
 
         for (size_t n = 0; names && names[n]; n++) {
-                for (size_t i = 0; dirpaths[i]; i++) {
-                        char *path;
+                for (size_t i = 0; i < n_dirs; i++) {
+                        struct stat lst;
+                        char *path, *why = NULL;
+                        if (dirfds[i] < 0 && !distrust[i])
+                                continue; /* absent */
                         if (asprintf(&path, "%s/%s", dirpaths[i], names[n]) < 0) {
                                 r = -ENOMEM;
                                 goto out;
                         }
-                        struct stat lst;
-                        if (lstat(path, &lst) < 0) {
+                        if (dirfds[i] >= 0 ? fstatat(dirfds[i], names[n], &lst, AT_SYMLINK_NOFOLLOW) < 0
+                                           : lstat(path, &lst) < 0) {
                                 free(path); /* not in this directory */
                                 continue;
                         }
-                        /* Only a symlink can be a mask or dangling: a regular file
-                         * costs no further stat (a boot parses thousands). A
-                         * refused file still takes its name: a broken file in /etc
-                         * must not silently let the one in /usr/lib through. */
                         if (!text_is_printable(names[n])) {
                                 /* Its name would be copied into drop-ins and logs. */
                                 diag(rs, KA_DIAG_ERROR, path, 0, NULL,
@@ -723,24 +705,23 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                         } else if (distrust[i]) {
                                 diag(rs, KA_DIAG_ERROR, path, 0, NULL, "refusing the file: %s", distrust[i]);
                                 push_shown(&rs->broken, path);
-                        } else if (S_ISLNK(lst.st_mode) && check_link_trust(rs, path, &lst) < 0)
-                                push_shown(&rs->broken, path);
-                        else if (S_ISLNK(lst.st_mode) && is_masked(path))
-                                push_shown(&rs->masked, path);
-                        else if (S_ISLNK(lst.st_mode) && access(path, F_OK) < 0) {
-                                diag(rs, KA_DIAG_ERROR, path, 0, NULL, "dangling symlink");
-                                push_shown(&rs->broken, path);
-                        } else
-                                (void) load_file(rs, path, names[n],
-                                                 strcmp(names[n], KA_DEFAULTS_FILE) == 0 ? FILE_DEFAULTS : FILE_RULE);
+                        } else {
+                                int fd = trusted_path_open(dirfds[i], names[n], trust_flags(), &why);
+                                load_entry(rs, fd, why, path, names[n]);
+                                free(why);
+                        }
                         free(path);
                         break; /* the highest-priority directory wins the name */
                 }
         }
 out:
-        for (size_t i = 0; i < n_dirs; i++)
+        for (size_t i = 0; distrust && i < n_dirs; i++)
                 free(distrust[i]);
+        for (size_t i = 0; dirfds && i < n_dirs; i++)
+                if (dirfds[i] >= 0)
+                        close(dirfds[i]);
         free(distrust);
+        free(dirfds);
         strv_free(names);
         strv_free(dirpaths);
         return r;
@@ -750,18 +731,22 @@ int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 const char *slash = strrchr(paths[i], '/');
                 const char *name = slash ? slash + 1 : paths[i];
-                if (is_masked(paths[i])) {
-                        push_shown(&rs->masked, paths[i]);
-                        continue;
-                }
+                char *why = NULL;
+                int fd;
+
                 if (!text_is_printable(paths[i])) {
                         diag(rs, KA_DIAG_ERROR, paths[i], 0, NULL,
                              "refusing a path with a control character or that is not UTF-8: rename it");
                         push_shown(&rs->broken, paths[i]);
                         continue;
                 }
-                (void) load_file(rs, paths[i], name,
-                                 strcmp(name, KA_DEFAULTS_FILE) == 0 ? FILE_DEFAULTS : FILE_RULE);
+                fd = trusted_path_open(AT_FDCWD, paths[i], trust_flags(), &why);
+                if (fd == -ENOENT) {
+                        diag(rs, KA_DIAG_ERROR, paths[i], 0, NULL, "cannot open: %s", strerror(ENOENT));
+                        push_shown(&rs->broken, paths[i]);
+                } else
+                        load_entry(rs, fd, why, paths[i], name);
+                free(why);
         }
         return 0;
 }

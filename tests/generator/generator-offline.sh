@@ -118,7 +118,7 @@ expect_match "$mc" "TCPKEEPALIVE_SOURCE=$R2/etc/keepalived.d/10-all.ini\"" "the 
 expect_match "$(cat "$TMP/log2")" 'a\\x0aExecStartPre=\+sh -c id>x\\x0a#\.ini: error: refusing a file whose name has a control character' \
         "the hostile name is refused, shown escaped"
 if [ "$(id -u)" = 0 ]; then
-        expect_match "$(cat "$TMP/log2")" "20-link.ini: error: refusing a symlink owned by uid 65534" "a user's link is refused"
+        expect_match "$(cat "$TMP/log2")" "20-link.ini: error: refusing the file: the symlink .*20-link.ini is owned by uid 65534, not root" "a user's link is refused"
         expect_no_match "$mc" "IDLE=99" "the user's link did not apply"
 fi
 ! grep -q '^ExecStartPre' "$TMP/log2" || fail "the generator's log carries the name's raw newline:
@@ -129,4 +129,18 @@ set -e
 ! grep -q '^ExecStartPre' "$TMP/verify2" || fail "verify prints the name's raw newline:
 $(cat "$TMP/verify2")"
 expect_match "$(cat "$TMP/verify2")" 'a\\x0aExecStartPre=\+sh -c id>x\\x0a#\.ini' "verify shows the name escaped"
+# A link to a device or a FIFO is refused without being opened (O_PATH):
+# opening some devices acts (a watchdog).
+mkfifo "$R2/srv/fifo"
+ln -s /dev/zero "$R2/etc/keepalived.d/30-device.ini"
+ln -s "$R2/srv/fifo" "$R2/etc/keepalived.d/31-fifo.ini"
+if command -v strace >/dev/null 2>&1; then
+        mkdir "$TMP/out3"
+        TCPKEEPALIVE_ROOT=$R2 TCPKEEPALIVE_GENERATOR_STDERR=1 strace -f -e trace=open,openat -o "$TMP/strace" \
+                "$GEN" "$TMP/out3" "$TMP/out3" "$TMP/out3" 2>"$TMP/log3" || true
+        grep -E '"(/dev/zero|[^"]*/srv/fifo)"' "$TMP/strace" | grep -v O_PATH &&
+                fail "the generator opened a device or a FIFO a rule links to"
+        expect_match "$(cat "$TMP/log3")" "30-device.ini: error: not a regular file" "a link to a device is refused"
+        expect_match "$(cat "$TMP/log3")" "31-fifo.ini: error: not a regular file" "a link to a FIFO is refused"
+fi
 pass "hostile rule file names, links, and our own units"

@@ -533,12 +533,42 @@ static void test_names_and_trust(void) {
         CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
         CHECK(!find_rule(&rs, "40-userlink.ini"));
         d = find_diag(&rs, "/etc/k3/40-userlink.ini", 0);
-        CHECK(d && strstr(d->message, "symlink owned by uid 65534"));
+        CHECK(d && strstr(d->message, "is owned by uid 65534, not root"));
         CHECK(!find_rule(&rs, "50-viadir.ini"));
         d = find_diag(&rs, "/etc/k3/50-viadir.ini", 0);
         CHECK(d && strstr(d->message, "/srv/nobody can be changed by someone other than root"));
         CHECK(find_rule(&rs, "60-rootlink.ini") != NULL);
         ka_ruleset_done(&rs);
+
+        /* A chain whose middle link is someone else's (the review: realpath
+         * checked only the ends), for a file and for a rule directory. */
+        snprintf(path, sizeof(path), "%s/srv/chain.ini", root);
+        snprintf(target, sizeof(target), "%s/etc/k3/40-target.ini.real", root);
+        CHECK(symlink(target, path) == 0 && lchown(path, 65534, 65534) == 0);
+        snprintf(target, sizeof(target), "%s/etc/k3/70-chain.ini", root);
+        CHECK(symlink(path, target) == 0);
+        mkdirs("/etc/k4real");
+        write_file("/etc/k4real/10-x.ini", "[Match]\nUnit=x\n");
+        snprintf(path, sizeof(path), "%s/srv/dirlink", root);
+        snprintf(target, sizeof(target), "%s/etc/k4real", root);
+        CHECK(symlink(target, path) == 0 && lchown(path, 65534, 65534) == 0);
+        snprintf(target, sizeof(target), "%s/etc/k4", root);
+        CHECK(symlink(path, target) == 0);
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        CHECK(!find_rule(&rs, "70-chain.ini"));
+        d = find_diag(&rs, "/etc/k3/70-chain.ini", 0);
+        CHECK(d && strstr(d->message, "srv/chain.ini is owned by uid 65534, not root"));
+        ka_ruleset_done(&rs);
+        {
+                const char *dirs4[] = { "/etc/k4", NULL };
+                ka_ruleset_init(&rs);
+                CHECK(ka_ruleset_load_dirs(&rs, root, dirs4) == 0);
+                CHECK(rs.n_rules == 0);
+                d = find_diag(&rs, "/etc/k4/10-x.ini", 0);
+                CHECK(d && strstr(d->message, "srv/dirlink is owned by uid 65534, not root"));
+                ka_ruleset_done(&rs);
+        }
 
         snprintf(path, sizeof(path), "%s/etc/k3", root);
         CHECK(chmod(path, 01777) == 0);
