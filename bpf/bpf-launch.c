@@ -9,9 +9,11 @@
  * user can write says), DBUS_SYSTEM_BUS_ADDRESS, TCPKEEPALIVE_*. A
  * dynamically linked program started that way runs code the unit chose,
  * as root. This one is linked statically (no ELF interpreter: the dynamic
- * loader never runs, so nothing is preloaded into it), never reads its
- * environment, accepts only the arguments the generator writes (numbers in
- * the kernel's ranges, fixed words, a service name), and then executes
+ * loader never runs, so nothing is preloaded into it), clears its
+ * environment before it does anything (the C library's start-up still
+ * reads GLIBC_TUNABLES: allocator settings, no code), accepts only the
+ * arguments the generator writes (numbers in the kernel's ranges, fixed
+ * words, a service name), and then executes
  * tcpkeepalive-bpf at its build-time path with a fixed environment.
  * Everything it does not know is refused, with the argument named.
  */
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -122,6 +125,11 @@ int main(int argc, char **argv) {
         bool attach, have_unit = false, have_auto = false;
         int n = 0;
 
+        /* First: nothing below may read what the unit set (syslog's time
+         * stamp reads TZ, a path root would open). GLIBC_TUNABLES is read by
+         * the C library before main: malloc's settings, no code loaded. */
+        if (clearenv() != 0)
+                return 1;
         if (fd_is_socket(0) || fd_is_socket(1) || fd_is_socket(2))
                 leave_the_sockets();
 

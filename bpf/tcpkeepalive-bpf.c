@@ -469,9 +469,12 @@ out:
 
 /* ---- attach / detach ---------------------------------------------------------------------- */
 
+/* The unit a cgroup is named after: systemd escapes a name that starts
+ * with '_' or a controller's name and a dot ("_cpu.service" for
+ * cpu.service) by a leading '_' (cg_escape); undone here. */
 static const char *unit_of(const char *cgroup) {
-        const char *slash = strrchr(cgroup, '/');
-        return slash ? slash + 1 : cgroup;
+        const char *slash = strrchr(cgroup, '/'), *name = slash ? slash + 1 : cgroup;
+        return name[0] == '_' ? name + 1 : name;
 }
 
 static int cmd_attach(const char *cgroup, const char *unit, bool auto_method) {

@@ -102,3 +102,31 @@ pass "gc"
 "$BPF" unload
 [ ! -e "$TCPKEEPALIVE_BPF_PIN_DIR/params" ] || fail "unload left the map pinned"
 pass "unload"
+
+# The launcher, as systemd starts it for an Accept=yes service: stdout and
+# stderr a socket, the unit's environment. It reads nothing of that
+# environment (TZ naming a FIFO used to block it in syslog's time stamp,
+# as root) and writes nothing into the socket.
+LAUNCH=$TKA_BUILDDIR/tcpkeepalive-bpf-launch
+[ -x "$LAUNCH" ] || fail "no $LAUNCH"
+mkfifo "$TMP/tz-fifo"
+out=$(python3 - "$LAUNCH" "$TMP/tz-fifo" <<'PY'
+import socket, subprocess, sys
+a, b = socket.socketpair()
+try:
+    r = subprocess.run([sys.argv[1], "bogus"], stdin=a, stdout=a, stderr=a, timeout=10,
+                       env={"TZ": sys.argv[2], "LANGUAGE": "de"})
+except subprocess.TimeoutExpired:
+    print("blocked")
+    sys.exit(0)
+a.close()
+b.settimeout(1)
+try:
+    data = b.recv(4096)
+except socket.timeout:
+    data = b""
+print("exit=%d socket=%r" % (r.returncode, data))
+PY
+)
+expect_eq "$out" "exit=2 socket=b''" "the launcher with a socket for stdio and TZ naming a FIFO"
+pass "the launcher reads no TZ and writes nothing into a socket"
