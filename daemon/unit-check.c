@@ -33,19 +33,6 @@
 #define SD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
 #define SD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
 
-const char *unit_state_to_string(enum unit_state s) {
-        static const char *const names[] = {
-                [UNIT_STATE_ACTIVE] = "active",
-                [UNIT_STATE_PENDING_RESTART] = "pending-restart",
-                [UNIT_STATE_INACTIVE] = "inactive",
-                [UNIT_STATE_UNSUPPORTED] = "unsupported",
-                [UNIT_STATE_OVERRIDDEN] = "overridden",
-                [UNIT_STATE_UNMANAGED] = "unmanaged",
-                [UNIT_STATE_ERROR] = "error",
-        };
-        return (unsigned) s < sizeof(names) / sizeof(names[0]) ? names[s] : "error";
-}
-
 /* Reads a whole /proc file (they report size 0, so read until EOF). */
 static char *read_proc(const char *path, size_t *ret_len) {
         size_t size = 0, len = 0;
@@ -250,6 +237,7 @@ struct unit_props {
         char **dropins, **unset, **environment;
         uint32_t main_pid;
         uint64_t started_usec;
+        uint64_t activation_usec; /* InactiveExitTimestamp */
         bool has_environment_files;
 };
 
@@ -315,6 +303,8 @@ static int read_props(sd_bus *bus, struct call_budget *budget, const char *path,
                         r = sd_bus_message_read(m, "v", "u", &p->main_pid);
                 else if (strcmp(name, "ExecMainStartTimestamp") == 0)
                         r = sd_bus_message_read(m, "v", "t", &p->started_usec);
+                else if (strcmp(name, "InactiveExitTimestamp") == 0)
+                        r = sd_bus_message_read(m, "v", "t", &p->activation_usec);
                 else if (strcmp(name, "EnvironmentFiles") == 0)
                         r = read_variant_nonempty(m, "a(sb)", &p->has_environment_files);
                 else
@@ -361,6 +351,7 @@ struct bpf_record {
         char method[16]; /* bpf, preload (auto chose it) or error */
         char reason[256];
         uint64_t cgroup_id;
+        uint64_t written_usec; /* mtime, CLOCK_REALTIME */
 };
 
 static bool read_bpf_record(const char *unit, struct bpf_record *rec) {
@@ -376,6 +367,7 @@ static bool read_bpf_record(const char *unit, struct bpf_record *rec) {
                 fclose(f);
                 return false;
         }
+        rec->written_usec = (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000ULL;
         while (fgets(line, sizeof(line), f)) {
                 line[strcspn(line, "\n")] = '\0';
                 if (strncmp(line, "method=", 7) == 0)
@@ -428,17 +420,65 @@ static const char *unit_env_get(char **environment, const char *key) {
                         text_escape_to((c)->reason, sizeof((c)->reason), raw_); \
         } while (0)
 
+/* A file of our drop-in's name that systemd takes for a mask: a link to
+ * /dev/null or an empty file (or any device), as systemd's null_or_empty(). */
+static bool is_mask(const char *path) {
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return false;
+        return S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0);
+}
+
+/* Where our drop-in is masked, into buf; false when it is not. systemd
+ * lists a masked drop-in in DropInPaths under the mask's own path (the
+ * same name in a directory read before the generator's wins), or, where
+ * it filters masks out, not at all: then the directories an admin or a
+ * tool would mask it in are looked at, for the unit and its template. */
+static bool find_mask(const char *unit, char **dropins, char *buf, size_t size) {
+        static const char *const dirs[] = { "/etc/systemd/system.control", "/run/systemd/system.control",
+                                            "/run/systemd/transient",     "/run/systemd/generator.early",
+                                            "/etc/systemd/system",        "/etc/systemd/system.attached",
+                                            "/run/systemd/system",        "/run/systemd/system.attached" };
+        char template[256];
+        const char *at = strchr(unit, '@'), *dot = strrchr(unit, '.');
+
+        for (char **d = dropins; d && *d; d++) {
+                const char *slash = strrchr(*d, '/');
+                if (slash && strcmp(slash + 1, KA_DROPIN_NAME) == 0) {
+                        if (!is_mask(*d))
+                                return false;
+                        snprintf(buf, size, "%s", *d);
+                        return true;
+                }
+        }
+        template[0] = '\0';
+        if (at && dot && dot > at)
+                snprintf(template, sizeof(template), "%.*s%s", (int) (at - unit + 1), unit, dot);
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                snprintf(buf, size, "%s/%s.d/" KA_DROPIN_NAME, dirs[i], unit);
+                if (is_mask(buf))
+                        return true;
+                if (template[0]) {
+                        snprintf(buf, size, "%s/%s.d/" KA_DROPIN_NAME, dirs[i], template);
+                        if (is_mask(buf))
+                                return true;
+                }
+        }
+        buf[0] = '\0';
+        return false;
+}
+
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
                struct call_budget *budget, struct unit_check *c) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
-        char *path = NULL, procpath[64], *env = NULL, why[512], exe_name[256];
+        char *path = NULL, procpath[64], *env = NULL, why[512], exe_name[256], masked_by[1024] = "";
         struct unit_props p = { 0 };
+        struct unit_facts f = { .unit = unit, .library = library };
+        struct bpf_record rec;
         size_t env_len = 0;
         uint32_t main_pid;
-        const char *method;
-        bool current;
         int r, pidfd = -1;
 
         *c = (struct unit_check) { .state = UNIT_STATE_ERROR };
@@ -481,34 +521,52 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         }
         r = 0;
 
-        if (!c->has_dropin) {
-                SET_STATE(c, UNIT_STATE_UNMANAGED, "no %s drop-in: no rule matches and tcpkeepalive@ is not enabled for it",
-                          KA_DROPIN_NAME);
-                goto out;
+        /* The facts systemd gave. */
+        if (!c->has_dropin || is_mask(c->dropin_path)) {
+                if (find_mask(unit, p.dropins, masked_by, sizeof(masked_by)))
+                        f.masked_by = masked_by;
         }
-        if (main_pid == 0) {
-                SET_STATE(c, UNIT_STATE_INACTIVE, "not running (%s); it gets keepalive when it starts", c->active_state);
-                goto out;
-        }
-        /* Where pidfd_open is refused (a restricted container), the
-         * cgroup check alone is done. */
+        f.has_dropin = c->has_dropin = c->has_dropin && !f.masked_by;
+        f.active_state = c->active_state;
+        f.main_pid = main_pid;
+        f.method = unit_env_get(p.environment, KA_ENV_METHOD);
+        f.mode = unit_env_get(p.environment, KA_ENV_MODE);
+        f.source = c->source;
+        f.unsets_preload = strv_contains(p.unset, "LD_PRELOAD");
+        for (char **v = p.environment; v && *v; v++)
+                if (strncmp(*v, "LD_PRELOAD=", 11) == 0)
+                        f.unit_preload_has_library = preload_has(*v + 11, library); /* the last one counts */
+        f.has_environment_files = p.has_environment_files;
+        f.activation_usec = p.activation_usec;
+        f.environment = c->environment;
+        if (!f.has_dropin || main_pid == 0)
+                goto decide;
+
+        /* The running process. Where pidfd_open is refused (a restricted
+         * container), the cgroup check alone is done. */
         pidfd = (int) syscall(SYS_pidfd_open, main_pid, 0);
         if ((pidfd < 0 && errno == ESRCH) || !pid_in_cgroup((pid_t) main_pid, p.cgroup)) {
-                SET_STATE(c, UNIT_STATE_ERROR, "PID %u left %s before it could be inspected (it exited); ask again",
-                          main_pid, unit);
-                goto out;
+                f.main_pid_left = true;
+                goto alive;
         }
-        if (tables)
+        if (tables) {
                 count_sockets(p.cgroup, c->main_pid, tables, c);
+                f.counted = true;
+                f.tcp_established = c->tcp_established;
+                f.tcp_with_keepalive = c->tcp_with_keepalive;
+        }
         snprintf(procpath, sizeof(procpath), "/proc/%u/maps", main_pid);
         {
                 char *maps = read_proc(procpath, NULL);
                 c->library_mapped = maps && strstr(maps, "/libtcpkeepalive.so");
                 free(maps);
         }
+        f.library_mapped = c->library_mapped;
         snprintf(procpath, sizeof(procpath), "/proc/%u/environ", main_pid);
         env = read_proc(procpath, &env_len);
-        if (env) {
+        if (!env)
+                goto alive;
+        {
                 size_t used = 0;
                 for (const char *v = env; v < env + env_len; v += strlen(v) + 1)
                         if (strncmp(v, "TCPKEEPALIVE_", 13) == 0 && strncmp(v, "TCPKEEPALIVE_SOURCE=", 20) != 0 &&
@@ -522,109 +580,38 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                         text_escape_to(c->environment, sizeof(c->environment), raw);
                 }
         }
-        if (!env) {
-                SET_STATE(c, UNIT_STATE_ERROR, "cannot read the environment of PID %u", main_pid);
-                goto out;
-        }
+        f.environ_read = true;
         /* Current: the process runs with the keepalive settings the unit has now. */
-        current = tka_settings_equal(p.environment, env, env_len);
-        snprintf(c->method, sizeof(c->method), "preload");
-        method = unit_env_get(p.environment, KA_ENV_METHOD);
-        if (method && (strcmp(method, "bpf") == 0 || strcmp(method, "auto") == 0)) {
-                struct bpf_record rec;
-                bool have = read_bpf_record(unit, &rec);
-                /* A record of an earlier run of the unit (another cgroup) says nothing. */
-                if (have && strcmp(rec.method, "preload") != 0 && rec.cgroup_id != cgroup_id(p.cgroup))
-                        have = false;
-                if (!have || !current) {
-                        SET_STATE(c, UNIT_STATE_PENDING_RESTART,
-                                  "PID %u started before the drop-in (Method=%s) was in place; restart %s to apply it",
-                                  main_pid, method, unit);
-                        goto out;
-                }
-                if (strcmp(rec.method, "error") == 0) {
-                        snprintf(c->method, sizeof(c->method), "bpf");
-                        SET_STATE(c, UNIT_STATE_UNSUPPORTED, "%s", rec.reason);
-                        goto out;
-                }
-                if (strcmp(rec.method, "bpf") == 0) {
-                        snprintf(c->method, sizeof(c->method), "bpf");
-                        if (tables)
-                                SET_STATE(c, UNIT_STATE_ACTIVE,
-                                          "BPF (%s) on cgroup %" PRIu64 "; %u of %u established TCP connections carry a "
-                                          "keepalive timer", rec.reason, rec.cgroup_id, c->tcp_with_keepalive,
-                                          c->tcp_established);
-                        else
-                                SET_STATE(c, UNIT_STATE_ACTIVE, "BPF (%s) on cgroup %" PRIu64, rec.reason, rec.cgroup_id);
-                        goto out;
-                }
-                /* Method=auto chose the preload: the checks below apply. */
+        f.settings_current = tka_settings_equal(p.environment, env, env_len);
+        f.process_preload_has_library = preload_has(env_get(env, env_len, "LD_PRELOAD"), library);
+        if (f.method && (strcmp(f.method, "bpf") == 0 || strcmp(f.method, "auto") == 0) &&
+            (f.have_bpf_record = read_bpf_record(unit, &rec))) {
+                f.bpf_method = rec.method;
+                f.bpf_reason = rec.reason;
+                f.bpf_cgroup_id = rec.cgroup_id;
+                f.bpf_written_usec = rec.written_usec;
+                f.cgroup_id = cgroup_id(p.cgroup);
         }
-        if (c->library_mapped && current) {
-                if (tables)
-                        SET_STATE(c, UNIT_STATE_ACTIVE,
-                                  "PID %u has %s; %u of %u established TCP connections carry a keepalive timer", main_pid,
-                                  library, c->tcp_with_keepalive, c->tcp_established);
-                else
-                        SET_STATE(c, UNIT_STATE_ACTIVE, "PID %u has %s and the rule's settings", main_pid, library);
-                goto out;
-        }
-        if (c->library_mapped) {
-                SET_STATE(c, UNIT_STATE_PENDING_RESTART,
-                          "PID %u runs with older settings (%.200s); restart %s to apply the new ones", main_pid,
-                          c->environment[0] ? c->environment : "none", unit);
-                goto out;
-        }
-        /* Not mapped: find out why, from the unit's configuration (a restart
-         * would not help) to the running process. */
-        if (strv_contains(p.unset, "LD_PRELOAD")) {
-                SET_STATE(c, UNIT_STATE_OVERRIDDEN, "the unit has UnsetEnvironment=LD_PRELOAD");
-                goto out;
-        }
-        {
-                bool unit_has = false;
-                for (char **v = p.environment; v && *v; v++)
-                        if (strncmp(*v, "LD_PRELOAD=", 11) == 0)
-                                unit_has = preload_has(*v + 11, library); /* the last one counts */
-                if (!unit_has) {
-                        SET_STATE(c, UNIT_STATE_OVERRIDDEN,
-                                  "an Environment=LD_PRELOAD= that sorts after %s (e.g. an override.conf) replaces ours",
-                                  KA_DROPIN_NAME);
-                        goto out;
-                }
-        }
-        if (!current) {
-                SET_STATE(c, UNIT_STATE_PENDING_RESTART,
-                          "PID %u started before the drop-in was in place; restart %s to apply it", main_pid, unit);
-                goto out;
-        }
-        if (!preload_has(env_get(env, env_len, "LD_PRELOAD"), library)) {
-                if (p.has_environment_files)
-                        SET_STATE(c, UNIT_STATE_OVERRIDDEN, "an EnvironmentFile= of the unit sets LD_PRELOAD over ours");
-                else
-                        SET_STATE(c, UNIT_STATE_OVERRIDDEN, "PID %u runs without our LD_PRELOAD", main_pid);
-                goto out;
-        }
-        snprintf(procpath, sizeof(procpath), "/proc/%u/exe", main_pid);
-        {
+        /* The executable, for the one verdict that needs it: LD_PRELOAD
+         * names the library, yet it is not mapped. */
+        if (!f.library_mapped && f.process_preload_has_library) {
+                snprintf(procpath, sizeof(procpath), "/proc/%u/exe", main_pid);
                 ssize_t n = readlink(procpath, exe_name, sizeof(exe_name) - 1);
                 exe_name[n > 0 ? n : 0] = '\0';
+                f.exe_checked = true;
+                f.exe_preload_works = exe_preload_works(procpath, exe_name[0] ? exe_name : NULL, why, sizeof(why));
+                f.exe_why = why;
         }
-        if (!exe_preload_works(procpath, exe_name[0] ? exe_name : NULL, why, sizeof(why)))
-                SET_STATE(c, UNIT_STATE_UNSUPPORTED, "PID %u: %.300s: LD_PRELOAD cannot reach it (Method=auto or bpf can)",
-                          main_pid, why);
-        else
-                SET_STATE(c, UNIT_STATE_UNSUPPORTED,
-                          "PID %u has LD_PRELOAD but not the library: its sandbox (RootDirectory=, InaccessiblePaths=, "
-                          "...) probably hides %s", main_pid, library);
-out:
+alive:
+        /* Still the process systemd named, after all was read. */
         if (pidfd >= 0) {
-                if (!pidfd_alive(pidfd))
-                        SET_STATE(c, UNIT_STATE_ERROR,
-                                  "PID %u exited while it was inspected (its number may be another process's now); "
-                                  "ask again", main_pid);
+                f.main_pid_exited = !pidfd_alive(pidfd);
                 close(pidfd);
+                pidfd = -1;
         }
+decide:
+        unit_verdict(&f, c);
+out:
         sd_bus_error_free(&e);
         sd_bus_message_unref(reply);
         free(path);

@@ -13,31 +13,8 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
-enum unit_state {
-        UNIT_STATE_ACTIVE,          /* running with the library and its settings */
-        UNIT_STATE_PENDING_RESTART, /* drop-in in place, running process predates it */
-        UNIT_STATE_INACTIVE,        /* not running */
-        UNIT_STATE_UNSUPPORTED,     /* the preload cannot work for this program */
-        UNIT_STATE_OVERRIDDEN,      /* something in the unit defeats our drop-in */
-        UNIT_STATE_UNMANAGED,       /* no drop-in of ours */
-        UNIT_STATE_ERROR,
-};
+#include "unit-verdict.h"
 
-struct unit_check {
-        enum unit_state state;
-        char reason[512];       /* one sentence for a person */
-        char active_state[32];  /* systemd's ActiveState */
-        pid_t main_pid;
-        bool has_dropin;
-        char dropin_path[1024];
-        bool library_mapped;
-        char environment[512];  /* TCPKEEPALIVE_* of the running process, space-separated */
-        char method[16];        /* "preload" or "bpf": how the running process gets keepalive */
-        char source[512];       /* where the drop-in's values come from (its TCPKEEPALIVE_SOURCE) */
-        unsigned tcp_established, tcp_with_keepalive, tcp_listening;
-};
-
-const char *unit_state_to_string(enum unit_state s);
 
 /* Time for the systemd calls of one request. tcpkeepalived answers in its
  * event loop: while a handler waits for systemd, nothing else runs, the

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dropin.h"
+#include "safe-text.h"
+#include "unit-verdict.h"
+
+const char *unit_state_to_string(enum unit_state s) {
+        static const char *const names[] = {
+                [UNIT_STATE_ACTIVE] = "active",
+                [UNIT_STATE_PENDING_RESTART] = "pending-restart",
+                [UNIT_STATE_INACTIVE] = "inactive",
+                [UNIT_STATE_UNSUPPORTED] = "unsupported",
+                [UNIT_STATE_OVERRIDDEN] = "overridden",
+                [UNIT_STATE_UNMANAGED] = "unmanaged",
+                [UNIT_STATE_EXCLUDED] = "excluded",
+                [UNIT_STATE_MASKED] = "masked",
+                [UNIT_STATE_ERROR] = "error",
+        };
+        return (unsigned) s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "error";
+}
+
+/* A reason can quote what a service controls (its environment, its
+ * executable's name): shown escaped, never cut inside a character, so that
+ * it is one line and valid UTF-8 for D-Bus. */
+#define SET_STATE(c, s, ...)                                            \
+        do {                                                            \
+                char raw_[sizeof((c)->reason)];                         \
+                (c)->state = (s);                                       \
+                snprintf(raw_, sizeof(raw_), __VA_ARGS__);              \
+                if (text_is_printable(raw_))                            \
+                        memcpy((c)->reason, raw_, sizeof(raw_));        \
+                else                                                    \
+                        text_escape_to((c)->reason, sizeof((c)->reason), raw_); \
+        } while (0)
+
+static bool streq(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+static const char *str_or(const char *s, const char *fallback) {
+        return s && *s ? s : fallback;
+}
+
+/* The BPF record describes the run that is going on now: a record of an
+ * earlier run (another cgroup) says nothing about it. */
+static bool bpf_record_current(const struct unit_facts *f) {
+        if (!f->have_bpf_record)
+                return false;
+        if (streq(f->bpf_method, "preload") || f->bpf_cgroup_id == f->cgroup_id)
+                return true;
+        return false;
+}
+
+/* The preload, or Method=auto's choice of it: what the process shows. */
+static void preload_verdict(const struct unit_facts *f, struct unit_check *c) {
+        uint32_t pid = f->main_pid;
+
+        if (f->library_mapped && f->settings_current) {
+                if (f->counted)
+                        SET_STATE(c, UNIT_STATE_ACTIVE,
+                                  "PID %u has %s; %u of %u established TCP connections carry a keepalive timer", pid,
+                                  f->library, f->tcp_with_keepalive, f->tcp_established);
+                else
+                        SET_STATE(c, UNIT_STATE_ACTIVE, "PID %u has %s and the rule's settings", pid, f->library);
+                return;
+        }
+        if (f->library_mapped) {
+                SET_STATE(c, UNIT_STATE_PENDING_RESTART,
+                          "PID %u runs with older settings (%.200s); restart %s to apply the new ones", pid,
+                          str_or(f->environment, "none"), f->unit);
+                return;
+        }
+        /* Not mapped: find out why, from the unit's configuration (a restart
+         * would not help) to the running process. */
+        if (f->unsets_preload) {
+                SET_STATE(c, UNIT_STATE_OVERRIDDEN, "the unit has UnsetEnvironment=LD_PRELOAD");
+                return;
+        }
+        if (!f->unit_preload_has_library) {
+                SET_STATE(c, UNIT_STATE_OVERRIDDEN,
+                          "an Environment=LD_PRELOAD= that sorts after %s (e.g. an override.conf) replaces ours",
+                          KA_DROPIN_NAME);
+                return;
+        }
+        if (!f->settings_current) {
+                SET_STATE(c, UNIT_STATE_PENDING_RESTART,
+                          "PID %u started before the drop-in was in place; restart %s to apply it", pid, f->unit);
+                return;
+        }
+        if (!f->process_preload_has_library) {
+                if (f->has_environment_files)
+                        SET_STATE(c, UNIT_STATE_OVERRIDDEN, "an EnvironmentFile= of the unit sets LD_PRELOAD over ours");
+                else
+                        SET_STATE(c, UNIT_STATE_OVERRIDDEN, "PID %u runs without our LD_PRELOAD", pid);
+                return;
+        }
+        if (f->exe_checked && !f->exe_preload_works)
+                SET_STATE(c, UNIT_STATE_UNSUPPORTED, "PID %u: %.300s: LD_PRELOAD cannot reach it (Method=auto or bpf can)",
+                          pid, str_or(f->exe_why, "?"));
+        else
+                SET_STATE(c, UNIT_STATE_UNSUPPORTED,
+                          "PID %u has LD_PRELOAD but not the library: its sandbox (RootDirectory=, InaccessiblePaths=, "
+                          "...) probably hides %s", pid, f->library);
+}
+
+void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
+        uint32_t pid = f->main_pid;
+
+        c->method[0] = '\0';
+        if (!f->has_dropin) {
+                SET_STATE(c, UNIT_STATE_UNMANAGED, "no %s drop-in: no rule matches and tcpkeepalive@ is not enabled for it",
+                          KA_DROPIN_NAME);
+                return;
+        }
+        if (pid == 0) {
+                SET_STATE(c, UNIT_STATE_INACTIVE, "not running (%s); it gets keepalive when it starts",
+                          str_or(f->active_state, "?"));
+                return;
+        }
+        /* A process that ended while it was read is not judged: its number
+         * may be another process's now. */
+        if (f->main_pid_exited) {
+                SET_STATE(c, UNIT_STATE_ERROR,
+                          "PID %u exited while it was inspected (its number may be another process's now); ask again",
+                          pid);
+                return;
+        }
+        if (f->main_pid_left) {
+                SET_STATE(c, UNIT_STATE_ERROR, "PID %u left %s before it could be inspected (it exited); ask again", pid,
+                          f->unit);
+                return;
+        }
+        if (!f->environ_read) {
+                SET_STATE(c, UNIT_STATE_ERROR, "cannot read the environment of PID %u", pid);
+                return;
+        }
+        snprintf(c->method, sizeof(c->method), "preload");
+        if (streq(f->method, "bpf") || streq(f->method, "auto")) {
+                bool current = bpf_record_current(f);
+                if (!current || !f->settings_current) {
+                        SET_STATE(c, UNIT_STATE_PENDING_RESTART,
+                                  "PID %u started before the drop-in (Method=%s) was in place; restart %s to apply it",
+                                  pid, f->method, f->unit);
+                        return;
+                }
+                if (streq(f->bpf_method, "error")) {
+                        snprintf(c->method, sizeof(c->method), "bpf");
+                        SET_STATE(c, UNIT_STATE_UNSUPPORTED, "%s", str_or(f->bpf_reason, "?"));
+                        return;
+                }
+                if (streq(f->bpf_method, "bpf")) {
+                        snprintf(c->method, sizeof(c->method), "bpf");
+                        if (f->counted)
+                                SET_STATE(c, UNIT_STATE_ACTIVE,
+                                          "BPF (%s) on cgroup %" PRIu64 "; %u of %u established TCP connections carry a "
+                                          "keepalive timer", str_or(f->bpf_reason, "?"), f->bpf_cgroup_id,
+                                          f->tcp_with_keepalive, f->tcp_established);
+                        else
+                                SET_STATE(c, UNIT_STATE_ACTIVE, "BPF (%s) on cgroup %" PRIu64,
+                                          str_or(f->bpf_reason, "?"), f->bpf_cgroup_id);
+                        return;
+                }
+                /* Method=auto chose the preload: the checks below apply. */
+        }
+        preload_verdict(f, c);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A unit's state, decided from facts alone. unit_check (unit-check.c)
+ * gathers them (systemd's properties, /proc, the BPF record, socket
+ * counts); unit_verdict only decides, with no I/O, so that every state
+ * and reason can be tested from a table (tests/unit/test-unit-verdict.c).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum unit_state {
+        UNIT_STATE_ACTIVE,          /* running with the library and its settings */
+        UNIT_STATE_PENDING_RESTART, /* drop-in in place, running process predates it */
+        UNIT_STATE_INACTIVE,        /* not running */
+        UNIT_STATE_UNSUPPORTED,     /* the preload cannot work for this program, or the kernel refused BPF */
+        UNIT_STATE_OVERRIDDEN,      /* something in the unit defeats our drop-in */
+        UNIT_STATE_UNMANAGED,       /* no drop-in of ours */
+        UNIT_STATE_EXCLUDED,        /* a rule with Mode=off: keepalive deliberately not set */
+        UNIT_STATE_MASKED,          /* an admin's file of our drop-in's name links to /dev/null */
+        UNIT_STATE_ERROR,
+};
+
+struct unit_check {
+        enum unit_state state;
+        char reason[512];       /* one sentence for a person */
+        char active_state[32];  /* systemd's ActiveState */
+        pid_t main_pid;
+        bool has_dropin;
+        char dropin_path[1024];
+        bool library_mapped;
+        char environment[512];  /* TCPKEEPALIVE_* of the running process, space-separated */
+        char method[16];        /* "preload" or "bpf": how the running process gets keepalive */
+        char source[512];       /* where the drop-in's values come from (its TCPKEEPALIVE_SOURCE) */
+        unsigned tcp_established, tcp_with_keepalive, tcp_listening;
+};
+
+const char *unit_state_to_string(enum unit_state s);
+
+/* Everything the verdict rests on. Strings may be NULL where unknown. */
+struct unit_facts {
+        const char *unit;
+        const char *library;             /* the installed path, for messages */
+
+        /* systemd's view of the unit */
+        const char *active_state;        /* ActiveState */
+        uint32_t main_pid;               /* MainPID; 0: not running */
+        bool has_dropin;                 /* DropInPaths lists our drop-in, and it is not masked */
+        const char *masked_by;           /* the /dev/null link (or empty file) hiding our drop-in, or NULL */
+        const char *method;              /* the unit's TCPKEEPALIVE_METHOD (last Environment= wins) */
+        const char *mode;                /* the unit's TCPKEEPALIVE_MODE */
+        const char *source;              /* the unit's TCPKEEPALIVE_SOURCE: the rule file */
+        bool unsets_preload;             /* UnsetEnvironment=LD_PRELOAD */
+        bool unit_preload_has_library;   /* the unit's last Environment=LD_PRELOAD= names library */
+        bool has_environment_files;      /* EnvironmentFile= */
+        uint64_t activation_usec;        /* InactiveExitTimestamp (CLOCK_REALTIME): this run began; 0 unknown */
+        uint64_t cgroup_id;              /* the inode of the unit's cgroup directory; 0 unknown */
+
+        /* the main process, when main_pid > 0 */
+        bool main_pid_left;              /* gone, or in another cgroup, before it was inspected */
+        bool main_pid_exited;            /* its pidfd said it ended while it was inspected */
+        bool environ_read;               /* /proc/PID/environ could be read */
+        bool settings_current;           /* its TCPKEEPALIVE_* equal the unit's */
+        bool library_mapped;             /* /proc/PID/maps has libtcpkeepalive.so */
+        bool process_preload_has_library;/* its LD_PRELOAD names library */
+        const char *environment;         /* its TCPKEEPALIVE_*, escaped, for messages */
+        /* Its executable, read only when the library is missing though
+         * LD_PRELOAD names it (the one verdict that needs it). */
+        bool exe_checked;
+        bool exe_preload_works;
+        const char *exe_why;             /* why the preload cannot reach it */
+
+        /* /run/tcpkeepalive/bpf/UNIT, written by tcpkeepalive-bpf at ExecStartPre= */
+        bool have_bpf_record;
+        const char *bpf_method;          /* "bpf", "preload" (auto chose it) or "error" */
+        const char *bpf_reason;
+        uint64_t bpf_cgroup_id;          /* 0 when the helper failed before it opened the cgroup */
+        uint64_t bpf_written_usec;       /* the record's mtime (CLOCK_REALTIME) */
+
+        /* TCP sockets, when they were counted */
+        bool counted;
+        unsigned tcp_established, tcp_with_keepalive;
+};
+
+/* Sets c->state, c->reason and c->method from f; touches nothing else. */
+void unit_verdict(const struct unit_facts *f, struct unit_check *c);

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * unit_verdict (daemon/unit-verdict.c): every state and every reason it
+ * can give, one row each: the facts unit_check would gather, the state
+ * and method expected, a piece of the reason that must be in it (and one
+ * that must not). The facts are those of real situations: the BPF record
+ * is what tcpkeepalive-bpf writes (method=error with cgroup_id=0 when the
+ * kernel refused the programs before the cgroup was opened), a masked
+ * drop-in is what systemd lists in DropInPaths.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "unit-verdict.h"
+
+#define LIB "/usr/lib/x86_64-linux-gnu/tcp-keepalive/libtcpkeepalive.so"
+#define RULE "/etc/keepalived.d/50-web.ini"
+#define MASK "/etc/systemd/system/web.service.d/50-tcpkeepalive.conf"
+
+/* The base of most rows: a running unit whose process has the library and
+ * the rule's settings. A row names only what differs, so later
+ * initializers override the base's on purpose. */
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+#else
+#pragma GCC diagnostic ignored "-Woverride-init"
+#endif
+#define MANAGED .unit = "web.service", .library = LIB, .source = RULE, .has_dropin = true, .active_state = "inactive"
+#define RUNNING                                                                                                  \
+        MANAGED, .active_state = "active", .main_pid = 42, .environ_read = true, .settings_current = true,      \
+                 .library_mapped = true, .unit_preload_has_library = true, .process_preload_has_library = true, \
+                 .environment = "TCPKEEPALIVE_IDLE=51", .cgroup_id = 9, .activation_usec = 1000
+/* Not mapped though LD_PRELOAD names it: unit_check then reads the exe. */
+#define NOT_MAPPED .library_mapped = false, .exe_checked = true, .exe_preload_works = true
+/* Method=bpf with a record of this run. */
+#define BPF_RUN                                                                                           \
+        RUNNING, .method = "bpf", .library_mapped = false, .unit_preload_has_library = false,           \
+                 .process_preload_has_library = false, .have_bpf_record = true, .bpf_written_usec = 2000
+#define BPF_FAILED(err) "the BPF backend failed: " err
+
+struct row {
+        const char *name;
+        struct unit_facts facts;
+        enum unit_state state;
+        const char *method;  /* "" for none */
+        const char *reason;  /* a substring of the reason */
+        const char *not;     /* a substring the reason must not have, or NULL */
+};
+
+static const struct row rows[] = {
+        { "no drop-in", { MANAGED, .has_dropin = false }, UNIT_STATE_UNMANAGED, "",
+          "no 50-tcpkeepalive.conf drop-in: no rule matches", NULL },
+        { "not running", { MANAGED }, UNIT_STATE_INACTIVE, "", "not running (inactive); it gets keepalive when it starts",
+          NULL },
+        { "main PID ended while read", { RUNNING, .main_pid_exited = true, .main_pid_left = true }, UNIT_STATE_ERROR, "",
+          "PID 42 exited while it was inspected", NULL },
+        { "main PID gone before read", { RUNNING, .main_pid_left = true }, UNIT_STATE_ERROR, "",
+          "PID 42 left web.service before it could be inspected", NULL },
+        { "environ unreadable", { RUNNING, .environ_read = false }, UNIT_STATE_ERROR, "",
+          "cannot read the environment of PID 42", NULL },
+        { "Method=bpf, no record: started before the drop-in", { BPF_RUN, .have_bpf_record = false },
+          UNIT_STATE_PENDING_RESTART, "preload", "PID 42 started before the drop-in (Method=bpf) was in place", NULL },
+        { "Method=bpf, a record of another cgroup", { BPF_RUN, .bpf_method = "bpf", .bpf_cgroup_id = 7 },
+          UNIT_STATE_PENDING_RESTART, "preload", "started before the drop-in (Method=bpf)", NULL },
+        { "Method=auto, an earlier run's failure (cgroup 0, written before this run)",
+          { BPF_RUN, .method = "auto", .bpf_method = "error", .bpf_reason = BPF_FAILED("Operation not permitted"),
+            .bpf_cgroup_id = 0, .bpf_written_usec = 500 },
+          UNIT_STATE_PENDING_RESTART, "preload", "started before the drop-in (Method=auto)", NULL },
+        { "Method=bpf, settings changed since the start",
+          { BPF_RUN, .bpf_method = "bpf", .bpf_cgroup_id = 9, .settings_current = false },
+          UNIT_STATE_PENDING_RESTART, "preload", "restart web.service to apply it", NULL },
+        { "Method=bpf, the attach refused (cgroup known)",
+          { BPF_RUN, .bpf_method = "error", .bpf_reason = BPF_FAILED("Invalid argument"), .bpf_cgroup_id = 9 },
+          UNIT_STATE_UNSUPPORTED, "bpf", BPF_FAILED("Invalid argument"), NULL },
+        { "Method=bpf, attached, sockets counted",
+          { BPF_RUN, .bpf_method = "bpf", .bpf_reason = "Method=bpf", .bpf_cgroup_id = 9, .counted = true,
+            .tcp_established = 3, .tcp_with_keepalive = 2 },
+          UNIT_STATE_ACTIVE, "bpf", "BPF (Method=bpf) on cgroup 9; 2 of 3 established TCP connections", NULL },
+        { "Method=bpf, attached, not counted",
+          { BPF_RUN, .bpf_method = "bpf", .bpf_reason = "Method=bpf", .bpf_cgroup_id = 9 },
+          UNIT_STATE_ACTIVE, "bpf", "BPF (Method=bpf) on cgroup 9", "established" },
+        { "Method=auto chose the preload",
+          { RUNNING, .method = "auto", .have_bpf_record = true, .bpf_method = "preload",
+            .bpf_reason = "a dynamically linked program: the preload reaches it" },
+          UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB " and the rule's settings", NULL },
+        { "preload, sockets counted", { RUNNING, .counted = true, .tcp_established = 4, .tcp_with_keepalive = 3 },
+          UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB "; 3 of 4 established TCP connections carry", NULL },
+        { "preload, not counted", { RUNNING }, UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB " and the rule's settings",
+          NULL },
+        { "library mapped, older settings", { RUNNING, .settings_current = false }, UNIT_STATE_PENDING_RESTART, "preload",
+          "PID 42 runs with older settings (TCPKEEPALIVE_IDLE=51); restart web.service", NULL },
+        { "UnsetEnvironment=LD_PRELOAD", { RUNNING, NOT_MAPPED, .unsets_preload = true }, UNIT_STATE_OVERRIDDEN,
+          "preload", "the unit has UnsetEnvironment=LD_PRELOAD", NULL },
+        { "an override.conf's LD_PRELOAD", { RUNNING, NOT_MAPPED, .unit_preload_has_library = false },
+          UNIT_STATE_OVERRIDDEN, "preload", "an Environment=LD_PRELOAD= that sorts after 50-tcpkeepalive.conf", NULL },
+        { "preload, started before the drop-in", { RUNNING, .library_mapped = false, .settings_current = false,
+                                                    .process_preload_has_library = false },
+          UNIT_STATE_PENDING_RESTART, "preload", "PID 42 started before the drop-in was in place", NULL },
+        { "an EnvironmentFile='s LD_PRELOAD", { RUNNING, .library_mapped = false, .process_preload_has_library = false,
+                                                .has_environment_files = true },
+          UNIT_STATE_OVERRIDDEN, "preload", "an EnvironmentFile= of the unit sets LD_PRELOAD over ours", NULL },
+        { "the process lost LD_PRELOAD", { RUNNING, .library_mapped = false, .process_preload_has_library = false },
+          UNIT_STATE_OVERRIDDEN, "preload", "PID 42 runs without our LD_PRELOAD", NULL },
+        { "a static program", { RUNNING, NOT_MAPPED, .exe_preload_works = false,
+                                .exe_why = "/bin/busybox is statically linked" },
+          UNIT_STATE_UNSUPPORTED, "preload",
+          "PID 42: /bin/busybox is statically linked: LD_PRELOAD cannot reach it (Method=auto or bpf can)", NULL },
+        { "a sandbox hides the library", { RUNNING, NOT_MAPPED }, UNIT_STATE_UNSUPPORTED, "preload",
+          "its sandbox (RootDirectory=, InaccessiblePaths=, ...) probably hides " LIB, NULL },
+        { "a reason quoting a control character stays one line",
+          { RUNNING, NOT_MAPPED, .exe_preload_works = false, .exe_why = "/srv/evil\nname is setuid" },
+          UNIT_STATE_UNSUPPORTED, "preload", "/srv/evil", "\n" },
+};
+
+int main(void) {
+        int failures = 0;
+        size_t n = sizeof(rows) / sizeof(rows[0]);
+
+        for (size_t i = 0; i < n; i++) {
+                const struct row *t = &rows[i];
+                struct unit_check c = { .state = UNIT_STATE_ERROR };
+                bool ok;
+
+                unit_verdict(&t->facts, &c);
+                ok = c.state == t->state && strcmp(c.method, t->method) == 0 && strstr(c.reason, t->reason) &&
+                     !(t->not && strstr(c.reason, t->not)) && !strchr(c.reason, '\n');
+                printf("%s %zu - %s: %s (%s): %s\n", ok ? "ok" : "not ok", i + 1, t->name, unit_state_to_string(c.state),
+                       c.method, c.reason);
+                if (!ok) {
+                        printf("#   expected %s (%s) with \"%s\"%s%s%s\n", unit_state_to_string(t->state), t->method,
+                               t->reason, t->not ? ", without \"" : "", t->not ? t->not : "", t->not ? "\"" : "");
+                        failures++;
+                }
+        }
+        /* Every state has its own name; the names are the API. */
+        static const char *const names[] = { "active", "pending-restart", "inactive", "unsupported", "overridden",
+                                             "unmanaged", "excluded", "masked", "error" };
+        for (int s = UNIT_STATE_ACTIVE; s <= UNIT_STATE_ERROR; s++)
+                if (strcmp(unit_state_to_string((enum unit_state) s), names[s]) != 0) {
+                        printf("not ok - state %d is named %s, not %s\n", s, unit_state_to_string((enum unit_state) s),
+                               names[s]);
+                        failures++;
+                }
+        printf("%zu rows, %d failed\n", n, failures);
+        return failures ? 1 : 0;
+}
