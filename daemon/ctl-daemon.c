@@ -33,7 +33,8 @@ static const char *state_colour(const char *state) {
                 return "";
         if (strcmp(state, "active") == 0)
                 return "\033[0;32m";
-        if (strcmp(state, "inactive") == 0 || strcmp(state, "unmanaged") == 0)
+        if (strcmp(state, "inactive") == 0 || strcmp(state, "unmanaged") == 0 || strcmp(state, "excluded") == 0 ||
+            strcmp(state, "masked") == 0)
                 return "";
         return "\033[0;31m"; /* pending-restart, overridden, unsupported, error */
 }

@@ -223,7 +223,16 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         if (c.environment[0])
                 printf("  settings: %s\n", c.environment);
         free(unit);
-        return c.state == UNIT_STATE_ACTIVE || c.state == UNIT_STATE_INACTIVE ? 0 : EXIT_PROBLEMS;
+        /* Excluded and masked are what the admin asked for, not a fault. */
+        switch (c.state) {
+        case UNIT_STATE_ACTIVE:
+        case UNIT_STATE_INACTIVE:
+        case UNIT_STATE_EXCLUDED:
+        case UNIT_STATE_MASKED:
+                return 0;
+        default:
+                return EXIT_PROBLEMS;
+        }
 }
 
 int main(int argc, char **argv) {

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,12 +46,31 @@ static const char *str_or(const char *s, const char *fallback) {
 }
 
 /* The BPF record describes the run that is going on now: a record of an
- * earlier run (another cgroup) says nothing about it. */
+ * earlier run (another cgroup) says nothing about it. tcpkeepalive-bpf
+ * writes cgroup_id=0 when it failed before it opened the cgroup (the
+ * kernel refused the programs): such a record is this run's when it was
+ * written after the run began (ExecStartPre= runs after InactiveExit). */
 static bool bpf_record_current(const struct unit_facts *f) {
         if (!f->have_bpf_record)
                 return false;
         if (streq(f->bpf_method, "preload") || f->bpf_cgroup_id == f->cgroup_id)
                 return true;
+        return streq(f->bpf_method, "error") && f->bpf_cgroup_id == 0 && f->activation_usec > 0 &&
+               f->bpf_written_usec >= f->activation_usec;
+}
+
+/* The helper's failure is the kernel's refusal of BPF (no support, a
+ * seccomp filter or lockdown saying no), not a broken installation: its
+ * record says "the BPF backend failed: " and strerror of what failed. */
+static bool bpf_failure_is_kernel(const char *reason) {
+        static const int refusals[] = { EPERM, EINVAL, EOPNOTSUPP, ENOSYS, E2BIG };
+        size_t n = reason ? strlen(reason) : 0;
+        for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+                const char *e = strerror(refusals[i]);
+                size_t l = strlen(e);
+                if (n >= l + 2 && strcmp(reason + n - l, e) == 0 && reason[n - l - 2] == ':')
+                        return true;
+        }
         return false;
 }
 
@@ -110,9 +130,20 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
         uint32_t pid = f->main_pid;
 
         c->method[0] = '\0';
+        if (!f->has_dropin && f->masked_by) {
+                SET_STATE(c, UNIT_STATE_MASKED, "the drop-in is masked by %s", f->masked_by);
+                return;
+        }
         if (!f->has_dropin) {
                 SET_STATE(c, UNIT_STATE_UNMANAGED, "no %s drop-in: no rule matches and tcpkeepalive@ is not enabled for it",
                           KA_DROPIN_NAME);
+                return;
+        }
+        /* Mode=off: the drop-in sets TCPKEEPALIVE_MODE=off and no LD_PRELOAD,
+         * on purpose; running or not, nothing is missing. (Our library in
+         * LD_PRELOAD with a later MODE=off is something else: judged below.) */
+        if (streq(f->mode, "off") && !f->unit_preload_has_library) {
+                SET_STATE(c, UNIT_STATE_EXCLUDED, "excluded by %s (Mode=off)", str_or(f->source, "a rule"));
                 return;
         }
         if (pid == 0) {
@@ -140,15 +171,17 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
         snprintf(c->method, sizeof(c->method), "preload");
         if (streq(f->method, "bpf") || streq(f->method, "auto")) {
                 bool current = bpf_record_current(f);
+                /* This run's attach failed: a restart would fail the same way. */
+                if (current && streq(f->bpf_method, "error")) {
+                        snprintf(c->method, sizeof(c->method), "bpf");
+                        SET_STATE(c, bpf_failure_is_kernel(f->bpf_reason) ? UNIT_STATE_UNSUPPORTED : UNIT_STATE_ERROR,
+                                  "%s", str_or(f->bpf_reason, "tcpkeepalive-bpf failed and gave no reason"));
+                        return;
+                }
                 if (!current || !f->settings_current) {
                         SET_STATE(c, UNIT_STATE_PENDING_RESTART,
                                   "PID %u started before the drop-in (Method=%s) was in place; restart %s to apply it",
                                   pid, f->method, f->unit);
-                        return;
-                }
-                if (streq(f->bpf_method, "error")) {
-                        snprintf(c->method, sizeof(c->method), "bpf");
-                        SET_STATE(c, UNIT_STATE_UNSUPPORTED, "%s", str_or(f->bpf_reason, "?"));
                         return;
                 }
                 if (streq(f->bpf_method, "bpf")) {
