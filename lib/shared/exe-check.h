@@ -5,8 +5,12 @@
  * Can LD_PRELOAD reach a program? Not when it is statically linked (no
  * PT_INTERP: no dynamic loader to read LD_PRELOAD) and not when it is
  * setuid, setgid or has file capabilities (the loader ignores LD_PRELOAD
- * paths there). The daemon asks this of /proc/PID/exe, tcpkeepalive-bpf of
- * the unit's ExecStart= program, so that Method=auto and the status agree.
+ * paths there), and not when the Go linker built it, dynamically linked or
+ * not (a .go.buildinfo section or the "Go" build ID note): the Go runtime
+ * makes its socket calls with raw system calls, never through libc, so the
+ * library, though mapped, sees none. The daemon asks this of /proc/PID/exe,
+ * tcpkeepalive-bpf of the unit's ExecStart= program, so that Method=auto
+ * and the status agree.
  */
 
 #include <stdbool.h>
