@@ -1,0 +1,129 @@
+#!/bin/sh
+# Go under Method=auto, on a real systemd: the Go runtime makes its socket
+# calls with raw system calls, so a preloaded library, though mapped, never
+# sees them, even in a dynamically linked Go program. A small Go TCP echo
+# server is built here at test time (standard library only, no network),
+# once dynamically linked (cgo, Debian's default: it has an ELF
+# interpreter) and once with CGO_ENABLED=0 (static); each runs as a service
+# under IdleSec=77 Method=auto Mode=force. Method=auto must choose BPF for
+# both and say why ("Go runtime"), and the service's own accepted socket
+# must hold the rule's values (Go sets 15 s right after accept: force mode
+# keeps the rule's).
+. "$TKA_SRCDIR/tests/lib.sh"
+. "$TKA_SRCDIR/tests/systemd/container.sh"
+need_cmd go readelf bpftool socat
+
+# ---- the Go programs, built here ----------------------------------------------
+mkdir -p "$TMP/go"
+cat >"$TMP/go/main.go" <<'GO'
+// An echo server: listens on 127.0.0.1:PORT, copies every connection back.
+package main
+
+import (
+	"io"
+	"net"
+	"os"
+)
+
+func main() {
+	l, err := net.Listen("tcp", "127.0.0.1:"+os.Args[1])
+	if err != nil {
+		os.Exit(1)
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		go func() { io.Copy(c, c); c.Close() }()
+	}
+}
+GO
+printf 'module echo\n\ngo 1.13\n' >"$TMP/go/go.mod"
+# Caches and module path under $TMP; the standard library only: no proxy.
+# The module cache is read-only: made writable again so that $TMP can go.
+gobuild() { # OUTPUT [ENV...]
+        _out=$1
+        shift
+        (cd "$TMP/go" && env HOME="$TMP/go" GOCACHE="$TMP/go/cache" GOPATH="$TMP/go/path" GOFLAGS=-mod=mod \
+                GOPROXY=off GOTOOLCHAIN=local "$@" go build -o "$_out" .) >"$TMP/go/build.log" 2>&1 ||
+                fail "go build $* failed: $(cat "$TMP/go/build.log")"
+}
+on_exit "chmod -R u+w '$TMP/go'"
+gobuild "$TMP/go/echo-dyn"
+gobuild "$TMP/go/echo-static" CGO_ENABLED=0
+readelf -lW "$TMP/go/echo-dyn" | grep -q 'Requesting program interpreter' ||
+        fail "the default go build is not dynamically linked (no INTERP): $(readelf -lW "$TMP/go/echo-dyn" | head -n 20)"
+if readelf -lW "$TMP/go/echo-static" | grep -q 'Requesting program interpreter'; then
+        fail "the CGO_ENABLED=0 build has an ELF interpreter"
+fi
+pass "built a dynamic (INTERP) and a static (CGO_ENABLED=0) Go echo server"
+
+# ---- in the container ------------------------------------------------------------
+container_boot tka-go
+# As in bpf-backend.sh: the rules and drop-ins are in place before the
+# daemon (which would reload systemd) starts.
+inside systemctl stop tcpkeepalived.service
+inside mkdir -p /opt
+for kind in dyn static; do
+        inside_write "/opt/echo-$kind" <"$TMP/go/echo-$kind"
+        inside chmod 755 "/opt/echo-$kind"
+done
+unit() { # NAME EXEC
+        printf '[Service]\nExecStart=%s\n' "$2" | inside_write "/etc/systemd/system/$1"
+}
+rule() { # FILE UNIT
+        printf '[Match]\nUnit=%s\n[KeepAlive]\nIdleSec=77\nMethod=auto\nMode=force\n' "$2" |
+                inside_write "/etc/keepalived.d/$1"
+}
+unit go-dyn.service "/opt/echo-dyn 7701"
+unit go-static.service "/opt/echo-static 7702"
+rule 50-go-dyn.ini go-dyn.service
+rule 50-go-static.ini go-static.service
+inside systemctl daemon-reload
+dropin=$(inside cat /run/systemd/generator/go-dyn.service.d/50-tcpkeepalive.conf) ||
+        container_fail "no drop-in for go-dyn.service after daemon-reload"
+expect_match "$dropin" "tcpkeepalive-bpf-launch attach --unit=%n --auto --idle=77 --interval=15 --count=4 --mode=force$" \
+        "the drop-in asks the helper to choose (Method=auto)"
+inside systemctl start go-dyn.service go-static.service
+wait_listening 7701
+wait_listening 7702
+inside systemctl start tcpkeepalived.service
+
+BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
+for kind in dyn static; do
+        case $kind in dyn) port=7701 what="dynamically linked Go" ;; static) port=7702 what="static Go" ;; esac
+        u=go-$kind.service
+        # What the helper chose, and why, as it logged it.
+        journal=$(inside journalctl -u "$u" -o cat)
+        expect_match "$journal" "$u: BPF \\(/opt/echo-$kind: Go runtime: its sockets do not go through libc\\): cgroup" \
+                "$what: tcpkeepalive-bpf --auto chose BPF for the Go runtime"
+        case $journal in *"Method=auto: preload"*) fail "$what: Method=auto chose the preload: $journal" ;; esac
+        # The status: method bpf, the reason names the Go runtime.
+        getunit=$(inside busctl call $BUS GetUnit s "$u")
+        expect_match "$getunit" '"bpf"$' "$what: GetUnit's method"
+        expect_match "$getunit" "/opt/echo-$kind: Go runtime: its sockets do not go through libc" "$what: GetUnit's reason"
+        expect_match "$(inside tcpkeepalivectl show "$u")" "BPF \\(/opt/echo-$kind: Go runtime: its sockets do not go through libc\\)" \
+                "$what: tcpkeepalivectl show"
+        # Method=auto's drop-in keeps LD_PRELOAD (the helper decides at
+        # start): the dynamic Go program maps the library, which never sees
+        # a socket call; that is why BPF is needed. The static one cannot.
+        pid=$(inside systemctl show -P MainPID "$u")
+        if [ $kind = dyn ]; then
+                inside grep -q libtcpkeepalive "/proc/$pid/maps" ||
+                        fail "$what: the library is not mapped: the test no longer shows the case it is about"
+        elif inside grep -q libtcpkeepalive "/proc/$pid/maps"; then
+                fail "$what: a static program has the library mapped"
+        fi
+        pass "$what: Method=auto chose BPF and says why (GetUnit: $getunit)"
+
+        # The rule's values on the service's own socket, through Go's
+        # setsockopt calls after accept (force mode keeps the rule's idle).
+        line=$(connection_timer $port)
+        expect_idle "$line" 77 "$what: the keepalive timer"
+        # Interval 15 and count 4 are the rules' defaults; idle 77 is
+        # what Go's own 15 s would have replaced.
+        expect_sockopts $port 77 15 4 "$what: getsockopt on the Go server's accepted socket"
+        pass "$what: the accepted socket holds the rule's values in force mode (idle 77, interval 15, count 4)"
+done
+container_stop
