@@ -112,7 +112,9 @@ pass "daemon restart and stop"
 
 # tcpkeepalivectl, the admin's side of the same API.
 inside systemctl start tcpkeepalived.service
-(sleep 10 | inside socat - TCP:127.0.0.1:7301 >/dev/null 2>&1 &)
+# (open for 120 s: the checks below must all see it, in a sanitizer build
+# on a loaded machine too; the container's end closes it)
+(sleep 120 | inside socat - TCP:127.0.0.1:7301 >/dev/null 2>&1 &)
 wait_until 10 "a connection to crm.service" \
         sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htn state established 'sport = :7301' | grep -q ."
 set +e
