@@ -228,14 +228,22 @@ expect_idle() {
 # expect_sockopts PORT IDLE INTERVAL COUNT WHAT: getsockopt on the service's
 # own accepted socket for PORT: ss -p in the container's network namespace
 # names the process (host PID) and fd, sockpeek reads it via pidfd_getfd.
+# A forking server's parent holds the socket for a moment after fork and
+# then reuses the fd number: up to 5 readings, 0.5 s apart, until one is
+# the connection's (a socket with other values every time still fails).
 expect_sockopts() {
-        _owner=$(nsenter -t "$CONTAINER_LEADER" -n ss -Htnp state established "sport = :$1" |
-                sed -n 's/.*pid=\([0-9]*\),fd=\([0-9]*\).*/\1 \2/p' | head -n1)
-        [ -n "$_owner" ] || container_fail "$5: no process owns the connection on port $1"
-        # shellcheck disable=SC2086
-        _got=$("$TKA_BUILDDIR/tests/programs/sockpeek" $_owner) || container_fail "$5: sockpeek $_owner failed"
-        case $_got in
-        "peek keepalive=1 idle=$2 interval=$3 count=$4 "*) ;;
-        *) container_fail "$5: getsockopt on the service's socket: got '$_got', want keepalive=1 idle=$2 interval=$3 count=$4" ;;
-        esac
+        _try=0
+        while :; do
+                _owner=$(nsenter -t "$CONTAINER_LEADER" -n ss -Htnp state established "sport = :$1" |
+                        sed -n 's/.*pid=\([0-9]*\),fd=\([0-9]*\).*/\1 \2/p' | head -n1)
+                [ -n "$_owner" ] || container_fail "$5: no process owns the connection on port $1"
+                # shellcheck disable=SC2086
+                _got=$("$TKA_BUILDDIR/tests/programs/sockpeek" $_owner 2>&1) || _got="sockpeek $_owner failed: $_got"
+                case $_got in
+                "peek keepalive=1 idle=$2 interval=$3 count=$4 "*) return 0 ;;
+                esac
+                _try=$((_try + 1))
+                [ $_try -lt 5 ] || container_fail "$5: getsockopt on the service's socket: got '$_got', want keepalive=1 idle=$2 interval=$3 count=$4"
+                sleep 0.5
+        done
 }
