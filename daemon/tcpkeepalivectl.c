@@ -199,14 +199,22 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
                 struct tcp_tables tables = { 0 };
                 r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &tables, NULL, &c);
                 tcp_tables_done(&tables);
-                if (r < 0 || c.state != UNIT_STATE_UNSUPPORTED || wait_sec <= 0)
+                if (r < 0 || wait_sec <= 0 || (c.state != UNIT_STATE_UNSUPPORTED && !c.main_pid_not_exec))
                         break;
-                /* A just-started Type=simple service may not have exec'ed its
-                 * program yet; no event says when it has, so look again, bounded. */
+                /* systemd counts a Type=simple service started once it has
+                 * forked: the check (tcpkeepalive@.service, After= it) can
+                 * find the main PID still systemd's child, setting up the
+                 * sandbox before execve, or just exec'd, before ld.so mapped
+                 * the preload (unsupported for now). No event says when a
+                 * process has exec'd (a pidfd only reports its exit; the
+                 * proc connector needs CAP_NET_ADMIN and a netlink socket of
+                 * its own): so look again, every 20 ms while it has not
+                 * exec'd (that is milliseconds away), every 100 ms while it
+                 * is unsupported, never longer than wait_sec in all. */
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 if ((double) (now.tv_sec - start.tv_sec) + (double) (now.tv_nsec - start.tv_nsec) / 1e9 > wait_sec)
                         break;
-                usleep(100 * 1000);
+                usleep(c.main_pid_not_exec ? 20 * 1000 : 100 * 1000);
         }
         sd_bus_unref(bus);
         if (r < 0) {

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -420,6 +421,76 @@ static const char *unit_env_get(char **environment, const char *key) {
                         text_escape_to((c)->reason, sizeof((c)->reason), raw_); \
         } while (0)
 
+/* /proc/PID/NAME's first size-1 bytes into buf (NUL-terminated, NULs of
+ * cmdline kept); their length, or -1. */
+static ssize_t read_small(uint32_t pid, const char *name, char *buf, size_t size) {
+        char path[64];
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        n = read(fd, buf, size - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        return n;
+}
+
+/* Whether pid is still systemd's forked child, before it exec'd the
+ * service's program. That child runs systemd's own binary, the one PID 1
+ * runs, until execve; it starts as a copy of PID 1 (PID 1's command line
+ * and name), and soon (252: exec_child, rename_process_from_path) names
+ * itself "(" + the last 8 characters of the program's name + ")", its
+ * name and its command line. Its binary alone does not tell: a
+ * service may run the systemd binary itself (user@.service, "systemd
+ * --user"). Where PID 1's executable cannot be read, the child's is judged
+ * by its name (systemd, or systemd-executor of later versions).
+ * Read in this order: the exe, the command line, the name. exec only goes
+ * one way and the rename too: whenever this says "exec'd", the read
+ * that said so came after the exec (a child found renamed in either place
+ * counts as not exec'd), so what the caller reads next is the program's. */
+static bool pid_not_exec(uint32_t pid) {
+        char exe[PATH_MAX], manager[PATH_MAX], cmd[512], manager_cmd[512], comm[64];
+        ssize_t n, cmd_len, manager_cmd_len;
+
+        snprintf(cmd, sizeof(cmd), "/proc/%u/exe", pid);
+        n = readlink(cmd, exe, sizeof(exe) - 1);
+        if (n <= 0)
+                return false;
+        exe[n] = '\0';
+        n = readlink("/proc/1/exe", manager, sizeof(manager) - 1);
+        if (n > 0) {
+                manager[n] = '\0';
+                if (strcmp(exe, manager) != 0)
+                        return false;
+        } else {
+                const char *base = strrchr(exe, '/');
+                base = base ? base + 1 : exe;
+                if (strncmp(base, "systemd", 7) != 0 ||
+                    !(base[7] == '\0' || strncmp(base + 7, "-executor", 9) == 0 ||
+                      strncmp(base + 7, " (deleted)", 10) == 0))
+                        return false;
+        }
+        /* Not renamed yet: PID 1's command line, byte for byte. */
+        cmd_len = read_small(pid, "cmdline", cmd, sizeof(cmd));
+        manager_cmd_len = read_small(1, "cmdline", manager_cmd, sizeof(manager_cmd));
+        if (cmd_len > 0 && cmd_len == manager_cmd_len && memcmp(cmd, manager_cmd, (size_t) cmd_len) == 0)
+                return true;
+        /* Renamed: "(NAME)", in the command line or the name (whichever
+         * systemd writes first). */
+        n = (ssize_t) strlen(cmd);
+        if (n >= 2 && cmd[0] == '(' && cmd[n - 1] == ')')
+                return true;
+        n = read_small(pid, "comm", comm, sizeof(comm));
+        if (n <= 0)
+                return false;
+        comm[strcspn(comm, "\n")] = '\0';
+        n = (ssize_t) strlen(comm);
+        return n >= 2 && comm[0] == '(' && comm[n - 1] == ')';
+}
+
 /* A file of our drop-in's name that systemd takes for a mask: a link to
  * /dev/null or an empty file (or any device), as systemd's null_or_empty(). */
 static bool is_mask(const char *path) {
@@ -549,6 +620,10 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                 f.main_pid_left = true;
                 goto alive;
         }
+        if (pid_not_exec(main_pid)) {
+                f.main_pid_not_exec = c->main_pid_not_exec = true;
+                goto alive;
+        }
         if (tables) {
                 count_sockets(p.cgroup, c->main_pid, tables, c);
                 f.counted = true;
@@ -566,6 +641,15 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         env = read_proc(procpath, &env_len);
         if (!env)
                 goto alive;
+        /* Inside execve: the kernel has switched to the program (its exe and
+         * name) but not yet laid out its arguments and environment, and
+         * reads them as empty. systemd always gives a service an
+         * environment (PATH=, our drop-in's TCPKEEPALIVE_*): empty is not
+         * yet exec'd, looked at again by check --wait. */
+        if (env_len == 0) {
+                f.main_pid_not_exec = c->main_pid_not_exec = true;
+                goto alive;
+        }
         {
                 size_t used = 0;
                 for (const char *v = env; v < env + env_len; v += strlen(v) + 1)

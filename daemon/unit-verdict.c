@@ -164,6 +164,14 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
                           f->unit);
                 return;
         }
+        /* Its environment and maps are still systemd's, not the program's:
+         * judging them would call a process that gets keepalive one that
+         * started before the drop-in. */
+        if (f->main_pid_not_exec) {
+                SET_STATE(c, UNIT_STATE_ERROR,
+                          "PID %u has not started its program yet (systemd is still setting it up); ask again", pid);
+                return;
+        }
         if (!f->environ_read) {
                 SET_STATE(c, UNIT_STATE_ERROR, "cannot read the environment of PID %u", pid);
                 return;

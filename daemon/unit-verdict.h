@@ -29,6 +29,7 @@ struct unit_check {
         char reason[512];       /* one sentence for a person */
         char active_state[32];  /* systemd's ActiveState */
         pid_t main_pid;
+        bool main_pid_not_exec;  /* systemd's forked child, or inside execve: the program not started yet */
         bool has_dropin;
         char dropin_path[1024];
         bool library_mapped;
@@ -62,6 +63,12 @@ struct unit_facts {
         /* the main process, when main_pid > 0 */
         bool main_pid_left;              /* gone, or in another cgroup, before it was inspected */
         bool main_pid_exited;            /* its pidfd said it ended while it was inspected */
+        /* Still systemd's forked child: a Type=simple service is started
+         * once systemd has forked, before the child (systemd's binary, named
+         * "(PROGRAM)", with systemd's environment) sets up the sandbox and
+         * exec's the program; or inside execve, its environment not laid
+         * out yet (read as empty). Nothing else about it is read then. */
+        bool main_pid_not_exec;
         bool environ_read;               /* /proc/PID/environ could be read */
         bool settings_current;           /* its TCPKEEPALIVE_* equal the unit's */
         bool library_mapped;             /* /proc/PID/maps has libtcpkeepalive.so */
