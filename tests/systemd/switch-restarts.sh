@@ -28,6 +28,17 @@ ProtectKernelModules=yes
 ProtectControlGroups=yes
 NoNewPrivileges=yes
 UNIT
+# A prefix outside /usr (make distcheck's, under the build tree, often in
+# /tmp or /home) is hidden by that sandbox: bind it in, as container.sh
+# does for our own units, or the library is missing and every check waits.
+case $PREFIX in
+/usr | /usr/*) ;;
+*)
+        inside mkdir -p /etc/systemd/system/echo.service.d
+        printf '[Service]\nBindReadOnlyPaths=%s\nProtectHome=read-only\n' "$PREFIX" |
+                inside_write /etc/systemd/system/echo.service.d/test-prefix.conf
+        ;;
+esac
 inside systemctl daemon-reload
 inside systemctl enable tcpkeepalive@echo.service >/dev/null 2>&1
 inside systemctl start echo.service
