@@ -35,9 +35,3 @@ set -e
 expect_eq "$rc" 1 "check exits 1: the process has no keepalive"
 expect_match "$out" "^dynbpf.service: unsupported: $reason" "check prints the helper's reason"
 pass "Method=bpf refused: unsupported ($reason)"
-
-# A restart fails the same way: still unsupported, with a new record.
-inside systemctl restart dynbpf.service
-wait_listening 7601
-expect_eq "$(state_of dynbpf.service)" unsupported "after a restart"
-pass "after a restart: unsupported"
