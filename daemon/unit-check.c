@@ -407,19 +407,6 @@ static const char *unit_env_get(char **environment, const char *key) {
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
-/* A reason can quote what a service controls (its environment, its
- * executable's name): shown escaped, never cut inside a character, so that
- * it is one line and valid UTF-8 for D-Bus. */
-#define SET_STATE(c, s, ...)                                            \
-        do {                                                            \
-                char raw_[sizeof((c)->reason)];                         \
-                (c)->state = (s);                                       \
-                snprintf(raw_, sizeof(raw_), __VA_ARGS__);              \
-                if (text_is_printable(raw_))                            \
-                        memcpy((c)->reason, raw_, sizeof(raw_));        \
-                else                                                    \
-                        text_escape_to((c)->reason, sizeof((c)->reason), raw_); \
-        } while (0)
 
 /* /proc/PID/NAME's first size-1 bytes into buf (NUL-terminated, NULs of
  * cmdline kept); their length, or -1. */
@@ -559,7 +546,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                 if (r == -ETIME || r == -ETIMEDOUT)
                         systemd_call_describe(c->reason, sizeof(c->reason), "LoadUnit", unit, r, &e, budget);
                 else
-                        SET_STATE(c, UNIT_STATE_ERROR, "systemd cannot load %s: %s", unit,
+                        unit_set_state(c, UNIT_STATE_ERROR, "systemd cannot load %s: %s", unit,
                                   e.message ? e.message : strerror(-r));
                 goto out;
         }

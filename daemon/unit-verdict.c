@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,16 +27,19 @@ const char *unit_state_to_string(enum unit_state s) {
 /* A reason can quote what a service controls (its environment, its
  * executable's name): shown escaped, never cut inside a character, so that
  * it is one line and valid UTF-8 for D-Bus. */
-#define SET_STATE(c, s, ...)                                            \
-        do {                                                            \
-                char raw_[sizeof((c)->reason)];                         \
-                (c)->state = (s);                                       \
-                snprintf(raw_, sizeof(raw_), __VA_ARGS__);              \
-                if (text_is_printable(raw_))                            \
-                        memcpy((c)->reason, raw_, sizeof(raw_));        \
-                else                                                    \
-                        text_escape_to((c)->reason, sizeof((c)->reason), raw_); \
-        } while (0)
+void unit_set_state(struct unit_check *c, enum unit_state s, const char *fmt, ...) {
+        char raw[sizeof(c->reason)];
+        va_list ap;
+
+        c->state = s;
+        va_start(ap, fmt);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        va_end(ap);
+        if (text_is_printable(raw))
+                memcpy(c->reason, raw, sizeof(raw));
+        else
+                text_escape_to(c->reason, sizeof(c->reason), raw);
+}
 
 static bool streq(const char *a, const char *b) {
         return a && b && strcmp(a, b) == 0;
@@ -80,15 +84,15 @@ static void preload_verdict(const struct unit_facts *f, struct unit_check *c) {
 
         if (f->library_mapped && f->settings_current) {
                 if (f->counted)
-                        SET_STATE(c, UNIT_STATE_ACTIVE,
+                        unit_set_state(c, UNIT_STATE_ACTIVE,
                                   "PID %u has %s; %u of %u established TCP connections carry a keepalive timer", pid,
                                   f->library, f->tcp_with_keepalive, f->tcp_established);
                 else
-                        SET_STATE(c, UNIT_STATE_ACTIVE, "PID %u has %s and the rule's settings", pid, f->library);
+                        unit_set_state(c, UNIT_STATE_ACTIVE, "PID %u has %s and the rule's settings", pid, f->library);
                 return;
         }
         if (f->library_mapped) {
-                SET_STATE(c, UNIT_STATE_PENDING_RESTART,
+                unit_set_state(c, UNIT_STATE_PENDING_RESTART,
                           "PID %u runs with older settings (%.200s); restart %s to apply the new ones", pid,
                           str_or(f->environment, "none"), f->unit);
                 return;
@@ -96,32 +100,32 @@ static void preload_verdict(const struct unit_facts *f, struct unit_check *c) {
         /* Not mapped: find out why, from the unit's configuration (a restart
          * would not help) to the running process. */
         if (f->unsets_preload) {
-                SET_STATE(c, UNIT_STATE_OVERRIDDEN, "the unit has UnsetEnvironment=LD_PRELOAD");
+                unit_set_state(c, UNIT_STATE_OVERRIDDEN, "the unit has UnsetEnvironment=LD_PRELOAD");
                 return;
         }
         if (!f->unit_preload_has_library) {
-                SET_STATE(c, UNIT_STATE_OVERRIDDEN,
+                unit_set_state(c, UNIT_STATE_OVERRIDDEN,
                           "an Environment=LD_PRELOAD= that sorts after %s (e.g. an override.conf) replaces ours",
                           KA_DROPIN_NAME);
                 return;
         }
         if (!f->settings_current) {
-                SET_STATE(c, UNIT_STATE_PENDING_RESTART,
+                unit_set_state(c, UNIT_STATE_PENDING_RESTART,
                           "PID %u started before the drop-in was in place; restart %s to apply it", pid, f->unit);
                 return;
         }
         if (!f->process_preload_has_library) {
                 if (f->has_environment_files)
-                        SET_STATE(c, UNIT_STATE_OVERRIDDEN, "an EnvironmentFile= of the unit sets LD_PRELOAD over ours");
+                        unit_set_state(c, UNIT_STATE_OVERRIDDEN, "an EnvironmentFile= of the unit sets LD_PRELOAD over ours");
                 else
-                        SET_STATE(c, UNIT_STATE_OVERRIDDEN, "PID %u runs without our LD_PRELOAD", pid);
+                        unit_set_state(c, UNIT_STATE_OVERRIDDEN, "PID %u runs without our LD_PRELOAD", pid);
                 return;
         }
         if (f->exe_checked && !f->exe_preload_works)
-                SET_STATE(c, UNIT_STATE_UNSUPPORTED, "PID %u: %.300s: LD_PRELOAD cannot reach it (Method=auto or bpf can)",
+                unit_set_state(c, UNIT_STATE_UNSUPPORTED, "PID %u: %.300s: LD_PRELOAD cannot reach it (Method=auto or bpf can)",
                           pid, str_or(f->exe_why, "?"));
         else
-                SET_STATE(c, UNIT_STATE_UNSUPPORTED,
+                unit_set_state(c, UNIT_STATE_UNSUPPORTED,
                           "PID %u has LD_PRELOAD but not the library: its sandbox (RootDirectory=, InaccessiblePaths=, "
                           "...) probably hides %s", pid, f->library);
 }
@@ -131,11 +135,11 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
 
         c->method[0] = '\0';
         if (!f->has_dropin && f->masked_by) {
-                SET_STATE(c, UNIT_STATE_MASKED, "the drop-in is masked by %s", f->masked_by);
+                unit_set_state(c, UNIT_STATE_MASKED, "the drop-in is masked by %s", f->masked_by);
                 return;
         }
         if (!f->has_dropin) {
-                SET_STATE(c, UNIT_STATE_UNMANAGED, "no %s drop-in: no rule matches and tcpkeepalive@ is not enabled for it",
+                unit_set_state(c, UNIT_STATE_UNMANAGED, "no %s drop-in: no rule matches and tcpkeepalive@ is not enabled for it",
                           KA_DROPIN_NAME);
                 return;
         }
@@ -143,24 +147,24 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
          * on purpose; running or not, nothing is missing. (Our library in
          * LD_PRELOAD with a later MODE=off is something else: judged below.) */
         if (streq(f->mode, "off") && !f->unit_preload_has_library) {
-                SET_STATE(c, UNIT_STATE_EXCLUDED, "excluded by %s (Mode=off)", str_or(f->source, "a rule"));
+                unit_set_state(c, UNIT_STATE_EXCLUDED, "excluded by %s (Mode=off)", str_or(f->source, "a rule"));
                 return;
         }
         if (pid == 0) {
-                SET_STATE(c, UNIT_STATE_INACTIVE, "not running (%s); it gets keepalive when it starts",
+                unit_set_state(c, UNIT_STATE_INACTIVE, "not running (%s); it gets keepalive when it starts",
                           str_or(f->active_state, "?"));
                 return;
         }
         /* A process that ended while it was read is not judged: its number
          * may be another process's now. */
         if (f->main_pid_exited) {
-                SET_STATE(c, UNIT_STATE_ERROR,
+                unit_set_state(c, UNIT_STATE_ERROR,
                           "PID %u exited while it was inspected (its number may be another process's now); ask again",
                           pid);
                 return;
         }
         if (f->main_pid_left) {
-                SET_STATE(c, UNIT_STATE_ERROR, "PID %u left %s before it could be inspected (it exited); ask again", pid,
+                unit_set_state(c, UNIT_STATE_ERROR, "PID %u left %s before it could be inspected (it exited); ask again", pid,
                           f->unit);
                 return;
         }
@@ -168,12 +172,12 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
          * judging them would call a process that gets keepalive one that
          * started before the drop-in. */
         if (f->main_pid_not_exec) {
-                SET_STATE(c, UNIT_STATE_ERROR,
+                unit_set_state(c, UNIT_STATE_ERROR,
                           "PID %u has not started its program yet (systemd is still setting it up); ask again", pid);
                 return;
         }
         if (!f->environ_read) {
-                SET_STATE(c, UNIT_STATE_ERROR, "cannot read the environment of PID %u", pid);
+                unit_set_state(c, UNIT_STATE_ERROR, "cannot read the environment of PID %u", pid);
                 return;
         }
         snprintf(c->method, sizeof(c->method), "preload");
@@ -182,12 +186,12 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
                 /* This run's attach failed: a restart would fail the same way. */
                 if (current && streq(f->bpf_method, "error")) {
                         snprintf(c->method, sizeof(c->method), "bpf");
-                        SET_STATE(c, bpf_failure_is_kernel(f->bpf_reason) ? UNIT_STATE_UNSUPPORTED : UNIT_STATE_ERROR,
+                        unit_set_state(c, bpf_failure_is_kernel(f->bpf_reason) ? UNIT_STATE_UNSUPPORTED : UNIT_STATE_ERROR,
                                   "%s", str_or(f->bpf_reason, "tcpkeepalive-bpf failed and gave no reason"));
                         return;
                 }
                 if (!current || !f->settings_current) {
-                        SET_STATE(c, UNIT_STATE_PENDING_RESTART,
+                        unit_set_state(c, UNIT_STATE_PENDING_RESTART,
                                   "PID %u started before the drop-in (Method=%s) was in place; restart %s to apply it",
                                   pid, f->method, f->unit);
                         return;
@@ -195,12 +199,12 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
                 if (streq(f->bpf_method, "bpf")) {
                         snprintf(c->method, sizeof(c->method), "bpf");
                         if (f->counted)
-                                SET_STATE(c, UNIT_STATE_ACTIVE,
+                                unit_set_state(c, UNIT_STATE_ACTIVE,
                                           "BPF (%s) on cgroup %" PRIu64 "; %u of %u established TCP connections carry a "
                                           "keepalive timer", str_or(f->bpf_reason, "?"), f->bpf_cgroup_id,
                                           f->tcp_with_keepalive, f->tcp_established);
                         else
-                                SET_STATE(c, UNIT_STATE_ACTIVE, "BPF (%s) on cgroup %" PRIu64,
+                                unit_set_state(c, UNIT_STATE_ACTIVE, "BPF (%s) on cgroup %" PRIu64,
                                           str_or(f->bpf_reason, "?"), f->bpf_cgroup_id);
                         return;
                 }

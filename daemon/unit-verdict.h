@@ -94,3 +94,9 @@ struct unit_facts {
 
 /* Sets c->state, c->reason and c->method from f; touches nothing else. */
 void unit_verdict(const struct unit_facts *f, struct unit_check *c);
+
+/* Sets c's state and its reason, printf-style; the reason escaped where it
+ * is not printable UTF-8 (see unit-verdict.c). Both the verdict and the
+ * gathering's own errors use it. */
+void unit_set_state(struct unit_check *c, enum unit_state s, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
