@@ -40,6 +40,15 @@ pass() {
         echo "ok: $*"
 }
 
+# cgroup2_root: where the cgroup v2 hierarchy is mounted (unified or
+# hybrid layout); fails when there is none.
+cgroup2_root() {
+        for _d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+                [ "$(stat -f -c %T "$_d" 2>/dev/null)" = cgroup2fs ] && echo "$_d" && return 0
+        done
+        return 1
+}
+
 need_root() {
         [ "$(id -u)" = 0 ] || skip "needs root"
 }

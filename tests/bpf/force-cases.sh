@@ -11,11 +11,7 @@ BPF=$TKA_BUILDDIR/tests/bpf/tcpkeepalive-bpf-test
 CASES=$(test_program force-cases)
 export TCPKEEPALIVE_BPF_OBJECT="$TKA_BUILDDIR/bpf/tcpkeepalive.bpf.o"
 
-cg_root=""
-for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-        [ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] && cg_root=$d && break
-done
-[ -n "$cg_root" ] || skip "no cgroup v2 hierarchy"
+cg_root=$(cgroup2_root) || skip "no cgroup v2 hierarchy"
 HOME_CG=$cg_root/tka-force-$$
 OUT_CG=$cg_root/tka-force-$$-outside
 mkdir -p "$TMP/bpffs"

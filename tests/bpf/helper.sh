@@ -12,11 +12,7 @@ need_root
 BPF=$TKA_BUILDDIR/tests/bpf/tcpkeepalive-bpf-test
 export TCPKEEPALIVE_BPF_OBJECT="$TKA_BUILDDIR/bpf/tcpkeepalive.bpf.o"
 
-cg_root=""
-for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do
-        [ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] && cg_root=$d && break
-done
-[ -n "$cg_root" ] || skip "no cgroup v2 hierarchy"
+cg_root=$(cgroup2_root) || skip "no cgroup v2 hierarchy"
 CG=/tka-test-$$
 mkdir -p "$TMP/bpffs"
 mount -t bpf bpf "$TMP/bpffs" || fail "cannot mount a BPF file system"
