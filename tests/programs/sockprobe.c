@@ -138,6 +138,20 @@ static int connect_to(int family, int port) {
 }
 
 /* A loopback connection: the listener, the client and the accepted end. */
+/* Connects c to the loopback port that listener l serves; the accepted fd. */
+static int connect_accept(int c, int l, int port) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int a;
+
+        if (connect(c, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                die("connect");
+        a = accept(l, NULL, NULL);
+        if (a < 0)
+                die("accept");
+        return a;
+}
+
 static int cmd_connection(int family, int use_accept4) {
         int port, l = listener(family, &port), c = connect_to(family, port);
         int a = use_accept4 ? accept4(l, NULL, NULL, SOCK_CLOEXEC) : accept(l, NULL, NULL);
@@ -311,7 +325,6 @@ static int cmd_dup_reuse(void) {
  * turned keepalive off on before it. */
 static int cmd_vfork(const char *how, const char *client) {
         int port, l = listener(AF_INET, &port), zero = 0, c, a, st;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         pid_t pid;
 
         if (setsockopt(l, SOL_SOCKET, SO_KEEPALIVE, &zero, sizeof(zero)) < 0)
@@ -340,12 +353,7 @@ static int cmd_vfork(const char *how, const char *client) {
         }
         if (waitpid(pid, &st, 0) < 0)
                 die("waitpid");
-        sa.sin_port = htons((uint16_t) port);
-        if (connect(c, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                die("connect");
-        a = accept(l, NULL, NULL);
-        if (a < 0)
-                die("accept");
+        a = connect_accept(c, l, port);
         report("client", c);
         report("accepted", a);
         return 0;
@@ -355,9 +363,8 @@ static int cmd_vfork(const char *how, const char *client) {
  * force mode must still leave the rule's values on it, all of them, even
  * those equal to the netns defaults. */
 static int cmd_preset_connect(void) {
-        int port, l = listener(AF_INET, &port), c = socket(AF_INET, SOCK_STREAM, 0), a;
+        int port, l = listener(AF_INET, &port), c = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1, ten = 10, three = 3, five = 5, ut = 7000;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
         if (c < 0)
                 die("socket");
@@ -367,12 +374,7 @@ static int cmd_preset_connect(void) {
             setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &five, sizeof(five)) < 0 ||
             setsockopt(c, IPPROTO_TCP, TCP_USER_TIMEOUT, &ut, sizeof(ut)) < 0)
                 die("setsockopt");
-        sa.sin_port = htons((uint16_t) port);
-        if (connect(c, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                die("connect");
-        a = accept(l, NULL, NULL);
-        if (a < 0)
-                die("accept");
+        (void) connect_accept(c, l, port); /* held open until exit */
         report("client", c);
         return 0;
 }
@@ -422,7 +424,6 @@ static int cmd_badptr(void) {
  * moving it: its connections keep the program's choice in default mode. */
 static int cmd_moved_listener(const char *how, const char *choice) {
         int port, l = listener(AF_INET, &port), zero = 0, one = 1, seven = 7, m = -1, c, a;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 
         if (!strcmp(choice, "off")) {
                 if (setsockopt(l, SOL_SOCKET, SO_KEEPALIVE, &zero, sizeof(zero)) < 0)
@@ -465,13 +466,10 @@ static int cmd_moved_listener(const char *how, const char *choice) {
         if (m < 0)
                 die("moving the listener");
         close(l);
-        sa.sin_port = htons((uint16_t) port);
         c = socket(AF_INET, SOCK_STREAM, 0);
-        if (c < 0 || connect(c, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                die("connect");
-        a = accept(m, NULL, NULL);
-        if (a < 0)
-                die("accept");
+        if (c < 0)
+                die("socket");
+        a = connect_accept(c, m, port);
         report("moved-listener", m);
         report("accepted", a);
         return 0;
