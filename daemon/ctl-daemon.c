@@ -11,16 +11,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bus-api.h"
 #include "ctl-daemon.h"
 #include "unit-name.h"
 
-#define BUS_NAME "org.tcpkeepalive1"
-#define OBJECT_PATH "/org/tcpkeepalive1"
-#define MANAGER_IFACE "org.tcpkeepalive1.Manager"
 
+/* A ListUnits/GetUnit row (UNIT_ROW_SIGNATURE); strings point into the message. */
 struct unit_row {
         const char *unit, *state, *reason, *rule, *method;
-        uint32_t pid, established, keepalive;
+        uint32_t pid, established, rule_values, own_values, without_keepalive, unread;
 };
 
 static bool use_colour(void) {
@@ -71,8 +70,9 @@ static int bus_error(const char *what, sd_bus_error *e, int r) {
 }
 
 static int read_unit_row(sd_bus_message *m, struct unit_row *u) {
-        return sd_bus_message_read(m, "(ssssuuus)", &u->unit, &u->state, &u->reason, &u->rule, &u->pid,
-                                   &u->established, &u->keepalive, &u->method);
+        return sd_bus_message_read(m, UNIT_ROW_SIGNATURE, &u->unit, &u->state, &u->reason, &u->rule, &u->pid,
+                                   &u->established, &u->rule_values, &u->own_values, &u->without_keepalive, &u->unread,
+                                   &u->method);
 }
 
 static void print_unit_json(const struct unit_row *u) {
@@ -86,12 +86,24 @@ static void print_unit_json(const struct unit_row *u) {
         json_str(u->rule);
         printf(",\"method\":");
         json_str(u->method);
-        printf(",\"pid\":%u,\"established\":%u,\"with_keepalive\":%u}", u->pid, u->established, u->keepalive);
+        printf(",\"pid\":%u,\"established\":%u,\"rule_values\":%u,\"own_values\":%u,\"without_keepalive\":%u,"
+               "\"unread\":%u}",
+               u->pid, u->established, u->rule_values, u->own_values, u->without_keepalive, u->unread);
 }
 
 static void print_unit_line(const struct unit_row *u) {
         printf("%s%-16s%s %-32s %5u/%-5u %-7s %s\n", state_colour(u->state), u->state, colour_off(), u->unit,
-               u->keepalive, u->established, u->method, u->rule);
+               u->rule_values, u->established, u->method, u->rule);
+}
+
+static void print_connections(const struct unit_row *u) {
+        printf("  connections: %u established: %u with the rule's values, %u with the program's own, %u without "
+               "keepalive, %u unread",
+               u->established, u->rule_values, u->own_values, u->without_keepalive, u->unread);
+        if (u->established > u->rule_values + u->own_values + u->without_keepalive + u->unread)
+                printf(", %u left out by Direction=",
+                       u->established - (u->rule_values + u->own_values + u->without_keepalive + u->unread));
+        printf("\n");
 }
 
 /* ListUnits, then fn for each row; returns the rows seen or a negative exit. */
@@ -104,7 +116,7 @@ static int for_each_unit(sd_bus *bus, void (*fn)(const struct unit_row *, void *
         r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "ListUnits", &e, &reply, NULL);
         if (r < 0)
                 return -bus_error("ListUnits", &e, r);
-        r = sd_bus_message_enter_container(reply, 'a', "(ssssuuus)");
+        r = sd_bus_message_enter_container(reply, 'a', UNIT_ROW_SIGNATURE);
         while (r >= 0 && (r = read_unit_row(reply, &u)) > 0) {
                 fn(&u, userdata);
                 n++;
@@ -131,7 +143,7 @@ int ctl_list(sd_bus *bus, bool json) {
         if (json)
                 printf("[");
         else
-                printf("%-16s %-32s %11s %-7s %s\n", "STATE", "UNIT", "KEEPALIVE", "METHOD", "RULE");
+                printf("%-16s %-32s %11s %-7s %s\n", "STATE", "UNIT", "RULE/CONNS", "METHOD", "RULE");
         n = for_each_unit(bus, json ? list_json : list_text, &first);
         if (n < 0)
                 return -n;
@@ -213,7 +225,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL, *socks = NULL;
         struct unit_row u;
-        const char *local, *peer, *state;
+        const char *local, *peer, *state, *class, *note;
         uint32_t pid, fd;
         int ka, idle, intvl, cnt, uto, r, n = 0;
 
@@ -235,7 +247,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                         printf("%s%s%s: %s %s\n", state_colour(u.state), u.unit, colour_off(), u.state, u.reason);
                         printf("  rule: %s\n", *u.rule ? u.rule : "(none)");
                         printf("  method: %s\n", u.method);
-                        printf("  connections: %u established, %u with keepalive\n", u.established, u.keepalive);
+                        print_connections(&u);
                 }
                 fflush(stdout);
                 fprintf(stderr, "tcpkeepalivectl: %s: socket detail (PIDs, fds, addresses) needs root: "
@@ -256,12 +268,13 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                 printf("%s%s%s: %s %s\n", state_colour(u.state), u.unit, colour_off(), u.state, u.reason);
                 printf("  rule: %s\n", *u.rule ? u.rule : "(none)");
                 printf("  method: %s\n", u.method);
-                printf("\n  %-24s %-24s %-12s %8s %9s %5s %5s %5s %8s\n", "LOCAL", "PEER", "STATE", "PID/FD",
-                       "KEEPALIVE", "IDLE", "INTVL", "CNT", "UTO(ms)");
+                print_connections(&u);
+                printf("\n  %-24s %-24s %-12s %8s %9s %5s %5s %5s %8s %s\n", "LOCAL", "PEER", "STATE", "PID/FD",
+                       "KEEPALIVE", "IDLE", "INTVL", "CNT", "UTO(ms)", "VALUES");
         }
-        r = sd_bus_message_enter_container(socks, 'a', "(sssuubiiii)");
-        while (r >= 0 && (r = sd_bus_message_read(socks, "(sssuubiiii)", &local, &peer, &state, &pid, &fd, &ka, &idle,
-                                                  &intvl, &cnt, &uto)) > 0) {
+        r = sd_bus_message_enter_container(socks, 'a', UNIT_SOCKET_SIGNATURE);
+        while (r >= 0 && (r = sd_bus_message_read(socks, UNIT_SOCKET_SIGNATURE, &local, &peer, &state, &pid, &fd, &ka,
+                                                  &idle, &intvl, &cnt, &uto, &class, &note)) > 0) {
                 if (json) {
                         printf("%s{\"local\":", n ? "," : "");
                         json_str(local);
@@ -270,14 +283,24 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                         printf(",\"state\":");
                         json_str(state);
                         printf(",\"pid\":%u,\"fd\":%u,\"keepalive\":%s,\"idle\":%d,\"interval\":%d,\"count\":%d,"
-                               "\"user_timeout_ms\":%d}",
-                               pid, fd, ka ? "true" : "false", idle, intvl, cnt, uto);
+                               "\"user_timeout_ms\":%d,\"values\":",
+                               pid, fd, *note ? "null" : ka ? "true" : "false", idle, intvl, cnt, uto);
+                        json_str(class);
+                        printf(",\"unread\":");
+                        json_str(note);
+                        printf("}");
+                } else if (*note) {
+                        /* Never shown as "off" or as no socket: what stopped the reading. */
+                        char pf[32];
+                        snprintf(pf, sizeof(pf), "%u/%u", pid, fd);
+                        printf("  %-24s %-24s %-12s %8s %s%9s%s unread: %s\n", local, peer, state, pf,
+                               state_colour("error"), "?", colour_off(), note);
                 } else {
                         char pf[32];
                         snprintf(pf, sizeof(pf), "%u/%u", pid, fd);
-                        printf("  %-24s %-24s %-12s %8s %s%9s%s %5d %5d %5d %8d\n", local, peer, state, pf,
+                        printf("  %-24s %-24s %-12s %8s %s%9s%s %5d %5d %5d %8d %s\n", local, peer, state, pf,
                                ka ? state_colour("active") : state_colour("error"), ka ? "on" : "off", colour_off(),
-                               idle, intvl, cnt, uto);
+                               idle, intvl, cnt, uto, *class ? class : "-");
                 }
                 n++;
         }
@@ -301,18 +324,64 @@ int ctl_call(sd_bus *bus, const char *method, const char *unit) {
         return 0;
 }
 
-/* Prometheus text exposition, for node_exporter's textfile collector. */
-static void metrics_unit(const struct unit_row *u, void *userdata) {
-        (void) userdata;
-        printf("tcpkeepalive_unit_info{unit=\"%s\",state=\"%s\"} 1\n", u->unit, u->state);
-        printf("tcpkeepalive_unit_connections{unit=\"%s\"} %u\n", u->unit, u->established);
-        printf("tcpkeepalive_unit_connections_keepalive{unit=\"%s\"} %u\n", u->unit, u->keepalive);
-        printf("tcpkeepalive_unit_connections_without_keepalive{unit=\"%s\"} %u\n", u->unit,
-               u->established - (u->keepalive < u->established ? u->keepalive : u->established));
+/* Prometheus text exposition, for node_exporter's textfile collector. The
+ * label is name="UNIT", as node_exporter's systemd collector has it, so
+ * the two join. Each family is printed whole (HELP, TYPE, then all its
+ * samples): a family split in two is rejected by the parser. */
+struct metric_row {
+        char *name, *state, *method;
+        uint32_t v[5]; /* established, rule_values, own_values, without_keepalive, unread */
+};
+
+struct metric_rows {
+        struct metric_row *v;
+        size_t n;
+        bool failed;
+};
+
+static void collect_metric_row(const struct unit_row *u, void *userdata) {
+        struct metric_rows *rows = userdata;
+        struct metric_row *grown = realloc(rows->v, (rows->n + 1) * sizeof(*grown));
+        if (!grown) {
+                rows->failed = true;
+                return;
+        }
+        rows->v = grown;
+        grown[rows->n] = (struct metric_row) { strdup(u->unit), strdup(u->state), strdup(u->method),
+                                               { u->established, u->rule_values, u->own_values, u->without_keepalive,
+                                                 u->unread } };
+        if (!grown[rows->n].name || !grown[rows->n].state || !grown[rows->n].method)
+                rows->failed = true;
+        rows->n++;
+}
+
+/* A label value: \, " and newline escaped (the exposition format's rule). */
+static void label_value(const char *s) {
+        for (; s && *s; s++)
+                if (*s == '\\' || *s == '"')
+                        printf("\\%c", *s);
+                else if (*s == '\n')
+                        printf("\\n");
+                else
+                        putchar(*s);
 }
 
 int ctl_metrics(sd_bus *bus) {
+        static const struct {
+                const char *name, *help;
+        } families[] = {
+                { "tcpkeepalive_unit_connections", "Established TCP connections of the unit." },
+                { "tcpkeepalive_unit_connections_rule_values",
+                  "Established connections that carry keepalive with the rule's values." },
+                { "tcpkeepalive_unit_connections_own_values",
+                  "Established connections that carry keepalive with values the program set itself." },
+                { "tcpkeepalive_unit_connections_without_keepalive",
+                  "Established connections the rule covers that carry no keepalive." },
+                { "tcpkeepalive_unit_connections_not_inspectable",
+                  "Established connections whose keepalive values could not be read." },
+        };
         sd_bus_message *rules = NULL, *errors = NULL;
+        struct metric_rows rows = { 0 };
         char *version = NULL;
         uint64_t reloads = 0;
         int r, n_errors = 0, n;
@@ -322,21 +391,45 @@ int ctl_metrics(sd_bus *bus) {
         r = sd_bus_message_enter_container(errors, 'a', "(sussss)");
         while (r >= 0 && (r = sd_bus_message_skip(errors, "(sussss)")) > 0)
                 n_errors++;
-        printf("# HELP tcpkeepalive_rule_errors Problems found in the rule files.\n"
-               "# TYPE tcpkeepalive_rule_errors gauge\ntcpkeepalive_rule_errors %d\n", n_errors);
-        printf("# HELP tcpkeepalive_reloads_total systemd reloads done by tcpkeepalived.\n"
-               "# TYPE tcpkeepalive_reloads_total counter\ntcpkeepalive_reloads_total %llu\n",
-               (unsigned long long) reloads);
-        printf("# HELP tcpkeepalive_unit_info Managed units and their state.\n# TYPE tcpkeepalive_unit_info gauge\n"
-               "# HELP tcpkeepalive_unit_connections Established TCP connections of the unit.\n"
-               "# TYPE tcpkeepalive_unit_connections gauge\n"
-               "# HELP tcpkeepalive_unit_connections_keepalive Those with a keepalive timer.\n"
-               "# TYPE tcpkeepalive_unit_connections_keepalive gauge\n"
-               "# HELP tcpkeepalive_unit_connections_without_keepalive Those without.\n"
-               "# TYPE tcpkeepalive_unit_connections_without_keepalive gauge\n");
-        n = for_each_unit(bus, metrics_unit, NULL);
-        printf("# HELP tcpkeepalive_managed_units Units with a tcp-keepalive drop-in.\n"
-               "# TYPE tcpkeepalive_managed_units gauge\ntcpkeepalive_managed_units %d\n", n < 0 ? 0 : n);
+        n = for_each_unit(bus, collect_metric_row, &rows);
+        if (n >= 0 && rows.failed) {
+                fprintf(stderr, "tcpkeepalivectl: metrics: out of memory\n");
+                n = -CTL_EXIT_FAILURE;
+        }
+        if (n >= 0) {
+                printf("# HELP tcpkeepalive_rule_errors Problems found in the rule files.\n"
+                       "# TYPE tcpkeepalive_rule_errors gauge\ntcpkeepalive_rule_errors %d\n", n_errors);
+                printf("# HELP tcpkeepalive_reloads_total systemd reloads done by tcpkeepalived.\n"
+                       "# TYPE tcpkeepalive_reloads_total counter\ntcpkeepalive_reloads_total %llu\n",
+                       (unsigned long long) reloads);
+                printf("# HELP tcpkeepalive_managed_units Units with a tcp-keepalive drop-in.\n"
+                       "# TYPE tcpkeepalive_managed_units gauge\ntcpkeepalive_managed_units %d\n", n);
+                printf("# HELP tcpkeepalive_unit_info Managed units: their state and method.\n"
+                       "# TYPE tcpkeepalive_unit_info gauge\n");
+                for (size_t i = 0; i < rows.n; i++) {
+                        printf("tcpkeepalive_unit_info{name=\"");
+                        label_value(rows.v[i].name);
+                        printf("\",state=\"");
+                        label_value(rows.v[i].state);
+                        printf("\",method=\"");
+                        label_value(rows.v[i].method);
+                        printf("\"} 1\n");
+                }
+                for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+                        printf("# HELP %s %s\n# TYPE %s gauge\n", families[f].name, families[f].help, families[f].name);
+                        for (size_t i = 0; i < rows.n; i++) {
+                                printf("%s{name=\"", families[f].name);
+                                label_value(rows.v[i].name);
+                                printf("\"} %u\n", rows.v[i].v[f]);
+                        }
+                }
+        }
+        for (size_t i = 0; i < rows.n; i++) {
+                free(rows.v[i].name);
+                free(rows.v[i].state);
+                free(rows.v[i].method);
+        }
+        free(rows.v);
         sd_bus_message_unref(rules);
         sd_bus_message_unref(errors);
         free(version);

@@ -46,10 +46,19 @@ static const char *skip_fields(const char *p, const char *end, int n) {
 /* One row: "sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...". */
 static bool parse_row(const char *p, const char *end, struct tcp_entry *e) {
         char *q;
-        unsigned long st, timer;
+        unsigned long st, timer, port;
         unsigned long long inode;
 
-        p = skip_fields(p, end, 3);
+        /* local_address is ADDR:PORT in hex */
+        p = skip_fields(p, end, 1);
+        while (p < end && *p != ':' && *p != ' ')
+                p++;
+        if (p >= end || *p != ':')
+                return false;
+        port = strtoul(p + 1, &q, 16);
+        if (q == p + 1 || *q != ' ' || port > 0xffff)
+                return false;
+        p = skip_fields(q, end, 1); /* rem_address */
         st = strtoul(p, &q, 16);
         if (q == p || *q != ' ')
                 return false;
@@ -61,7 +70,8 @@ static bool parse_row(const char *p, const char *end, struct tcp_entry *e) {
         inode = strtoull(p, &q, 10);
         if (q == p || inode == 0)
                 return false;
-        *e = (struct tcp_entry) { .inode = inode, .state = (uint8_t) st, .timer = (uint8_t) timer };
+        *e = (struct tcp_entry) { .inode = inode, .local_port = (uint16_t) port, .state = (uint8_t) st,
+                                  .timer = (uint8_t) timer };
         return true;
 }
 
@@ -105,6 +115,33 @@ out:
         return r;
 }
 
+static int cmp_port(const void *a, const void *b) {
+        return (int) *(const uint16_t *) a - (int) *(const uint16_t *) b;
+}
+
+static int index_listening(struct tcp_table *t) {
+        size_t n = 0, kept = 0;
+        for (size_t i = 0; i < t->n; i++)
+                n += t->entries[i].state == TCP_STATE_LISTEN;
+        if (n == 0)
+                return 0;
+        if (!(t->listening_ports = malloc(n * sizeof(*t->listening_ports))))
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n; i++)
+                if (t->entries[i].state == TCP_STATE_LISTEN)
+                        t->listening_ports[t->n_listening++] = t->entries[i].local_port;
+        qsort(t->listening_ports, t->n_listening, sizeof(uint16_t), cmp_port);
+        for (size_t i = 0; i < t->n_listening; i++)
+                if (kept == 0 || t->listening_ports[kept - 1] != t->listening_ports[i])
+                        t->listening_ports[kept++] = t->listening_ports[i];
+        t->n_listening = kept;
+        return 0;
+}
+
+bool tcp_table_port_listening(const struct tcp_table *t, uint16_t port) {
+        return t && t->n_listening && bsearch(&port, t->listening_ports, t->n_listening, sizeof(port), cmp_port);
+}
+
 const struct tcp_table *tcp_tables_for_pid(struct tcp_tables *cache, pid_t pid) {
         char path[64];
         struct stat st;
@@ -126,6 +163,8 @@ const struct tcp_table *tcp_tables_for_pid(struct tcp_tables *cache, pid_t pid) 
                 goto fail;
         if (t.n > 1)
                 qsort(t.entries, t.n, sizeof(*t.entries), cmp_entry);
+        if (index_listening(&t) < 0)
+                goto fail;
         grown = realloc(cache->tables, (cache->n + 1) * sizeof(*grown));
         if (!grown)
                 goto fail;
@@ -134,6 +173,7 @@ const struct tcp_table *tcp_tables_for_pid(struct tcp_tables *cache, pid_t pid) 
         return &cache->tables[cache->n++];
 fail:
         free(t.entries);
+        free(t.listening_ports);
         return NULL;
 }
 
@@ -143,8 +183,10 @@ const struct tcp_entry *tcp_table_find(const struct tcp_table *t, uint64_t inode
 }
 
 void tcp_tables_done(struct tcp_tables *cache) {
-        for (size_t i = 0; i < cache->n; i++)
+        for (size_t i = 0; i < cache->n; i++) {
                 free(cache->tables[i].entries);
+                free(cache->tables[i].listening_ports);
+        }
         free(cache->tables);
         *cache = (struct tcp_tables) { 0 };
 }
@@ -165,6 +207,11 @@ static int cmp_ref_pid_fd(const void *a, const void *b) {
 }
 
 ssize_t socket_refs_collect(const pid_t *pids, size_t n_pids, struct socket_ref **ret) {
+        return socket_refs_collect_errors(pids, n_pids, ret, NULL);
+}
+
+ssize_t socket_refs_collect_errors(const pid_t *pids, size_t n_pids, struct socket_ref **ret,
+                                   struct socket_scan_errors *errors) {
         struct socket_ref *v = NULL;
         size_t n = 0, cap = 0, kept = 0;
 
@@ -174,8 +221,13 @@ ssize_t socket_refs_collect(const pid_t *pids, size_t n_pids, struct socket_ref 
                 DIR *d;
 
                 snprintf(path, sizeof(path), "/proc/%d/fd", (int) pids[i]);
-                if (!(d = opendir(path)))
-                        continue; /* exited meanwhile */
+                if (!(d = opendir(path))) {
+                        if (errors && errno != ENOENT && errno != ESRCH && errors->n++ == 0) {
+                                errors->first_pid = pids[i];
+                                errors->first_errno = errno;
+                        }
+                        continue; /* exited meanwhile, or not ours to list */
+                }
                 while ((de = readdir(d))) {
                         char *end;
                         unsigned long long inode;

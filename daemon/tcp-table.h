@@ -9,6 +9,7 @@
  * number of sockets, not units x sockets.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,7 @@ enum {
 
 struct tcp_entry {
         uint64_t inode;
+        uint16_t local_port;
         uint8_t state, timer;
 };
 
@@ -28,6 +30,8 @@ struct tcp_table {
         uint64_t netns; /* inode of /proc/PID/ns/net */
         struct tcp_entry *entries;
         size_t n;
+        uint16_t *listening_ports; /* sorted, unique */
+        size_t n_listening;
 };
 
 /* The tables read so far, one per network namespace. Zero-initialise. */
@@ -40,6 +44,9 @@ struct tcp_tables {
  * is gone or its namespace cannot be read. */
 const struct tcp_table *tcp_tables_for_pid(struct tcp_tables *cache, pid_t pid);
 const struct tcp_entry *tcp_table_find(const struct tcp_table *t, uint64_t inode);
+/* Whether a socket of t's namespace listens on port: an established
+ * connection on such a local port was accepted (inbound), not connected. */
+bool tcp_table_port_listening(const struct tcp_table *t, uint16_t port);
 void tcp_tables_done(struct tcp_tables *cache);
 
 /* A socket held by a process: the fd through which it was found. */
@@ -54,6 +61,16 @@ struct socket_ref {
  * ordered by pid then fd. Returns the count (*ret may be NULL when 0) or
  * -ENOMEM. */
 ssize_t socket_refs_collect(const pid_t *pids, size_t n_pids, struct socket_ref **ret);
+
+/* Processes whose fds could not be listed (not those that exited): their
+ * sockets are unknown, never "none". */
+struct socket_scan_errors {
+        unsigned n;
+        pid_t first_pid;
+        int first_errno;
+};
+ssize_t socket_refs_collect_errors(const pid_t *pids, size_t n_pids, struct socket_ref **ret,
+                                   struct socket_scan_errors *errors);
 
 /* A duplicate (pidfd_getfd(2)) of the socket ref names, taken through
  * pidfd (a pidfd of ref->pid), to be closed by the caller. The fd is

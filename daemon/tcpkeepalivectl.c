@@ -40,7 +40,8 @@ static void help(void) {
                "\n"
                "Commands (ask tcpkeepalived):\n"
                "  status               The daemon, rule errors, one line per managed unit\n"
-               "  list                 Managed units: state, connections with keepalive, rule\n"
+               "  list                 Managed units: state, connections with the rule's values\n"
+               "                       out of all established ones, method, rule\n"
                "  show UNIT            UNIT's state and reason, rule, and every TCP socket\n"
                "                       with its keepalive values as the kernel reports them\n"
                "  reload               Re-read the rules now (root)\n"
@@ -52,9 +53,10 @@ static void help(void) {
                "                       directories, layered as the generator sees them);\n"
                "                       print every problem with file, line, key and value,\n"
                "                       and the units each rule applies to. Exit 1 on errors.\n"
-               "  check UNIT           Without the daemon: whether UNIT's running process has keepalive:\n"
-               "                       exit 0 when it does or the unit is not running,\n"
-               "                       1 when it does not (with the reason).\n"
+               "  check UNIT           Without the daemon: whether UNIT's connections carry the rule's\n"
+               "                       keepalive values; exit 0 when they do (active), when nothing\n"
+               "                       could be found wrong (inactive, excluded, masked, unverified),\n"
+               "                       1 otherwise (own-values, no-keepalive, ...: with the reason).\n"
                "\n"
                "Options:\n"
                "      --json           status, list, show: JSON on stdout\n"
@@ -231,12 +233,14 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         if (c.environment[0])
                 printf("  settings: %s\n", c.environment);
         free(unit);
-        /* Excluded and masked are what the admin asked for, not a fault. */
+        /* Excluded and masked are what the admin asked for, not a fault;
+         * unverified found nothing wrong, and says what it could not read. */
         switch (c.state) {
         case UNIT_STATE_ACTIVE:
         case UNIT_STATE_INACTIVE:
         case UNIT_STATE_EXCLUDED:
         case UNIT_STATE_MASKED:
+        case UNIT_STATE_UNVERIFIED:
                 return 0;
         default:
                 return EXIT_PROBLEMS;

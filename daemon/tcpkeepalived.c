@@ -28,6 +28,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "bus-api.h"
 #include "dropin.h"
 #include "rule-watch.h"
 #include "rules.h"
@@ -40,9 +41,6 @@
 #define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
 #endif
 
-#define BUS_NAME "org.tcpkeepalive1"
-#define OBJECT_PATH "/org/tcpkeepalive1"
-#define MANAGER_IFACE "org.tcpkeepalive1.Manager"
 #define GENERATOR_DIR "/run/systemd/generator"
 #define SETTLE_USEC (300 * 1000ULL) /* an editor's save, a package upgrade */
 /* A handler waits for systemd with the event loop stopped: each call at
@@ -556,10 +554,10 @@ static int append_unit(sd_bus_message *reply, struct manager *m, struct call_bud
         } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget, &c)) < 0)
                 c.state = UNIT_STATE_ERROR; /* c.reason says why: the reply names the units systemd did not answer for */
         tcp_tables_done(&own);
-        return sd_bus_message_append(reply, "(ssssuuus)", unit, unit_state_to_string(c.state), c.reason,
+        return sd_bus_message_append(reply, UNIT_ROW_SIGNATURE, unit, unit_state_to_string(c.state), c.reason,
                                      c.source[0] ? c.source : rule ? rule->path : "",
-                                     (uint32_t) c.main_pid, c.tcp_established, c.tcp_with_keepalive,
-                                     c.method[0] ? c.method : "-");
+                                     (uint32_t) c.main_pid, c.conns.established, c.conns.rule, c.conns.own,
+                                     c.conns.none, c.conns.unread, c.method[0] ? c.method : "-");
 }
 
 static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -575,7 +573,7 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
         units = managed_units(m, &budget);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(ssssuuus)");
+                r = sd_bus_message_open_container(reply, 'a', UNIT_ROW_SIGNATURE);
         for (char **u = units; r >= 0 && u && *u; u++)
                 r = append_unit(reply, m, &budget, *u, &tables);
         if (budget.not_answered || budget.not_asked)
@@ -629,6 +627,7 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
         struct unit_socket *socks = NULL;
+        struct rule_values want;
         struct call_budget budget;
         const char *unit;
         int r, n;
@@ -641,7 +640,7 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
                                          "GetUnit and ListUnits give everyone its state and connection counts",
                                          unit);
         budget_start(m, &budget);
-        n = unit_sockets(m->bus, unit, &budget, &socks);
+        n = unit_sockets(m->bus, unit, &budget, &socks, &want);
         if (n == -ETIME || n == -ETIMEDOUT) {
                 char why[512];
                 systemd_call_describe(why, sizeof(why), "LoadUnit/GetAll", unit, n, NULL, &budget);
@@ -651,11 +650,17 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "cannot read %s: %s", unit, strerror(-n));
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(sssuubiiii)");
-        for (int i = 0; r >= 0 && i < n; i++)
-                r = sd_bus_message_append(reply, "(sssuubiiii)", socks[i].local, socks[i].peer, socks[i].state,
-                                          (uint32_t) socks[i].pid, (uint32_t) socks[i].fd, socks[i].keepalive == 1,
-                                          socks[i].idle, socks[i].interval, socks[i].count, socks[i].user_timeout);
+                r = sd_bus_message_open_container(reply, 'a', UNIT_SOCKET_SIGNATURE);
+        for (int i = 0; r >= 0 && i < n; i++) {
+                const struct unit_socket *s = &socks[i];
+                char note[128] = "";
+                if (s->read_errno)
+                        snprintf(note, sizeof(note), "%s: %s", s->read_call ? s->read_call : "?", strerror(s->read_errno));
+                r = sd_bus_message_append(reply, UNIT_SOCKET_SIGNATURE, s->local[0] ? s->local : "?",
+                                          s->peer[0] ? s->peer : "?", s->state, (uint32_t) s->pid, (uint32_t) s->fd,
+                                          s->keepalive == 1, s->idle, s->interval, s->count, s->user_timeout,
+                                          socket_class_to_string(socket_classify(&want, s)), note);
+        }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r >= 0)
@@ -721,11 +726,11 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Errors", "a(sussss)", prop_errors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Reloads", "t", prop_reloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("UnitStates", "a(sss)", prop_unit_states, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssuuus)", units), method_list_units,
+        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" UNIT_ROW_SIGNATURE, units), method_list_units,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("(ssssuuus)", state), method_get_unit,
+        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT(UNIT_ROW_SIGNATURE, state), method_get_unit,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetUnitSockets", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a(sssuubiiii)", sockets),
+        SD_BUS_METHOD_WITH_ARGS("GetUnitSockets", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a" UNIT_SOCKET_SIGNATURE, sockets),
                                 method_get_unit_sockets, SD_BUS_VTABLE_UNPRIVILEGED),
         /* No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus requires CAP_SYS_ADMIN of the caller. */
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, 0),

@@ -26,6 +26,7 @@
 #include "strv.h"
 #include "process-ref.h"
 #include "tcp-table.h"
+#include "unit-sockets.h"
 #include "safe-text.h"
 #include "unit-check.h"
 
@@ -85,89 +86,23 @@ static bool preload_has(const char *list, const char *library) {
         return false;
 }
 
-/* Statically linked: an ELF executable with no PT_INTERP, which ld.so never
- * touches. Reads /proc/PID/exe so a replaced binary is judged as it runs. */
-struct pid_list {
-        pid_t *v;
-        size_t n, cap;
-};
+/* What the rule asks of each connection: the unit's TCPKEEPALIVE_*, as
+ * the drop-in set them (the last assignment wins, as in systemd). */
+static void rule_values_from_env(char **environment, struct rule_values *w);
 
-static void pid_list_add(struct pid_list *l, pid_t pid) {
-        if (pid <= 0)
-                return;
-        if (l->n == l->cap) {
-                size_t ncap = l->cap ? l->cap * 2 : 16;
-                pid_t *v = realloc(l->v, ncap * sizeof(*v));
-                if (!v)
-                        return;
-                l->v = v;
-                l->cap = ncap;
-        }
-        l->v[l->n++] = pid;
-}
+/* The unit's TCP sockets, compared with the rule, counted by class. */
+static void count_connections(const char *cgroup, pid_t main_pid, struct tcp_tables *tables,
+                              const struct rule_values *want, struct conn_tally *t) {
+        struct unit_socket *socks = NULL;
+        struct socket_scan_errors errors = { 0 };
+        ssize_t n = unit_sockets_read(cgroup, main_pid, tables, 0, &socks, &errors);
 
-/* Every process of the unit: its cgroup and the cgroups below (a service's
- * forked workers), wherever the cgroup v2 tree is mounted. */
-static void collect_cgroup_pids(const char *dir, unsigned depth, struct pid_list *pids) {
-        char path[4096], line[32];
-        FILE *f;
-        DIR *d;
-        struct dirent *de;
-
-        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-        if ((f = fopen(path, "re"))) {
-                while (fgets(line, sizeof(line), f) && pids->n < 65536)
-                        pid_list_add(pids, (pid_t) atoi(line));
-                fclose(f);
-        }
-        if (depth >= 8 || !(d = opendir(dir)))
-                return;
-        while ((de = readdir(d)))
-                if (de->d_type == DT_DIR && de->d_name[0] != '.') {
-                        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                        collect_cgroup_pids(path, depth + 1, pids);
-                }
-        closedir(d);
-}
-
-/* Every PID of the unit, from its cgroup, or just main_pid. */
-static struct pid_list unit_pid_list(const char *cgroup, pid_t main_pid) {
-        static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd" };
-        struct pid_list pids = { 0 };
-        char path[4096];
-
-        for (size_t i = 0; cgroup && *cgroup && pids.n == 0 && i < sizeof(roots) / sizeof(roots[0]); i++) {
-                snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
-                if (access(path, F_OK) == 0)
-                        collect_cgroup_pids(path, 0, &pids);
-        }
-        if (pids.n == 0 && main_pid > 0)
-                pid_list_add(&pids, main_pid);
-        return pids;
-}
-
-/* The unit's TCP sockets, looked up in the kernel's table of the main
- * process's network namespace. */
-static void count_sockets(const char *cgroup, pid_t main_pid, struct tcp_tables *tables, struct unit_check *c) {
-        struct pid_list pids = unit_pid_list(cgroup, main_pid);
-        struct socket_ref *refs = NULL;
-        ssize_t n = socket_refs_collect(pids.v, pids.n, &refs);
-        const struct tcp_table *t = n > 0 ? tcp_tables_for_pid(tables, main_pid) : NULL;
-
-        for (ssize_t i = 0; t && i < n; i++) {
-                const struct tcp_entry *e = tcp_table_find(t, refs[i].inode);
-                if (!e)
-                        continue;
-                if (e->state == TCP_STATE_LISTEN)
-                        c->tcp_listening++;
-                else if (e->state == TCP_STATE_ESTABLISHED) {
-                        c->tcp_established++;
-                        if (e->timer == TCP_TIMER_KEEPALIVE)
-                                c->tcp_with_keepalive++;
-                }
-        }
-        free(refs);
-        free(pids.v);
+        for (ssize_t i = 0; i < n; i++)
+                conn_tally_add(t, want, &socks[i]);
+        t->unlisted = errors.n;
+        t->unlisted_pid = errors.first_pid;
+        t->unlisted_errno = errors.first_errno;
+        free(socks);
 }
 
 /* ---- calls to systemd, within a budget --------------------------------- */
@@ -404,6 +339,26 @@ static const char *unit_env_get(char **environment, const char *key) {
         return v;
 }
 
+static int env_uint(char **environment, const char *key, unsigned max) {
+        unsigned v;
+        return ka_parse_uint(unit_env_get(environment, key), 0, max, &v) == 0 ? (int) v : -1;
+}
+
+static void rule_values_from_env(char **environment, struct rule_values *w) {
+        enum ka_direction d;
+        enum ka_mode m;
+
+        *w = (struct rule_values) {
+                .idle = env_uint(environment, KA_ENV_IDLE, KA_IDLE_MAX),
+                .interval = env_uint(environment, KA_ENV_INTERVAL, KA_INTERVAL_MAX),
+                .count = env_uint(environment, KA_ENV_COUNT, KA_COUNT_MAX),
+                .user_timeout = env_uint(environment, KA_ENV_USER_TIMEOUT, KA_USER_TIMEOUT_MAX),
+                .direction = ka_parse_direction(unit_env_get(environment, KA_ENV_DIRECTION), &d) == 0 ? (int) d
+                                                                                                      : KA_DIRECTION_BOTH,
+                .force = ka_parse_mode(unit_env_get(environment, KA_ENV_MODE), &m) == 0 && m == KA_MODE_FORCE,
+        };
+}
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -612,10 +567,10 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                 goto alive;
         }
         if (tables) {
-                count_sockets(p.cgroup, c->main_pid, tables, c);
-                f.counted = true;
-                f.tcp_established = c->tcp_established;
-                f.tcp_with_keepalive = c->tcp_with_keepalive;
+                rule_values_from_env(p.environment, &f.want);
+                count_connections(p.cgroup, c->main_pid, tables, &f.want, &f.conns);
+                f.counted = c->counted = true;
+                c->conns = f.conns;
         }
         snprintf(procpath, sizeof(procpath), "/proc/%u/maps", main_pid);
         {
@@ -663,9 +618,20 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                 f.bpf_written_usec = rec.written_usec;
                 f.cgroup_id = cgroup_id(p.cgroup);
         }
-        /* The executable, for the one verdict that needs it: LD_PRELOAD
-         * names the library, yet it is not mapped. */
-        if (!f.library_mapped && f.process_preload_has_library) {
+        /* A process that holds connections without keepalive: has it the
+         * library (the program turned keepalive off) or not (a child that
+         * cleared its environment, a runtime of its own)? */
+        if (f.conns.n_none_pids > 0) {
+                snprintf(procpath, sizeof(procpath), "/proc/%d/maps", (int) f.conns.none_pids[0]);
+                char *maps = read_proc(procpath, NULL);
+                f.none_pid_has_library = maps && strstr(maps, "/libtcpkeepalive.so");
+                free(maps);
+        }
+        /* The executable, for the verdicts that need it: LD_PRELOAD names
+         * the library, yet it is not mapped; or connections carry other
+         * values than the library's (a runtime that bypasses libc). */
+        if ((!f.library_mapped && f.process_preload_has_library) ||
+            (f.library_mapped && (f.conns.own > 0 || f.conns.none > 0))) {
                 snprintf(procpath, sizeof(procpath), "/proc/%u/exe", main_pid);
                 ssize_t n = readlink(procpath, exe_name, sizeof(exe_name) - 1);
                 exe_name[n > 0 ? n : 0] = '\0';
@@ -691,85 +657,17 @@ out:
         return r < 0 ? r : 0;
 }
 
-/* ---- per-socket readings ------------------------------------------------ */
+/* ---- one unit's sockets, for show -------------------------------------- */
 
-static int sockopt(int fd, int level, int name) {
-        int v = -1;
-        socklen_t l = sizeof(v);
-        return getsockopt(fd, level, name, &v, &l) < 0 ? -1 : v;
-}
-
-static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t size) {
-        char host[INET6_ADDRSTRLEN] = "?";
-        if (ss->ss_family == AF_INET) {
-                const struct sockaddr_in *a = (const void *) ss;
-                inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-                snprintf(buf, size, "%s:%u", host, ntohs(a->sin_port));
-        } else if (ss->ss_family == AF_INET6) {
-                const struct sockaddr_in6 *a = (const void *) ss;
-                inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-                snprintf(buf, size, "[%s]:%u", host, ntohs(a->sin6_port));
-        } else
-                snprintf(buf, size, "-");
-}
-
-static const char *tcp_state_name(unsigned st) {
-        static const char *const names[] = { "?", "established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2",
-                                             "time-wait", "close", "close-wait", "last-ack", "listen", "closing" };
-        return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
-}
-
-/* A duplicate of pid's fd, read and closed: the kernel's own values, not
- * what the environment asked for. */
-static bool read_socket(int pidfd, const struct socket_ref *ref, struct unit_socket *s) {
-        struct sockaddr_storage a;
-        socklen_t len;
-        struct tcp_info ti;
-        int dup_fd = socket_ref_dup(pidfd, ref), domain, type, proto;
-
-        if (dup_fd < 0)
-                return false;
-        domain = sockopt(dup_fd, SOL_SOCKET, SO_DOMAIN);
-        type = sockopt(dup_fd, SOL_SOCKET, SO_TYPE);
-        proto = sockopt(dup_fd, SOL_SOCKET, SO_PROTOCOL);
-        if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM ||
-            (proto != IPPROTO_TCP && proto != 262 /* MPTCP */)) {
-                close(dup_fd);
-                return false;
-        }
-        *s = (struct unit_socket) { .pid = ref->pid, .fd = ref->fd };
-        len = sizeof(a);
-        if (getsockname(dup_fd, (struct sockaddr *) &a, &len) == 0)
-                format_addr(&a, s->local, sizeof(s->local));
-        len = sizeof(a);
-        if (getpeername(dup_fd, (struct sockaddr *) &a, &len) == 0)
-                format_addr(&a, s->peer, sizeof(s->peer));
-        else
-                snprintf(s->peer, sizeof(s->peer), "-");
-        len = sizeof(ti);
-        snprintf(s->state, sizeof(s->state), "%s",
-                 getsockopt(dup_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 ? tcp_state_name(ti.tcpi_state) : "?");
-        s->keepalive = sockopt(dup_fd, SOL_SOCKET, SO_KEEPALIVE);
-        s->idle = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPIDLE);
-        s->interval = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPINTVL);
-        s->count = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPCNT);
-        s->user_timeout = sockopt(dup_fd, IPPROTO_TCP, TCP_USER_TIMEOUT);
-        close(dup_fd);
-        return true;
-}
-
-int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret) {
+int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret,
+                 struct rule_values *want) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
         struct unit_props p = { 0 };
-        struct pid_list pids;
-        struct socket_ref *refs = NULL;
-        ssize_t n_refs;
-        size_t n = 0;
-        struct unit_socket *out = NULL;
-        pid_t open_pid = 0;
-        int pidfd = -1, r;
+        struct tcp_tables tables = { 0 };
+        ssize_t n;
+        int r;
 
         r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
                                 &e, &reply, "s", unit);
@@ -783,32 +681,9 @@ int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, stru
                 unit_props_done(&p);
                 return r;
         }
-        pids = unit_pid_list(p.cgroup, (pid_t) p.main_pid);
+        rule_values_from_env(p.environment, want);
+        n = unit_sockets_read(p.cgroup, (pid_t) p.main_pid, &tables, UNIT_SOCKETS_ADDRESSES, ret, NULL);
+        tcp_tables_done(&tables);
         unit_props_done(&p);
-        n_refs = socket_refs_collect(pids.v, pids.n, &refs);
-        free(pids.v);
-        if (n_refs < 0)
-                return (int) n_refs;
-        if (n_refs > 0 && !(out = calloc((size_t) n_refs, sizeof(*out)))) {
-                free(refs);
-                return -ENOMEM;
-        }
-        /* refs are ordered by pid: one pidfd per process. */
-        for (ssize_t i = 0; i < n_refs; i++) {
-                struct unit_socket s;
-                if (refs[i].pid != open_pid) {
-                        if (pidfd >= 0)
-                                close(pidfd);
-                        open_pid = refs[i].pid;
-                        pidfd = (int) syscall(SYS_pidfd_open, open_pid, 0);
-                }
-                if (pidfd < 0 || !read_socket(pidfd, &refs[i], &s))
-                        continue;
-                out[n++] = s;
-        }
-        if (pidfd >= 0)
-                close(pidfd);
-        free(refs);
-        *ret = out;
-        return (int) (n > INT32_MAX ? INT32_MAX : n);
+        return n < 0 ? (int) n : (int) (n > INT32_MAX ? INT32_MAX : n);
 }

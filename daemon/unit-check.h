@@ -44,18 +44,11 @@ int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *pat
 void systemd_call_describe(char *buf, size_t size, const char *member, const char *unit, int r, const sd_bus_error *e,
                            const struct call_budget *budget);
 
-/* One TCP socket of a unit, read with pidfd_getfd + getsockopt. */
-struct unit_socket {
-        char local[64], peer[64];
-        char state[16];        /* "established", "listen", ... */
-        pid_t pid;
-        int fd;
-        int keepalive, idle, interval, count, user_timeout; /* -1: unreadable */
-};
-
 /* The TCP sockets of the unit's processes (its cgroup and below), in *ret
- * (to be freed; NULL when none). Returns how many, or -errno. */
-int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret);
+ * (to be freed; NULL when none), with addresses; want: what the unit's
+ * rule asks of them. Returns how many, or -errno. */
+int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret,
+                 struct rule_values *want);
 
 /* Fills c for unit (a validated unit name). library: the installed path.
  * tables: TCP tables shared by the calls of one request, or NULL to skip

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dropin.h"
+#include "keepalive-params.h"
 #include "safe-text.h"
 #include "unit-verdict.h"
 
@@ -19,6 +20,9 @@ const char *unit_state_to_string(enum unit_state s) {
                 [UNIT_STATE_UNMANAGED] = "unmanaged",
                 [UNIT_STATE_EXCLUDED] = "excluded",
                 [UNIT_STATE_MASKED] = "masked",
+                [UNIT_STATE_OWN_VALUES] = "own-values",
+                [UNIT_STATE_NO_KEEPALIVE] = "no-keepalive",
+                [UNIT_STATE_UNVERIFIED] = "unverified",
                 [UNIT_STATE_ERROR] = "error",
         };
         return (unsigned) s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "error";
@@ -39,6 +43,100 @@ void unit_set_state(struct unit_check *c, enum unit_state s, const char *fmt, ..
                 memcpy(c->reason, raw, sizeof(raw));
         else
                 text_escape_to(c->reason, sizeof(c->reason), raw);
+}
+
+enum socket_class socket_classify(const struct rule_values *want, const struct unit_socket *s) {
+        if (!s->established)
+                return SOCKET_CLASS_NOT_ESTABLISHED;
+        if (!(want->direction & (s->inbound ? KA_DIRECTION_INBOUND : KA_DIRECTION_OUTBOUND)))
+                return SOCKET_CLASS_NOT_COVERED;
+        if (s->read_errno != 0 || s->keepalive < 0)
+                return SOCKET_CLASS_UNREAD;
+        if (s->keepalive == 0)
+                return SOCKET_CLASS_NONE;
+        if ((want->idle >= 0 && s->idle != want->idle) || (want->interval >= 0 && s->interval != want->interval) ||
+            (want->count >= 0 && s->count != want->count) ||
+            (want->user_timeout >= 0 && s->user_timeout != want->user_timeout))
+                return SOCKET_CLASS_OWN;
+        return SOCKET_CLASS_RULE;
+}
+
+const char *socket_class_to_string(enum socket_class c) {
+        static const char *const names[] = {
+                [SOCKET_CLASS_NOT_ESTABLISHED] = "",        [SOCKET_CLASS_NOT_COVERED] = "not-covered",
+                [SOCKET_CLASS_RULE] = "rule",               [SOCKET_CLASS_OWN] = "own",
+                [SOCKET_CLASS_NONE] = "none",               [SOCKET_CLASS_UNREAD] = "unread",
+        };
+        return (unsigned) c < sizeof(names) / sizeof(names[0]) && names[c] ? names[c] : "";
+}
+
+void conn_tally_add(struct conn_tally *t, const struct rule_values *want, const struct unit_socket *s) {
+        enum socket_class c = socket_classify(want, s);
+
+        if (c == SOCKET_CLASS_NOT_ESTABLISHED)
+                return;
+        t->established++;
+        switch (c) {
+        case SOCKET_CLASS_NOT_COVERED:
+                t->not_covered++;
+                break;
+        case SOCKET_CLASS_RULE:
+                t->rule++;
+                break;
+        case SOCKET_CLASS_OWN:
+                if (t->own++ == 0)
+                        t->own_first = *s;
+                break;
+        case SOCKET_CLASS_NONE:
+                t->none++;
+                for (unsigned i = 0; i <= t->n_none_pids; i++)
+                        if (i == t->n_none_pids) {
+                                if (i < sizeof(t->none_pids) / sizeof(t->none_pids[0]))
+                                        t->none_pids[t->n_none_pids++] = s->pid;
+                                break;
+                        } else if (t->none_pids[i] == s->pid)
+                                break;
+                break;
+        case SOCKET_CLASS_UNREAD:
+                if (t->unread++ == 0) {
+                        t->unread_errno = s->read_errno;
+                        t->unread_call = s->read_call;
+                }
+                t->unread_with_timer += s->keepalive_timer;
+                break;
+        default:
+                break;
+        }
+}
+
+/* Appends ", " (after the first) and a printf-style piece to buf. */
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...) {
+        size_t used = strlen(buf);
+        va_list ap;
+
+        if (used && used + 2 < size)
+                memcpy(buf + used, ", ", 3), used += 2;
+        va_start(ap, fmt);
+        if (used < size)
+                vsnprintf(buf + used, size - used, fmt, ap);
+        va_end(ap);
+}
+
+/* "idle 77 s, interval 11 s, count 4, user timeout 0 ms": the values set
+ * (>= 0); "keepalive on" when none is. */
+static void format_values(char *buf, size_t size, int idle, int interval, int count, int user_timeout) {
+        buf[0] = '\0';
+        if (idle >= 0)
+                append(buf, size, "idle %d s", idle);
+        if (interval >= 0)
+                append(buf, size, "interval %d s", interval);
+        if (count >= 0)
+                append(buf, size, "count %d", count);
+        if (user_timeout >= 0)
+                append(buf, size, "user timeout %d ms", user_timeout);
+        if (!buf[0])
+                snprintf(buf, size, "keepalive on");
 }
 
 static bool streq(const char *a, const char *b) {
@@ -78,17 +176,95 @@ static bool bpf_failure_is_kernel(const char *reason) {
         return false;
 }
 
+/* The process is set up (who says how): now its connections decide. */
+static void connections_verdict(const struct unit_facts *f, struct unit_check *c, const char *who, bool bpf) {
+        const struct conn_tally *t = &f->conns;
+        unsigned covered = t->rule + t->own + t->none + t->unread;
+        char want[128], have[128], left_out[64] = "", pids[64] = "";
+
+        format_values(want, sizeof(want), f->want.idle, f->want.interval, f->want.count, f->want.user_timeout);
+        if (!f->counted) {
+                unit_set_state(c, UNIT_STATE_ACTIVE, "%s and the rule's settings", who);
+                return;
+        }
+        if (t->not_covered)
+                snprintf(left_out, sizeof(left_out), "; %u left out by Direction=", t->not_covered);
+        if (t->none) {
+                for (unsigned i = 0; i < t->n_none_pids; i++)
+                        append(pids, sizeof(pids), "%d", (int) t->none_pids[i]);
+                if (t->n_none_pids == sizeof(t->none_pids) / sizeof(t->none_pids[0]))
+                        append(pids, sizeof(pids), "...");
+                if (!bpf && !f->none_pid_has_library)
+                        unit_set_state(c, UNIT_STATE_NO_KEEPALIVE,
+                                       "%u of %u established connections carry no keepalive (PID %s); PID %d does not "
+                                       "have %s: a child that cleared its environment, or a runtime that bypasses "
+                                       "libc (Method=auto or bpf reaches it)",
+                                       t->none, covered, pids, (int) t->none_pids[0], f->library);
+                else if (!f->want.force)
+                        unit_set_state(c, UNIT_STATE_NO_KEEPALIVE,
+                                       "%u of %u established connections carry no keepalive (PID %s): the program turned "
+                                       "it off (Mode=force keeps the rule's)", t->none, covered, pids);
+                else
+                        unit_set_state(c, UNIT_STATE_NO_KEEPALIVE,
+                                       "%u of %u established connections carry no keepalive (PID %s), though Mode=force: "
+                                       "they were set up where %s does not reach (Method=bpf covers the whole cgroup)",
+                                       t->none, covered, pids, bpf ? "BPF" : "the library");
+                return;
+        }
+        if (t->own) {
+                const struct unit_socket *o = &t->own_first;
+                format_values(have, sizeof(have), o->idle, o->interval, o->count, o->user_timeout);
+                if (!bpf && f->exe_checked && !f->exe_preload_works)
+                        unit_set_state(c, UNIT_STATE_OWN_VALUES,
+                                       "%u of %u established connections carry the program's own values (PID %d fd %d: %s), "
+                                       "not the rule's (%s): %.200s; Method=bpf with Mode=force sets the rule's",
+                                       t->own, covered, (int) o->pid, o->fd, have, want, str_or(f->exe_why, "?"));
+                else if (!f->want.force)
+                        unit_set_state(c, UNIT_STATE_OWN_VALUES,
+                                       "%u of %u established connections carry the program's own values (PID %d fd %d: %s), "
+                                       "not the rule's (%s): Mode=force keeps the rule's",
+                                       t->own, covered, (int) o->pid, o->fd, have, want);
+                else
+                        unit_set_state(c, UNIT_STATE_OWN_VALUES,
+                                       "%u of %u established connections carry the program's own values (PID %d fd %d: %s), "
+                                       "not the rule's (%s), though Mode=force: %s",
+                                       t->own, covered, (int) o->pid, o->fd, have, want,
+                                       bpf ? "set after the rule's, by a means BPF does not see"
+                                           : "set where the library does not see (a runtime that bypasses libc?); "
+                                             "Method=bpf covers it");
+                return;
+        }
+        if (t->unlisted) {
+                unit_set_state(c, UNIT_STATE_UNVERIFIED,
+                               "%s, but the sockets of %u process(es) could not be listed (PID %d: /proc/%d/fd: %s)", who,
+                               t->unlisted, (int) t->unlisted_pid, (int) t->unlisted_pid, strerror(t->unlisted_errno));
+                return;
+        }
+        if (t->unread) {
+                unit_set_state(c, UNIT_STATE_UNVERIFIED,
+                               "%s, but the values of %u of %u established connections could not be read (%s: %s); "
+                               "%u of them have a keepalive timer in the kernel's table%s", who, t->unread, covered,
+                               str_or(t->unread_call, "?"), strerror(t->unread_errno), t->unread_with_timer, left_out);
+                return;
+        }
+        if (covered == 0) {
+                unit_set_state(c, UNIT_STATE_ACTIVE,
+                               "%s; no established connection the rule covers yet%s: the verdict rests on the process",
+                               who, left_out);
+                return;
+        }
+        unit_set_state(c, UNIT_STATE_ACTIVE, "%s; %u of %u established connections carry the rule's values (%s)%s", who,
+                       t->rule, covered, want, left_out);
+}
+
 /* The preload, or Method=auto's choice of it: what the process shows. */
 static void preload_verdict(const struct unit_facts *f, struct unit_check *c) {
         uint32_t pid = f->main_pid;
 
         if (f->library_mapped && f->settings_current) {
-                if (f->counted)
-                        unit_set_state(c, UNIT_STATE_ACTIVE,
-                                  "PID %u has %s; %u of %u established TCP connections carry a keepalive timer", pid,
-                                  f->library, f->tcp_with_keepalive, f->tcp_established);
-                else
-                        unit_set_state(c, UNIT_STATE_ACTIVE, "PID %u has %s and the rule's settings", pid, f->library);
+                char who[300];
+                snprintf(who, sizeof(who), "PID %u has %s", pid, f->library);
+                connections_verdict(f, c, who, false);
                 return;
         }
         if (f->library_mapped) {
@@ -197,15 +373,11 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
                         return;
                 }
                 if (streq(f->bpf_method, "bpf")) {
+                        char who[320];
                         snprintf(c->method, sizeof(c->method), "bpf");
-                        if (f->counted)
-                                unit_set_state(c, UNIT_STATE_ACTIVE,
-                                          "BPF (%s) on cgroup %" PRIu64 "; %u of %u established TCP connections carry a "
-                                          "keepalive timer", str_or(f->bpf_reason, "?"), f->bpf_cgroup_id,
-                                          f->tcp_with_keepalive, f->tcp_established);
-                        else
-                                unit_set_state(c, UNIT_STATE_ACTIVE, "BPF (%s) on cgroup %" PRIu64,
-                                          str_or(f->bpf_reason, "?"), f->bpf_cgroup_id);
+                        snprintf(who, sizeof(who), "BPF (%.256s) on cgroup %" PRIu64, str_or(f->bpf_reason, "?"),
+                                 f->bpf_cgroup_id);
+                        connections_verdict(f, c, who, true);
                         return;
                 }
                 /* Method=auto chose the preload: the checks below apply. */

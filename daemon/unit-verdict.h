@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "unit-sockets.h"
+
 enum unit_state {
         UNIT_STATE_ACTIVE,          /* running with the library and its settings */
         UNIT_STATE_PENDING_RESTART, /* drop-in in place, running process predates it */
@@ -21,8 +23,51 @@ enum unit_state {
         UNIT_STATE_UNMANAGED,       /* no drop-in of ours */
         UNIT_STATE_EXCLUDED,        /* a rule with Mode=off: keepalive deliberately not set */
         UNIT_STATE_MASKED,          /* an admin's file of our drop-in's name links to /dev/null */
+        UNIT_STATE_OWN_VALUES,      /* connections carry keepalive, with values the program set itself */
+        UNIT_STATE_NO_KEEPALIVE,    /* connections the rule covers carry no keepalive */
+        UNIT_STATE_UNVERIFIED,      /* the process is set up, its connections' values could not be read */
         UNIT_STATE_ERROR,
 };
+
+/* What the rule asks of a connection: the unit's TCPKEEPALIVE_* (the
+ * drop-in's Environment=). -1: not set by the rule (the kernel's or the
+ * program's value stands, and is not compared). */
+struct rule_values {
+        int idle, interval, count, user_timeout;
+        int direction; /* enum ka_direction; KA_DIRECTION_BOTH when not set */
+        bool force;    /* Mode=force */
+};
+
+/* One established connection, compared with the rule. */
+enum socket_class {
+        SOCKET_CLASS_NOT_ESTABLISHED, /* listening, closing, ...: not judged */
+        SOCKET_CLASS_NOT_COVERED,     /* Direction= leaves it out */
+        SOCKET_CLASS_RULE,            /* keepalive with the rule's values */
+        SOCKET_CLASS_OWN,             /* keepalive with other values: the program's own */
+        SOCKET_CLASS_NONE,            /* no keepalive */
+        SOCKET_CLASS_UNREAD,          /* its values could not be read */
+};
+
+enum socket_class socket_classify(const struct rule_values *want, const struct unit_socket *s);
+const char *socket_class_to_string(enum socket_class c);
+
+/* A unit's established connections by class, with what the reasons name. */
+struct conn_tally {
+        unsigned established;          /* all, covered or not */
+        unsigned rule, own, none, unread, not_covered;
+        unsigned unread_with_timer;    /* of the unread: a keepalive timer in the kernel's table */
+        int unread_errno;              /* of the first unread */
+        const char *unread_call;
+        struct unit_socket own_first;  /* the first with the program's values */
+        pid_t none_pids[4];            /* processes holding connections without keepalive */
+        unsigned n_none_pids;
+        /* Processes whose fds could not be listed: connections unknown. */
+        unsigned unlisted;
+        pid_t unlisted_pid;
+        int unlisted_errno;
+};
+
+void conn_tally_add(struct conn_tally *t, const struct rule_values *want, const struct unit_socket *s);
 
 struct unit_check {
         enum unit_state state;
@@ -36,7 +81,8 @@ struct unit_check {
         char environment[512];  /* TCPKEEPALIVE_* of the running process, space-separated */
         char method[16];        /* "preload" or "bpf": how the running process gets keepalive */
         char source[512];       /* where the drop-in's values come from (its TCPKEEPALIVE_SOURCE) */
-        unsigned tcp_established, tcp_with_keepalive, tcp_listening;
+        struct conn_tally conns;  /* when counted */
+        bool counted;
 };
 
 const char *unit_state_to_string(enum unit_state s);
@@ -87,9 +133,12 @@ struct unit_facts {
         uint64_t bpf_cgroup_id;          /* 0 when the helper failed before it opened the cgroup */
         uint64_t bpf_written_usec;       /* the record's mtime (CLOCK_REALTIME) */
 
-        /* TCP sockets, when they were counted */
+        /* The established connections, when they were counted, compared with want. */
         bool counted;
-        unsigned tcp_established, tcp_with_keepalive;
+        struct rule_values want;
+        struct conn_tally conns;
+        /* Whether none_pids[0] has the library mapped (preload only). */
+        bool none_pid_has_library;
 };
 
 /* Sets c->state, c->reason and c->method from f; touches nothing else. */

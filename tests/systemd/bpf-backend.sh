@@ -21,7 +21,7 @@ rule() { # FILE UNIT KEEPALIVE-LINES
 # state_of UNIT: "STATE METHOD" from the daemon
 state_of() {
         inside busctl call org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager GetUnit s "$1" |
-                sed -n 's/^(ssssuuus) "[^"]*" "\([^"]*\)" .* "\([^"]*\)"$/\1 \2/p'
+                sed -n 's/^(ssssuuuuuus) "[^"]*" "\([^"]*\)" .* "\([^"]*\)"$/\1 \2/p'
 }
 # cgroup_id UNIT: the inode of the unit's cgroup directory
 cgroup_id() {

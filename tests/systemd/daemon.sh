@@ -52,10 +52,10 @@ expect_eq "$(prop Reloads | awk '{print $2}')" "$((reloads_before + 1))" "one sy
 pass "a rule dropped in reaches the running service (Restart=try)"
 
 units=$(call ListUnits)
-expect_match "$units" '"crm.service" "active" "PID [0-9]+ has .*libtcpkeepalive.so; 1 of 1 established TCP connections carry a keepalive timer" "/etc/keepalived.d/50-crm.ini"' "ListUnits"
+expect_match "$units" '"crm.service" "active" "PID [0-9]+ has .*libtcpkeepalive.so; 1 of 1 established connections carry the rule.{1,2}s values \(idle 41 s, interval 6 s, count 3\)" "/etc/keepalived.d/50-crm.ini" [0-9]+ 1 1 0 0 0 "preload"' "ListUnits"
 socks=$(call GetUnitSockets s crm.service)
-expect_match "$socks" '"127.0.0.1:7301" "-" "listen" [0-9]+ [0-9]+ true 41 6 3 0' "GetUnitSockets: the listener"
-expect_match "$socks" '"127.0.0.1:7301" "127.0.0.1:[0-9]+" "established" [0-9]+ [0-9]+ true 41 6 3 0' "GetUnitSockets: the connection"
+expect_match "$socks" '"127.0.0.1:7301" "-" "listen" [0-9]+ [0-9]+ true 41 6 3 0 "" ""' "GetUnitSockets: the listener"
+expect_match "$socks" '"127.0.0.1:7301" "127.0.0.1:[0-9]+" "established" [0-9]+ [0-9]+ true 41 6 3 0 "rule" ""' "GetUnitSockets: the connection"
 expect_match "$(prop Rules)" '"/etc/keepalived.d/50-crm.ini" 1 "crm.service" 41 6 3 -1 "default" "both" "try"' "Rules"
 pass "ListUnits, GetUnitSockets, Rules"
 
@@ -137,14 +137,35 @@ d = json.load(sys.stdin)
 est = [s for s in d["sockets"] if s["state"] == "established"]
 assert d["unit"]["state"] == "active", d
 assert est and all(s["keepalive"] and s["idle"] == 41 and s["interval"] == 6 and s["count"] == 3 for s in est), d
+assert all(s["values"] == "rule" and s["unread"] == "" for s in est), d
+assert d["unit"]["rule_values"] == d["unit"]["established"] == len(est), d
+assert d["unit"]["own_values"] == d["unit"]["without_keepalive"] == d["unit"]["unread"] == 0, d
 ' || fail "show --json: $json"
 inside tcpkeepalivectl --json status | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["errors"][0]["line"] == 4, d' ||
         fail "status --json"
 inside tcpkeepalivectl --json list | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[0]["unit"] == "crm.service", d' ||
         fail "list --json"
 metrics=$(inside tcpkeepalivectl metrics)
-expect_match "$metrics" '^tcpkeepalive_unit_connections_keepalive\{unit="crm.service"\} [1-9]$' "metrics: connections with keepalive"
-expect_match "$metrics" '^tcpkeepalive_unit_connections_without_keepalive\{unit="crm.service"\} 0$' "metrics: none without"
+expect_match "$metrics" '^tcpkeepalive_unit_connections_rule_values\{name="crm.service"\} [1-9]$' "metrics: connections with the rule's values"
+for m in own_values without_keepalive not_inspectable; do
+        expect_match "$metrics" "^tcpkeepalive_unit_connections_$m\\{name=\"crm.service\"\\} 0\$" "metrics: none $m"
+done
+expect_match "$metrics" '^tcpkeepalive_unit_info\{name="crm.service",state="active",method="preload"\} 1$' "metrics: unit info"
+# The exposition format: every sample follows its family's HELP and TYPE,
+# and a family's samples are together (a family split in two is rejected).
+printf '%s\n' "$metrics" | python3 -c '
+import re, sys
+typed, seen, current = set(), set(), None
+for line in sys.stdin.read().splitlines():
+    m = re.match(r"# (HELP|TYPE) (\w+) ", line)
+    if m:
+        assert m.group(2) not in seen or m.group(2) == current, "family %s split: %s" % (m.group(2), line)
+        current = m.group(2); seen.add(current)
+        if m.group(1) == "TYPE": typed.add(current)
+        continue
+    name = re.match(r"(\w+)[{ ]", line).group(1)
+    assert name == current and name in typed, "sample outside its family: " + line
+' || fail "metrics: not valid exposition format: $metrics"
 expect_match "$metrics" '^tcpkeepalive_managed_units 1$' "metrics: managed units"
 expect_match "$metrics" '^tcpkeepalive_rule_errors 1$' "metrics: rule errors"
 inside tcpkeepalivectl reload || fail "reload as root"

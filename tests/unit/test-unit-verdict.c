@@ -29,7 +29,14 @@
 #define RUNNING                                                                                                  \
         MANAGED, .active_state = "active", .main_pid = 42, .environ_read = true, .settings_current = true,      \
                  .library_mapped = true, .unit_preload_has_library = true, .process_preload_has_library = true, \
-                 .environment = "TCPKEEPALIVE_IDLE=51", .cgroup_id = 9, .activation_usec = 1000
+                 .environment = "TCPKEEPALIVE_IDLE=51", .cgroup_id = 9, .activation_usec = 1000,              \
+                 .want = WANT_IDLE51
+/* The rule of RUNNING: IdleSec=51, both directions, Mode=default. */
+#define WANT_IDLE51 { .idle = 51, .interval = -1, .count = -1, .user_timeout = -1, .direction = 3 }
+/* An accepted connection of PID 43, fd 7, read back with these values. */
+#define SOCK(ka, i, n, c, u) \
+        { .pid = 43, .fd = 7, .established = true, .inbound = true, .keepalive = ka, .idle = i, .interval = n, .count = c, .user_timeout = u }
+#define GO_WHY "/opt/echo: Go runtime: its sockets do not go through libc"
 /* Not mapped though LD_PRELOAD names it: unit_check then reads the exe. */
 #define NOT_MAPPED .library_mapped = false, .exe_checked = true, .exe_preload_works = true
 /* Method=bpf with a record of this run. */
@@ -105,10 +112,21 @@ static const struct row rows[] = {
         { "Method=bpf, a failure that is not the kernel's (the object is missing)",
           { BPF_RUN, .bpf_method = "error", .bpf_reason = BPF_FAILED("No such file or directory"), .bpf_cgroup_id = 9 },
           UNIT_STATE_ERROR, "bpf", BPF_FAILED("No such file or directory"), NULL },
-        { "Method=bpf, attached, sockets counted",
+        { "Method=bpf, attached, every connection with the rule's values",
           { BPF_RUN, .bpf_method = "bpf", .bpf_reason = "Method=bpf", .bpf_cgroup_id = 9, .counted = true,
-            .tcp_established = 3, .tcp_with_keepalive = 2 },
-          UNIT_STATE_ACTIVE, "bpf", "BPF (Method=bpf) on cgroup 9; 2 of 3 established TCP connections", NULL },
+            .conns = { .established = 3, .rule = 3 } },
+          UNIT_STATE_ACTIVE, "bpf", "BPF (Method=bpf) on cgroup 9; 3 of 3 established connections carry the rule's values "
+          "(idle 51 s)", NULL },
+        { "Method=bpf, Mode=default, the program's own values (Go sets 15 s after accept)",
+          { BPF_RUN, .bpf_method = "bpf", .bpf_reason = "Method=auto: Go runtime", .bpf_cgroup_id = 9, .counted = true,
+            .conns = { .established = 2, .rule = 1, .own = 1, .own_first = SOCK(1, 15, 15, 9, 0) } },
+          UNIT_STATE_OWN_VALUES, "bpf", "1 of 2 established connections carry the program's own values (PID 43 fd 7: "
+          "idle 15 s, interval 15 s, count 9, user timeout 0 ms), not the rule's (idle 51 s): Mode=force keeps", NULL },
+        { "Method=bpf, Mode=force, other values all the same",
+          { BPF_RUN, .bpf_method = "bpf", .bpf_reason = "Method=bpf", .bpf_cgroup_id = 9, .counted = true,
+            .want = { .idle = 51, .interval = -1, .count = -1, .user_timeout = -1, .direction = 3, .force = true },
+            .conns = { .established = 1, .own = 1, .own_first = SOCK(1, 15, 15, 9, 0) } },
+          UNIT_STATE_OWN_VALUES, "bpf", "though Mode=force: set after the rule's", "Mode=force keeps" },
         { "Method=bpf, attached, not counted",
           { BPF_RUN, .bpf_method = "bpf", .bpf_reason = "Method=bpf", .bpf_cgroup_id = 9 },
           UNIT_STATE_ACTIVE, "bpf", "BPF (Method=bpf) on cgroup 9", "established" },
@@ -116,8 +134,50 @@ static const struct row rows[] = {
           { RUNNING, .method = "auto", .have_bpf_record = true, .bpf_method = "preload",
             .bpf_reason = "a dynamically linked program: the preload reaches it" },
           UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB " and the rule's settings", NULL },
-        { "preload, sockets counted", { RUNNING, .counted = true, .tcp_established = 4, .tcp_with_keepalive = 3 },
-          UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB "; 3 of 4 established TCP connections carry", NULL },
+        { "preload, every connection with the rule's values", { RUNNING, .counted = true,
+                                                                 .conns = { .established = 4, .rule = 4 } },
+          UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB "; 4 of 4 established connections carry the rule's values "
+          "(idle 51 s)", NULL },
+        { "preload, no connection yet", { RUNNING, .counted = true },
+          UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB "; no established connection the rule covers yet: the verdict "
+          "rests on the process", NULL },
+        { "preload, connections Direction= leaves out only", { RUNNING, .counted = true,
+                                                              .conns = { .established = 2, .not_covered = 2 } },
+          UNIT_STATE_ACTIVE, "preload", "no established connection the rule covers yet; 2 left out by Direction=", NULL },
+        { "preload, Mode=default, the program set its own values",
+          { RUNNING, .counted = true, .conns = { .established = 2, .rule = 1, .own = 1, .own_first = SOCK(1, 30, 5, 3, 0) } },
+          UNIT_STATE_OWN_VALUES, "preload", "1 of 2 established connections carry the program's own values (PID 43 fd 7: "
+          "idle 30 s, interval 5 s, count 3, user timeout 0 ms), not the rule's (idle 51 s): Mode=force keeps the rule's",
+          NULL },
+        { "preload, a Go program (its runtime bypasses libc): Go's own 15 s",
+          { RUNNING, .counted = true, .exe_checked = true, .exe_preload_works = false, .exe_why = GO_WHY,
+            .conns = { .established = 1, .own = 1, .own_first = SOCK(1, 15, 15, 9, 0) } },
+          UNIT_STATE_OWN_VALUES, "preload", GO_WHY "; Method=bpf with Mode=force sets the rule's", NULL },
+        { "preload, a child without the library holds connections without keepalive",
+          { RUNNING, .counted = true, .none_pid_has_library = false,
+            .conns = { .established = 3, .rule = 1, .none = 2, .none_pids = { 43 }, .n_none_pids = 1 } },
+          UNIT_STATE_NO_KEEPALIVE, "preload", "2 of 3 established connections carry no keepalive (PID 43); PID 43 does not "
+          "have " LIB ": a child that cleared its environment", NULL },
+        { "preload, the program turned keepalive off (Mode=default)",
+          { RUNNING, .counted = true, .none_pid_has_library = true,
+            .conns = { .established = 1, .none = 1, .none_pids = { 42 }, .n_none_pids = 1 } },
+          UNIT_STATE_NO_KEEPALIVE, "preload", "1 of 1 established connections carry no keepalive (PID 42): the program "
+          "turned it off (Mode=force keeps the rule's)", NULL },
+        { "preload, connections without keepalive and with own values: without is said first",
+          { RUNNING, .counted = true, .none_pid_has_library = true,
+            .conns = { .established = 2, .none = 1, .own = 1, .none_pids = { 42 }, .n_none_pids = 1,
+                       .own_first = SOCK(1, 15, 15, 9, 0) } },
+          UNIT_STATE_NO_KEEPALIVE, "preload", "1 of 2 established connections carry no keepalive", NULL },
+        { "preload, values unreadable (pidfd_getfd refused): never zero sockets",
+          { RUNNING, .counted = true,
+            .conns = { .established = 3, .unread = 3, .unread_with_timer = 3, .unread_errno = 1,
+                       .unread_call = "pidfd_getfd" } },
+          UNIT_STATE_UNVERIFIED, "preload", "PID 42 has " LIB ", but the values of 3 of 3 established connections could not "
+          "be read (pidfd_getfd: Operation not permitted); 3 of them have a keepalive timer", "0 of" },
+        { "preload, a process's fds not listable",
+          { RUNNING, .counted = true, .conns = { .unlisted = 1, .unlisted_pid = 44, .unlisted_errno = 13 } },
+          UNIT_STATE_UNVERIFIED, "preload", "the sockets of 1 process(es) could not be listed (PID 44: /proc/44/fd: "
+          "Permission denied)", "no established connection" },
         { "preload, not counted", { RUNNING }, UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB " and the rule's settings",
           NULL },
         { "library mapped, older settings", { RUNNING, .settings_current = false }, UNIT_STATE_PENDING_RESTART, "preload",
@@ -145,6 +205,47 @@ static const struct row rows[] = {
           UNIT_STATE_UNSUPPORTED, "preload", "/srv/evil", "\n" },
 };
 
+/* One connection against the rule: socket_classify, every class. */
+static int classify_rows(void) {
+        static const struct rule_values idle51 = WANT_IDLE51,
+                                        all = { .idle = 60, .interval = 10, .count = 5, .user_timeout = 90000,
+                                                .direction = 3 },
+                                        in_only = { .idle = 51, .interval = -1, .count = -1, .user_timeout = -1,
+                                                    .direction = 1 },
+                                        out_only = { .idle = 51, .interval = -1, .count = -1, .user_timeout = -1,
+                                                     .direction = 2 };
+        static const struct {
+                const char *name;
+                const struct rule_values *want;
+                struct unit_socket s;
+                enum socket_class class;
+        } cases[] = {
+                { "listening: not judged", &idle51, { .keepalive = 1, .idle = 51 }, SOCKET_CLASS_NOT_ESTABLISHED },
+                { "the rule's idle, the kernel's others", &idle51, SOCK(1, 51, 75, 9, 0), SOCKET_CLASS_RULE },
+                { "another idle", &idle51, SOCK(1, 15, 75, 9, 0), SOCKET_CLASS_OWN },
+                { "keepalive off", &idle51, SOCK(0, 51, 75, 9, 0), SOCKET_CLASS_NONE },
+                { "all four the rule's", &all, SOCK(1, 60, 10, 5, 90000), SOCKET_CLASS_RULE },
+                { "another user timeout", &all, SOCK(1, 60, 10, 5, 0), SOCKET_CLASS_OWN },
+                { "another count", &all, SOCK(1, 60, 10, 9, 90000), SOCKET_CLASS_OWN },
+                { "unread (pidfd_getfd refused)", &idle51,
+                  { .established = true, .read_errno = 1, .read_call = "pidfd_getfd", .keepalive = -1, .idle = -1 },
+                  SOCKET_CLASS_UNREAD },
+                { "accepted, Direction=outbound", &out_only, SOCK(0, 7200, 75, 9, 0), SOCKET_CLASS_NOT_COVERED },
+                { "accepted, Direction=inbound", &in_only, SOCK(1, 51, 75, 9, 0), SOCKET_CLASS_RULE },
+                { "connected, Direction=inbound", &in_only,
+                  { .established = true, .inbound = false, .keepalive = 0, .idle = 7200 }, SOCKET_CLASS_NOT_COVERED },
+        };
+        int failures = 0;
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                enum socket_class c = socket_classify(cases[i].want, &cases[i].s);
+                bool ok = c == cases[i].class;
+                printf("%s - classify: %s: %s\n", ok ? "ok" : "not ok", cases[i].name, socket_class_to_string(c));
+                failures += !ok;
+        }
+        return failures;
+}
+
 int main(void) {
         int failures = 0;
         size_t n = sizeof(rows) / sizeof(rows[0]);
@@ -166,14 +267,16 @@ int main(void) {
                 }
         }
         /* Every state has its own name; the names are the API. */
-        static const char *const names[] = { "active", "pending-restart", "inactive", "unsupported", "overridden",
-                                             "unmanaged", "excluded", "masked", "error" };
+        static const char *const names[] = { "active",     "pending-restart", "inactive",     "unsupported",
+                                             "overridden", "unmanaged",       "excluded",     "masked",
+                                             "own-values", "no-keepalive",    "unverified",   "error" };
         for (int s = UNIT_STATE_ACTIVE; s <= UNIT_STATE_ERROR; s++)
                 if (strcmp(unit_state_to_string((enum unit_state) s), names[s]) != 0) {
                         printf("not ok - state %d is named %s, not %s\n", s, unit_state_to_string((enum unit_state) s),
                                names[s]);
                         failures++;
                 }
+        failures += classify_rows();
         printf("%zu rows, %d failed\n", n, failures);
         return failures ? 1 : 0;
 }

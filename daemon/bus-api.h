@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * org.tcpkeepalive1: the contract between tcpkeepalived and its clients
+ * (tcpkeepalivectl), in one place. Documented in tcpkeepalived(8).
+ */
+
+#define BUS_NAME "org.tcpkeepalive1"
+#define OBJECT_PATH "/org/tcpkeepalive1"
+#define MANAGER_IFACE "org.tcpkeepalive1.Manager"
+
+/* A unit, as ListUnits and GetUnit give it: unit, state, reason, rule
+ * file, main PID, then its established TCP connections: all, with the
+ * rule's values, with the program's own, without keepalive, unread (the
+ * rest were left out by Direction=); then the method ("preload", "bpf",
+ * "-"). */
+#define UNIT_ROW_SIGNATURE "(ssssuuuuuus)"
+
+/* A socket, as GetUnitSockets gives it: local, peer, TCP state, PID, fd,
+ * SO_KEEPALIVE, idle, interval, count, user timeout (-1: unread), its
+ * class against the rule ("rule", "own", "none", "unread", "not-covered",
+ * "" when not established) and why it is unread ("" otherwise). */
+#define UNIT_SOCKET_SIGNATURE "(sssuubiiiiss)"

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include "tcp-table.h"
+#include "unit-sockets.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+struct pid_list {
+        pid_t *v;
+        size_t n, cap;
+};
+
+static void pid_list_add(struct pid_list *l, pid_t pid) {
+        if (pid <= 0)
+                return;
+        if (l->n == l->cap) {
+                size_t ncap = l->cap ? l->cap * 2 : 16;
+                pid_t *v = realloc(l->v, ncap * sizeof(*v));
+                if (!v)
+                        return;
+                l->v = v;
+                l->cap = ncap;
+        }
+        l->v[l->n++] = pid;
+}
+
+/* Every process of the unit: its cgroup and the cgroups below (a service's
+ * forked workers), wherever the cgroup v2 tree is mounted. */
+static void collect_cgroup_pids(const char *dir, unsigned depth, struct pid_list *pids) {
+        char path[4096], line[32];
+        FILE *f;
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+        if ((f = fopen(path, "re"))) {
+                while (fgets(line, sizeof(line), f) && pids->n < 65536)
+                        pid_list_add(pids, (pid_t) atoi(line));
+                fclose(f);
+        }
+        if (depth >= 8 || !(d = opendir(dir)))
+                return;
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+                        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                        collect_cgroup_pids(path, depth + 1, pids);
+                }
+        closedir(d);
+}
+
+/* Every PID of the unit, from its cgroup, or just main_pid. */
+static struct pid_list unit_pid_list(const char *cgroup, pid_t main_pid) {
+        static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd" };
+        struct pid_list pids = { 0 };
+        char path[4096];
+
+        for (size_t i = 0; cgroup && *cgroup && pids.n == 0 && i < sizeof(roots) / sizeof(roots[0]); i++) {
+                snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
+                if (access(path, F_OK) == 0)
+                        collect_cgroup_pids(path, 0, &pids);
+        }
+        if (pids.n == 0 && main_pid > 0)
+                pid_list_add(&pids, main_pid);
+        return pids;
+}
+
+static int sockopt(int fd, int level, int name) {
+        int v = -1;
+        socklen_t l = sizeof(v);
+        return getsockopt(fd, level, name, &v, &l) < 0 ? -1 : v;
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t size) {
+        char host[INET6_ADDRSTRLEN] = "?";
+        if (ss->ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const void *) ss;
+                inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+                snprintf(buf, size, "%s:%u", host, ntohs(a->sin_port));
+        } else if (ss->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const void *) ss;
+                inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+                snprintf(buf, size, "[%s]:%u", host, ntohs(a->sin6_port));
+        } else
+                snprintf(buf, size, "-");
+}
+
+static const char *tcp_state_name(unsigned st) {
+        static const char *const names[] = { "?", "established", "syn-sent", "syn-recv", "fin-wait-1", "fin-wait-2",
+                                             "time-wait", "close", "close-wait", "last-ack", "listen", "closing" };
+        return st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+/* The kernel's own values, through a duplicate of the process's fd (the
+ * values a process asked for in its environment prove nothing). */
+static void read_values(int dup_fd, unsigned flags, struct unit_socket *s) {
+        struct sockaddr_storage a;
+        socklen_t len;
+
+        s->keepalive = sockopt(dup_fd, SOL_SOCKET, SO_KEEPALIVE);
+        s->idle = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPIDLE);
+        s->interval = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPINTVL);
+        s->count = sockopt(dup_fd, IPPROTO_TCP, TCP_KEEPCNT);
+        s->user_timeout = sockopt(dup_fd, IPPROTO_TCP, TCP_USER_TIMEOUT);
+        if (!(flags & UNIT_SOCKETS_ADDRESSES))
+                return;
+        len = sizeof(a);
+        if (getsockname(dup_fd, (struct sockaddr *) &a, &len) == 0)
+                format_addr(&a, s->local, sizeof(s->local));
+        len = sizeof(a);
+        if (getpeername(dup_fd, (struct sockaddr *) &a, &len) == 0)
+                format_addr(&a, s->peer, sizeof(s->peer));
+        else
+                snprintf(s->peer, sizeof(s->peer), "-");
+}
+
+ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables *tables, unsigned flags,
+                          struct unit_socket **ret, struct socket_scan_errors *errors) {
+        struct pid_list pids = unit_pid_list(cgroup, main_pid);
+        struct socket_ref *refs = NULL;
+        struct unit_socket *out = NULL;
+        const struct tcp_table *t = NULL;
+        ssize_t n_refs = socket_refs_collect_errors(pids.v, pids.n, &refs, errors);
+        size_t n = 0;
+        pid_t open_pid = 0;
+        int pidfd = -1, pidfd_errno = 0;
+
+        free(pids.v);
+        *ret = NULL;
+        if (n_refs < 0)
+                return n_refs;
+        if (n_refs > 0 && !(out = calloc((size_t) n_refs, sizeof(*out)))) {
+                free(refs);
+                return -ENOMEM;
+        }
+        /* refs are ordered by pid: one pidfd and one namespace lookup per process. */
+        for (ssize_t i = 0; i < n_refs; i++) {
+                const struct tcp_entry *e;
+                struct unit_socket *s = &out[n];
+                int dup_fd;
+
+                if (refs[i].pid != open_pid) {
+                        if (pidfd >= 0)
+                                close(pidfd);
+                        open_pid = refs[i].pid;
+                        pidfd = (int) syscall(SYS_pidfd_open, open_pid, 0);
+                        pidfd_errno = pidfd < 0 ? errno : 0;
+                        t = tcp_tables_for_pid(tables, open_pid);
+                }
+                /* Not in the TCP table: not a TCP socket (or closed since). */
+                if (!(e = tcp_table_find(t, refs[i].inode)))
+                        continue;
+                *s = (struct unit_socket) { .pid = refs[i].pid, .fd = refs[i].fd,
+                                            .established = e->state == TCP_STATE_ESTABLISHED,
+                                            .inbound = tcp_table_port_listening(t, e->local_port),
+                                            .keepalive_timer = e->timer == TCP_TIMER_KEEPALIVE,
+                                            .keepalive = -1, .idle = -1, .interval = -1, .count = -1,
+                                            .user_timeout = -1 };
+                snprintf(s->state, sizeof(s->state), "%s", tcp_state_name(e->state));
+                if (pidfd < 0) {
+                        if (pidfd_errno == ESRCH)
+                                continue; /* the process is gone, its sockets with it */
+                        s->read_errno = pidfd_errno;
+                        s->read_call = "pidfd_open";
+                } else if ((dup_fd = socket_ref_dup(pidfd, &refs[i])) >= 0) {
+                        read_values(dup_fd, flags, s);
+                        close(dup_fd);
+                } else if (dup_fd == -ESTALE || dup_fd == -EBADF || dup_fd == -ESRCH) {
+                        continue; /* closed (and maybe reused) since the scan, or its process gone */
+                } else {
+                        s->read_errno = -dup_fd;
+                        s->read_call = "pidfd_getfd";
+                }
+                n++;
+        }
+        if (pidfd >= 0)
+                close(pidfd);
+        free(refs);
+        if (n == 0) {
+                free(out);
+                out = NULL;
+        }
+        *ret = out;
+        return (ssize_t) n;
+}

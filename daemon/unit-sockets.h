@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The TCP sockets of a unit's processes (its cgroup and the cgroups below),
+ * each read as the kernel holds it: its state and local port from the
+ * kernel's TCP table of the namespace, its keepalive values from a
+ * duplicate of the process's fd (pidfd_getfd(2) and getsockopt(2)). Where
+ * the duplicate is refused (a sandbox without pidfd_getfd, a process
+ * beyond ptrace's reach) the socket is still listed, with the error.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tcp_tables;
+struct socket_scan_errors;
+
+struct unit_socket {
+        char local[64], peer[64];   /* only with UNIT_SOCKETS_ADDRESSES; else "" */
+        char state[16];             /* "established", "listen", ... */
+        pid_t pid;
+        int fd;
+        bool established;
+        bool inbound;               /* its local port is one a socket of the namespace listens on: accepted */
+        bool keepalive_timer;       /* the kernel's table shows a keepalive timer pending */
+        /* 0, or the errno of the call that refused the values (read_call):
+         * the values are then -1. */
+        int read_errno;
+        const char *read_call;      /* "pidfd_open" or "pidfd_getfd", static */
+        int keepalive, idle, interval, count, user_timeout; /* -1: unread */
+};
+
+enum {
+        UNIT_SOCKETS_ADDRESSES = 1 << 0, /* getsockname/getpeername, for show */
+};
+
+/* The TCP sockets of the processes in cgroup (a unit's ControlGroup=, ""
+ * for none: then main_pid alone), in *ret (to be freed; NULL when none).
+ * tables: the TCP tables of the request (one read per namespace).
+ * errors (may be NULL): the processes whose fds could not be listed.
+ * Returns how many, or -ENOMEM. */
+ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables *tables, unsigned flags,
+                          struct unit_socket **ret, struct socket_scan_errors *errors);
