@@ -8,7 +8,10 @@
 # under IdleSec=77 Method=auto Mode=force. Method=auto must choose BPF for
 # both and say why ("Go runtime"), and the service's own accepted socket
 # must hold the rule's values (Go sets 15 s right after accept: force mode
-# keeps the rule's).
+# keeps the rule's), and the state is active on that connection's values.
+# Then in Mode=default Go's own 15 s win, and the state must be own-values
+# with the remedy; and under Method=preload (the library mapped, never
+# called) the same, naming the Go runtime (the case once shown "active").
 . "$TKA_SRCDIR/tests/lib.sh"
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 need_cmd go readelf bpftool socat
@@ -125,5 +128,58 @@ for kind in dyn static; do
         # what Go's own 15 s would have replaced.
         expect_sockopts $port 77 15 4 "$what: getsockopt on the Go server's accepted socket"
         pass "$what: the accepted socket holds the rule's values in force mode (idle 77, interval 15, count 4)"
+        # The state is decided by that connection: the rule's values.
+        check=$(inside tcpkeepalivectl check "$u") || container_fail "$what: check exit $?: $check"
+        expect_match "$check" "^$u: active: BPF .*; 1 of 1 established connections carry the rule's values \\(idle 77 s, interval 15 s, count 4\\)" \
+                "$what, Mode=force: check"
 done
+
+# Mode=default: Go's own setsockopt after accept wins (its 15 s), which is
+# what the connection carries; the state must say so, with the remedy,
+# never "active".
+for kind in dyn static; do
+        printf '[Match]\nUnit=go-%s.service\n[KeepAlive]\nIdleSec=77\nMethod=auto\n' "$kind" |
+                inside_write "/etc/keepalived.d/50-go-$kind.ini"
+done
+inside tcpkeepalivectl reload
+inside systemctl restart go-dyn.service go-static.service
+wait_listening 7701
+wait_listening 7702
+for kind in dyn static; do
+        case $kind in dyn) port=7701 what="dynamically linked Go" ;; static) port=7702 what="static Go" ;; esac
+        u=go-$kind.service
+        line=$(connection_timer $port)
+        expect_idle "$line" 15 "$what, Mode=default: Go's own keepalive timer"
+        expect_sockopts $port 15 15 4 "$what, Mode=default: getsockopt (Go's idle and interval, the rule's count)"
+        set +e
+        check=$(inside tcpkeepalivectl check "$u")
+        rc=$?
+        set -e
+        expect_eq "$rc" 1 "$what, Mode=default: check exits 1 ($check)"
+        expect_match "$check" "^$u: own-values: 1 of 1 established connections carry the program's own values \\(PID [0-9]+ fd [0-9]+: idle 15 s, interval 15 s, count 4, user timeout 0 ms\\), not the rule's \\(idle 77 s, interval 15 s, count 4\\): Mode=force keeps the rule's" \
+                "$what, Mode=default: the program's own values, with the remedy"
+        getunit=$(inside busctl call $BUS GetUnit s "$u")
+        expect_match "$getunit" '"own-values" .* [0-9]+ 1 0 1 0 0 "bpf"$' "$what, Mode=default: GetUnit counts one connection with the program's values"
+        pass "$what, Mode=default: reported as the program's own 15 s values, remedy Mode=force"
+done
+
+# Method=preload (the default) on the dynamically linked Go program: the
+# library is mapped and never sees a socket call; once reported "active",
+# the connection's Go values must now be the verdict, naming the runtime.
+unit go-preload.service "/opt/echo-dyn 7703"
+printf '[Match]\nUnit=go-preload.service\n[KeepAlive]\nIdleSec=77\n' | inside_write /etc/keepalived.d/50-go-preload.ini
+inside tcpkeepalivectl reload
+inside systemctl start go-preload.service
+wait_listening 7703
+pid=$(inside systemctl show -P MainPID go-preload.service)
+inside grep -q libtcpkeepalive "/proc/$pid/maps" || fail "Go, Method=preload: the library is not mapped"
+connection_timer 7703 >/dev/null
+set +e
+check=$(inside tcpkeepalivectl check go-preload.service)
+rc=$?
+set -e
+expect_eq "$rc" 1 "Go, Method=preload: check exits 1 ($check)"
+expect_match "$check" "^go-preload.service: own-values: 1 of 1 established connections carry the program's own values \\(PID [0-9]+ fd [0-9]+: idle 15 s, interval 15 s, .*\\), not the rule's \\(idle 77 s, interval 15 s, count 4\\): /opt/echo-dyn: Go runtime: its sockets do not go through libc; Method=bpf with Mode=force sets the rule's" \
+        "Go, Method=preload: the program's own values, the runtime named, the remedy"
+pass "Go, Method=preload: not active: Go's own values, the runtime named, remedy Method=bpf with Mode=force"
 container_stop
