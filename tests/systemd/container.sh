@@ -12,7 +12,8 @@
 # (--overlay-ro), a volatile / and /etc (nothing persists), its own network
 # namespace (nothing clashes with the host's ports), cgroup v2 only.
 # nspawn's own seccomp allow-list lacks pidfd_getfd (tcpkeepalived reads
-# services' sockets with it), hence --system-call-filter. A prefix outside
+# services' sockets with it), hence --system-call-filter (but with
+# CONTAINER_SANDBOX=default, see container_boot). A prefix outside
 # /usr (make distcheck's) is bound at its own path instead, and its units,
 # generator and D-Bus policy are linked where systemd and dbus look, in the
 # container's /etc; its rule directory is the container's /etc/keepalived.d.
@@ -129,13 +130,23 @@ container_boot() {
         # answers EPERM: a system whose kernel says no to BPF.
         _syscalls='pidfd_open pidfd_getfd bpf'
         [ "${CONTAINER_BPF:-}" = refused ] && _syscalls='pidfd_open pidfd_getfd'
+        # CONTAINER_SANDBOX=default: nspawn's own system call filter and
+        # capabilities, nothing added: pidfd_getfd and bpf(2) are refused to
+        # everything the container's systemd starts, as on a restricted host
+        # (the daemon cannot read a service's sockets). Commands run with
+        # `inside` (nsenter) are not under that filter.
+        _caps=CAP_BPF,CAP_PERFMON
+        if [ "${CONTAINER_SANDBOX:-}" = default ]; then
+                _syscalls=""
+                _caps=""
+        fi
         mkdir -p "$TMP/bpffs"
         mount -t bpf bpf "$TMP/bpffs" || fail "cannot mount a BPF file system on $TMP/bpffs"
         CONTAINER_BPFFS=$TMP/bpffs
         # shellcheck disable=SC2086
         env $_cgenv systemd-nspawn --quiet --keep-unit --register=no \
                 --private-network -D "$_root" -M "$_name" \
-                --system-call-filter="$_syscalls" --capability=CAP_BPF,CAP_PERFMON \
+                ${_syscalls:+--system-call-filter="$_syscalls"} ${_caps:+--capability=$_caps} \
                 --bind="$TMP/bpffs:/sys/fs/bpf" \
                 ${TKA_SANITIZER_REPORTS:+--bind="$TMP/sanitizer:$TKA_SANITIZER_REPORTS"} \
                 $CONTAINER_FS -b systemd.firstboot=off \
