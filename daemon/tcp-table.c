@@ -147,6 +147,7 @@ const struct tcp_table *tcp_tables_for_pid(struct tcp_tables *cache, pid_t pid) 
         struct stat st;
         struct tcp_table t = { 0 }, *grown;
         size_t cap = 0;
+        int r;
 
         snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) pid);
         if (stat(path, &st) < 0)
@@ -155,9 +156,12 @@ const struct tcp_table *tcp_tables_for_pid(struct tcp_tables *cache, pid_t pid) 
                 if (cache->tables[i].netns == (uint64_t) st.st_ino)
                         return &cache->tables[i];
         t.netns = (uint64_t) st.st_ino;
+        /* Unreadable is not empty: the caller says so. */
         snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int) pid);
-        if (read_table_file(path, &t, &cap) == -ENOMEM)
+        if ((r = read_table_file(path, &t, &cap)) < 0) {
+                errno = -r;
                 goto fail;
+        }
         snprintf(path, sizeof(path), "/proc/%d/net/tcp6", (int) pid);
         if (read_table_file(path, &t, &cap) == -ENOMEM) /* absent without IPv6: fine */
                 goto fail;
@@ -225,6 +229,7 @@ ssize_t socket_refs_collect_errors(const pid_t *pids, size_t n_pids, struct sock
                         if (errors && errno != ENOENT && errno != ESRCH && errors->n++ == 0) {
                                 errors->first_pid = pids[i];
                                 errors->first_errno = errno;
+                                snprintf(errors->first_path, sizeof(errors->first_path), "%s", path);
                         }
                         continue; /* exited meanwhile, or not ours to list */
                 }

@@ -68,6 +68,7 @@ struct socket_scan_errors {
         unsigned n;
         pid_t first_pid;
         int first_errno;
+        char first_path[64]; /* what could not be read: /proc/PID/fd, /proc/PID/net/tcp */
 };
 ssize_t socket_refs_collect_errors(const pid_t *pids, size_t n_pids, struct socket_ref **ret,
                                    struct socket_scan_errors *errors);

@@ -102,6 +102,7 @@ static void count_connections(const char *cgroup, pid_t main_pid, struct tcp_tab
         t->unlisted = errors.n;
         t->unlisted_pid = errors.first_pid;
         t->unlisted_errno = errors.first_errno;
+        memcpy(t->unlisted_path, errors.first_path, sizeof(t->unlisted_path));
         free(socks);
 }
 

@@ -158,6 +158,13 @@ ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables 
                         pidfd = (int) syscall(SYS_pidfd_open, open_pid, 0);
                         pidfd_errno = pidfd < 0 ? errno : 0;
                         t = tcp_tables_for_pid(tables, open_pid);
+                        /* Its sockets cannot be told TCP or not: unknown, never none. */
+                        if (!t && errno != ENOENT && errno != ESRCH && errors && errors->n++ == 0) {
+                                errors->first_pid = open_pid;
+                                errors->first_errno = errno;
+                                snprintf(errors->first_path, sizeof(errors->first_path), "/proc/%d/net/tcp",
+                                         (int) open_pid);
+                        }
                 }
                 /* Not in the TCP table: not a TCP socket (or closed since). */
                 if (!(e = tcp_table_find(t, refs[i].inode)))

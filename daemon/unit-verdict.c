@@ -236,8 +236,9 @@ static void connections_verdict(const struct unit_facts *f, struct unit_check *c
         }
         if (t->unlisted) {
                 unit_set_state(c, UNIT_STATE_UNVERIFIED,
-                               "%s, but the sockets of %u process(es) could not be listed (PID %d: /proc/%d/fd: %s)", who,
-                               t->unlisted, (int) t->unlisted_pid, (int) t->unlisted_pid, strerror(t->unlisted_errno));
+                               "%s, but the sockets of %u process(es) could not be listed (PID %d: %s: %s)", who,
+                               t->unlisted, (int) t->unlisted_pid, str_or(t->unlisted_path, "?"),
+                               strerror(t->unlisted_errno));
                 return;
         }
         if (t->unread) {

@@ -65,6 +65,7 @@ struct conn_tally {
         unsigned unlisted;
         pid_t unlisted_pid;
         int unlisted_errno;
+        char unlisted_path[64];        /* what could not be read */
 };
 
 void conn_tally_add(struct conn_tally *t, const struct rule_values *want, const struct unit_socket *s);

@@ -175,7 +175,8 @@ static const struct row rows[] = {
           UNIT_STATE_UNVERIFIED, "preload", "PID 42 has " LIB ", but the values of 3 of 3 established connections could not "
           "be read (pidfd_getfd: Operation not permitted); 3 of them have a keepalive timer", "0 of" },
         { "preload, a process's fds not listable",
-          { RUNNING, .counted = true, .conns = { .unlisted = 1, .unlisted_pid = 44, .unlisted_errno = 13 } },
+          { RUNNING, .counted = true, .conns = { .unlisted = 1, .unlisted_pid = 44, .unlisted_errno = 13,
+                                                     .unlisted_path = "/proc/44/fd" } },
           UNIT_STATE_UNVERIFIED, "preload", "the sockets of 1 process(es) could not be listed (PID 44: /proc/44/fd: "
           "Permission denied)", "no established connection" },
         { "preload, not counted", { RUNNING }, UNIT_STATE_ACTIVE, "preload", "PID 42 has " LIB " and the rule's settings",
