@@ -30,6 +30,7 @@
 
 #include "bus-api.h"
 #include "dropin.h"
+#include "dropin-history.h"
 #include "rule-watch.h"
 #include "rules.h"
 #include "strv.h"
@@ -61,6 +62,7 @@ struct manager {
         const char *root;
         uint64_t reloads;
         char **unit_states; /* "unit state" as last signalled: UnitStateChanged only on a change */
+        struct dropin_history history; /* since when each drop-in has had its content */
         char generator_dir[2048]; /* GENERATOR_DIR under TCPKEEPALIVE_ROOT */
         uint64_t request_usec;    /* the call budget of one request */
 };
@@ -268,20 +270,40 @@ static int systemd_call_async(struct manager *m, sd_bus_message *caller, void (*
         return 0;
 }
 
-/* Restart=try: running units whose process does not have the settings
- * their unit has now (unit_check compares the environments). */
-static void try_restart(struct manager *m) {
+/* The drop-in of unit, or of its template, is in changed. */
+static bool dropin_changed(char **changed, const char *unit) {
+        char template[UNIT_NAME_MAX + 1];
+        return strv_contains(changed, unit) ||
+               (unit_name_template(unit, template, sizeof(template)) && strv_contains(changed, template));
+}
+
+static void rescan_dropins(struct manager *m, char ***changed) {
+        int r = dropin_history_scan(&m->history, m->generator_dir, systemd_reload_usec(m->generator_dir), changed);
+        if (r < 0)
+                log_warning("cannot read the drop-ins in %s: %s", m->generator_dir, strerror(-r));
+}
+
+static uint64_t settings_since(struct manager *m, const char *unit) {
+        return dropin_history_since(&m->history, unit);
+}
+
+/* Restart=try: the running units whose own drop-in (or their template's)
+ * this reload changed, and whose process does not have its settings. A
+ * change to another rule restarts nothing. */
+static void try_restart(struct manager *m, char **changed) {
         struct call_budget budget;
         char **units;
 
+        if (!changed)
+                return;
         budget_start(m, &budget);
         units = managed_units(m, &budget);
         for (char **u = units; u && *u; u++) {
                 const struct ka_rule *rule = ka_ruleset_match(&m->rules, *u, NULL);
                 struct unit_check c;
-                if (!rule || rule->params.restart != KA_RESTART_TRY || is_template(*u))
+                if (!rule || rule->params.restart != KA_RESTART_TRY || is_template(*u) || !dropin_changed(changed, *u))
                         continue;
-                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &budget, &c) < 0) {
+                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &budget, settings_since(m, *u), &c) < 0) {
                         log_warning("%s: Restart=try not applied: %s", *u, c.reason);
                         continue;
                 }
@@ -322,7 +344,7 @@ static void refresh_unit(struct manager *m, struct call_budget *budget, const ch
         char **entry = cached_state(m, unit), *line;
         const char *old = entry ? strchr(*entry, ' ') + 1 : NULL;
 
-        if (unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, &c) < 0) {
+        if (unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, settings_since(m, unit), &c) < 0) {
                 log_warning("%s: state not refreshed: %s", unit, c.reason);
                 return;
         }
@@ -389,8 +411,11 @@ static int on_systemd_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_e
 /* systemd's Reload answered (r: 0 or -errno): the generator has run. */
 static void reload_done(struct manager *m, int r) {
         if (r >= 0) {
+                char **changed = NULL;
                 m->reloads++;
-                try_restart(m);
+                rescan_dropins(m, &changed);
+                try_restart(m, changed);
+                strv_free(changed);
         }
         (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "Rules", "Errors", "Reloads", NULL);
         refresh_managed_units(m, true);
@@ -551,7 +576,8 @@ static int append_unit(sd_bus_message *reply, struct manager *m, struct call_bud
                 /* Not a unit systemd can load; its instances carry the state. */
                 c = (struct unit_check) { .state = UNIT_STATE_INACTIVE, .has_dropin = true };
                 snprintf(c.reason, sizeof(c.reason), "template: no instance of it is loaded");
-        } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget, &c)) < 0)
+        } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget, settings_since(m, unit),
+                                   &c)) < 0)
                 c.state = UNIT_STATE_ERROR; /* c.reason says why: the reply names the units systemd did not answer for */
         tcp_tables_done(&own);
         return sd_bus_message_append(reply, UNIT_ROW_SIGNATURE, unit, unit_state_to_string(c.state), c.reason,
@@ -710,7 +736,7 @@ static int prop_unit_states(sd_bus *bus, const char *path, const char *iface, co
                 struct unit_check c;
                 if (is_template(*u))
                         continue;
-                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &budget, &c) < 0)
+                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &budget, settings_since(m, *u), &c) < 0)
                         c.state = UNIT_STATE_ERROR; /* the reason says why */
                 r = sd_bus_message_append(reply, "(sss)", *u, unit_state_to_string(c.state), c.reason);
         }
@@ -869,6 +895,10 @@ int main(int argc, char **argv) {
                 m.fingerprint = fingerprint(&m.rules);
         }
 
+        /* The drop-ins as the last reload left them (an apply_rules above
+         * rescans when its reload is done). */
+        rescan_dropins(&m, NULL);
+
         /* Unit state changes come from systemd's signals: no polling. */
         if ((r = sd_bus_match_signal(m.bus, NULL, "org.freedesktop.systemd1", NULL, "org.freedesktop.DBus.Properties",
                                      "PropertiesChanged", on_systemd_unit_changed, &m)) < 0 ||
@@ -894,5 +924,6 @@ int main(int argc, char **argv) {
         ka_ruleset_done(&m.rules);
         free(m.fingerprint);
         strv_free(m.unit_states);
+        dropin_history_done(&m.history);
         return r != 0 ? 1 : 0; /* sd_event_loop: 0 on SIGTERM, EXIT_FAILURE on disconnect */
 }

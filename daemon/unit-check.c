@@ -264,16 +264,24 @@ static char **tka_settings(char **assignments) {
         return out;
 }
 
+static const char *unit_env_get(char **environment, const char *key);
+
 /* Whether the process environment env has exactly the keepalive settings
- * of the unit's Environment= (systemd resolves that list: last one wins). */
+ * of the unit's Environment= (systemd resolves that list: last one wins),
+ * and its LD_PRELOAD (ExtraPreload= changes it). */
 static bool tka_settings_equal(char **unit_env, const char *env, size_t env_len) {
         char **want = tka_settings(unit_env), **block = NULL, **have;
+        const char *unit_preload = unit_env_get(unit_env, "LD_PRELOAD"), *preload = NULL;
         bool equal;
 
-        for (const char *v = env; v < env + env_len; v += strlen(v) + 1)
+        for (const char *v = env; v < env + env_len; v += strlen(v) + 1) {
                 (void) strv_push_dup(&block, v);
+                if (strncmp(v, "LD_PRELOAD=", 11) == 0)
+                        preload = v + 11;
+        }
         have = tka_settings(block);
-        equal = strv_length(want) == strv_length(have);
+        equal = strv_length(want) == strv_length(have) &&
+                (unit_preload ? preload && strcmp(unit_preload, preload) == 0 : true);
         for (size_t i = 0; equal && want && want[i]; i++)
                 equal = strcmp(want[i], have[i]) == 0;
         strv_free(want);
@@ -316,6 +324,13 @@ static bool read_bpf_record(const char *unit, struct bpf_record *rec) {
         }
         fclose(f);
         return rec->method[0] != '\0';
+}
+
+uint64_t systemd_reload_usec(const char *generator_dir) {
+        struct stat st;
+        if (stat(generator_dir, &st) < 0)
+                return 0;
+        return (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000ULL;
 }
 
 /* The id of the unit's cgroup (the inode of its v2 directory), or 0. */
@@ -483,7 +498,7 @@ static bool find_mask(const char *unit, char **dropins, char *buf, size_t size) 
 }
 
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
-               struct call_budget *budget, struct unit_check *c) {
+               struct call_budget *budget, uint64_t settings_since_usec, struct unit_check *c) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
@@ -609,7 +624,12 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         }
         f.environ_read = true;
         /* Current: the process runs with the keepalive settings the unit has now. */
-        f.settings_current = tka_settings_equal(p.environment, env, env_len);
+        /* Started after its drop-in got its present content: current,
+         * whatever its environ shows now. Else its environ must show them. */
+        if (!settings_since_usec)
+                settings_since_usec = systemd_reload_usec("/run/systemd/generator");
+        f.settings_current = (p.started_usec && settings_since_usec && p.started_usec > settings_since_usec) ||
+                             tka_settings_equal(p.environment, env, env_len);
         f.process_preload_has_library = preload_has(env_get(env, env_len, "LD_PRELOAD"), library);
         if (f.method && (strcmp(f.method, "bpf") == 0 || strcmp(f.method, "auto") == 0) &&
             (f.have_bpf_record = read_bpf_record(unit, &rec))) {

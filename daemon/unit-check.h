@@ -51,6 +51,12 @@ int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, stru
                  struct rule_values *want);
 
 /* Fills c for unit (a validated unit name). library: the installed path.
+ * settings_since_usec (CLOCK_REALTIME): since when the unit's drop-in has
+ * had its present content, if the caller knows (tcpkeepalived records it
+ * at each reload); 0: since systemd's last reload (the generator
+ * directory's time), the latest it can be. A main process started after
+ * that has the present settings whatever its environ says now (a program
+ * may write over it, as nginx does for its title).
  * tables: TCP tables shared by the calls of one request, or NULL to skip
  * counting sockets (the state does not depend on them). budget: see
  * struct call_budget (NULL: no overall limit).
@@ -59,4 +65,7 @@ int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, stru
  * no answer in time). */
 struct tcp_tables;
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
-               struct call_budget *budget, struct unit_check *c);
+               struct call_budget *budget, uint64_t settings_since_usec, struct unit_check *c);
+/* The time of systemd's last reload, CLOCK_REALTIME usec (it recreates its
+ * generator directory on every reload); 0 unknown. */
+uint64_t systemd_reload_usec(const char *generator_dir);
