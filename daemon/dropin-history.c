@@ -39,7 +39,7 @@ static const struct dropin_record *find(const struct dropin_history *h, const ch
         return h->n ? bsearch(&key, h->v, h->n, sizeof(key), cmp_record) : NULL;
 }
 
-int dropin_history_scan(struct dropin_history *h, const char *generator_dir, uint64_t reload_usec, char ***changed) {
+int dropin_history_scan(struct dropin_history *h, const char *generator_dir, char ***changed) {
         struct dropin_record *v = NULL;
         size_t n = 0, cap = 0;
         struct dirent *de;
@@ -73,8 +73,7 @@ int dropin_history_scan(struct dropin_history *h, const char *generator_dir, uin
                         cap = ncap;
                 }
                 old = find(h, name);
-                v[n] = (struct dropin_record) { .name = strdup(name), .hash = hash,
-                                                .since = old && old->hash == hash ? old->since : reload_usec };
+                v[n] = (struct dropin_record) { .name = strdup(name), .hash = hash };
                 if (!v[n].name)
                         goto nomem;
                 if (h->scanned && changed && !(old && old->hash == hash))
@@ -84,6 +83,13 @@ int dropin_history_scan(struct dropin_history *h, const char *generator_dir, uin
         closedir(d);
         if (n > 1)
                 qsort(v, n, sizeof(*v), cmp_record);
+        /* Gone: their units are unmanaged now. */
+        if (h->scanned && changed) {
+                struct dropin_history now = { .v = v, .n = n };
+                for (size_t i = 0; i < h->n; i++)
+                        if (!find(&now, h->v[i].name))
+                                (void) strv_push_dup(changed, h->v[i].name);
+        }
         dropin_history_done(h);
         *h = (struct dropin_history) { .v = v, .n = n, .scanned = true };
         return 0;
@@ -93,15 +99,6 @@ nomem:
                 free(v[i].name);
         free(v);
         return -ENOMEM;
-}
-
-uint64_t dropin_history_since(const struct dropin_history *h, const char *unit) {
-        char template[UNIT_NAME_MAX + 1];
-        const struct dropin_record *r = find(h, unit);
-
-        if (!r && unit_name_template(unit, template, sizeof(template)) && strcmp(template, unit) != 0)
-                r = find(h, template);
-        return r ? r->since : 0;
 }
 
 void dropin_history_done(struct dropin_history *h) {

@@ -2,13 +2,12 @@
 #pragma once
 
 /*
- * Since when each of our drop-ins has had its present content. A unit's
- * main process started after that has the present settings, whatever its
- * /proc/PID/environ shows (a program may write over it, as nginx does for
- * its title); and after a reload only the units whose own drop-in changed
- * are due a restart. One entry per drop-in the generator wrote (a template
- * has one for all its instances): bounded by the rules, not by the
- * instances ever seen.
+ * Our drop-ins as the last systemd reload left them, to tell which a
+ * reload changed: only their units are checked again and, with
+ * Restart=try, restarted; a change to one rule touches no unit of
+ * another. One entry per drop-in the generator wrote (a template has one
+ * for all its instances): bounded by the rules, not by the instances ever
+ * seen.
  */
 
 #include <stdbool.h>
@@ -18,7 +17,6 @@
 struct dropin_record {
         char *name;      /* "foo.service" or "foo@.service" */
         uint64_t hash;   /* of the drop-in's content */
-        uint64_t since;  /* CLOCK_REALTIME usec */
 };
 
 struct dropin_history {
@@ -28,14 +26,9 @@ struct dropin_history {
 };
 
 /* Reads every UNIT.d/<our drop-in> of generator_dir (systemd has just
- * reloaded, or the daemon starts): a drop-in new or changed since the last
- * scan gets since = reload_usec (the reload that wrote it); on the first
- * scan every drop-in gets it (the latest its content can have changed).
- * Drop-ins gone are forgotten. *changed (may be NULL): the names new or
- * changed, not on the first scan (to be freed). Returns 0 or -errno. */
-int dropin_history_scan(struct dropin_history *h, const char *generator_dir, uint64_t reload_usec, char ***changed);
-
-/* The since of unit's drop-in, or of its template's; 0 unknown. */
-uint64_t dropin_history_since(const struct dropin_history *h, const char *unit);
+ * reloaded, or the daemon starts). *changed (may be NULL): the names of
+ * the drop-ins new, changed or gone since the last scan, none on the first
+ * (to be freed). Returns 0 or -errno. */
+int dropin_history_scan(struct dropin_history *h, const char *generator_dir, char ***changed);
 
 void dropin_history_done(struct dropin_history *h);

@@ -199,7 +199,7 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
                 struct tcp_tables tables = { 0 };
-                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &tables, NULL, 0, &c);
+                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &tables, NULL, NULL, &c);
                 tcp_tables_done(&tables);
                 if (r < 0 || wait_sec <= 0 || (c.state != UNIT_STATE_UNSUPPORTED && !c.main_pid_not_exec))
                         break;

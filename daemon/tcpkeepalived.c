@@ -37,6 +37,7 @@
 #include "tcp-table.h"
 #include "unit-check.h"
 #include "unit-name.h"
+#include "unit-states.h"
 
 #ifndef TCPKEEPALIVE_LIBRARY_PATH
 #define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
@@ -61,7 +62,14 @@ struct manager {
         char *fingerprint; /* what the rules said last time: reload only on a change */
         const char *root;
         uint64_t reloads;
-        char **unit_states; /* "unit state" as last signalled: UnitStateChanged only on a change */
+        struct unit_states states; /* as last signalled: UnitStateChanged only on a change */
+        /* Units to check again, on the event loop, a batch at a time (see
+         * on_refresh): "S:UNIT" to refresh its state, "R:UNIT" also to
+         * restart it when Restart=try and pending-restart. */
+        char **refresh_queue;
+        bool refresh_queue_sorted;
+        sd_event_source *refresh_source;
+        bool announce_new; /* the first look at the units records, announces nothing */
         struct dropin_history history; /* since when each drop-in has had its content */
         char generator_dir[2048]; /* GENERATOR_DIR under TCPKEEPALIVE_ROOT */
         uint64_t request_usec;    /* the call budget of one request */
@@ -270,49 +278,10 @@ static int systemd_call_async(struct manager *m, sd_bus_message *caller, void (*
         return 0;
 }
 
-/* The drop-in of unit, or of its template, is in changed. */
-static bool dropin_changed(char **changed, const char *unit) {
-        char template[UNIT_NAME_MAX + 1];
-        return strv_contains(changed, unit) ||
-               (unit_name_template(unit, template, sizeof(template)) && strv_contains(changed, template));
-}
-
 static void rescan_dropins(struct manager *m, char ***changed) {
-        int r = dropin_history_scan(&m->history, m->generator_dir, systemd_reload_usec(m->generator_dir), changed);
+        int r = dropin_history_scan(&m->history, m->generator_dir, changed);
         if (r < 0)
                 log_warning("cannot read the drop-ins in %s: %s", m->generator_dir, strerror(-r));
-}
-
-static uint64_t settings_since(struct manager *m, const char *unit) {
-        return dropin_history_since(&m->history, unit);
-}
-
-/* Restart=try: the running units whose own drop-in (or their template's)
- * this reload changed, and whose process does not have its settings. A
- * change to another rule restarts nothing. */
-static void try_restart(struct manager *m, char **changed) {
-        struct call_budget budget;
-        char **units;
-
-        if (!changed)
-                return;
-        budget_start(m, &budget);
-        units = managed_units(m, &budget);
-        for (char **u = units; u && *u; u++) {
-                const struct ka_rule *rule = ka_ruleset_match(&m->rules, *u, NULL);
-                struct unit_check c;
-                if (!rule || rule->params.restart != KA_RESTART_TRY || is_template(*u) || !dropin_changed(changed, *u))
-                        continue;
-                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &budget, settings_since(m, *u), &c) < 0) {
-                        log_warning("%s: Restart=try not applied: %s", *u, c.reason);
-                        continue;
-                }
-                if (c.state != UNIT_STATE_PENDING_RESTART)
-                        continue;
-                log_info("%s: restarting (Restart=try in %s)", *u, rule->path);
-                (void) systemd_call_async(m, NULL, NULL, "TryRestartUnit", *u);
-        }
-        strv_free(units);
 }
 
 /* ---- state changes -------------------------------------------------------------- */
@@ -328,62 +297,115 @@ static bool has_our_dropin(struct manager *m, const char *unit) {
         return access(path, F_OK) == 0;
 }
 
-/* The entry "unit state" of unit in m->unit_states, or NULL. */
-static char **cached_state(struct manager *m, const char *unit) {
-        size_t n = strlen(unit);
-        for (char **e = m->unit_states; e && *e; e++)
-                if (strncmp(*e, unit, n) == 0 && (*e)[n] == ' ')
-                        return e;
-        return NULL;
-}
-
-/* Computes unit's state and emits UnitStateChanged when it differs from
- * the last one signalled (the first look at a unit only records it). */
-static void refresh_unit(struct manager *m, struct call_budget *budget, const char *unit, bool announce_new) {
+/* Checks unit, records its state, and emits UnitStateChanged when it
+ * differs from the last one signalled (the first look at the units only
+ * records). restart: Restart=try applies if the unit is pending-restart. */
+static void refresh_unit(struct manager *m, struct call_budget *budget, const char *unit, bool restart) {
+        struct unit_state_entry *entry = unit_states_get(&m->states, unit);
+        bool known = entry != NULL;
+        struct settings_record settings = entry ? entry->settings : (struct settings_record) { 0 };
         struct unit_check c;
-        char **entry = cached_state(m, unit), *line;
-        const char *old = entry ? strchr(*entry, ' ') + 1 : NULL;
+        int r;
 
-        if (unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, settings_since(m, unit), &c) < 0) {
+        /* Neither ours nor followed: never loaded for nothing (LoadUnit
+         * would bring back an instance systemd has just unloaded). */
+        if (!known && !has_our_dropin(m, unit))
+                return;
+        if (unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, &settings, &c) < 0) {
                 log_warning("%s: state not refreshed: %s", unit, c.reason);
                 return;
         }
-        if (!entry && c.state == UNIT_STATE_UNMANAGED)
-                return;
-        if (old && strcmp(old, unit_state_to_string(c.state)) == 0)
-                return;
-        if (asprintf(&line, "%s %s", unit, unit_state_to_string(c.state)) < 0)
-                return;
-        if (entry) {
-                free(*entry);
-                *entry = line;
-        } else if (strv_push(&m->unit_states, line) < 0) {
-                free(line);
-                return;
+        if (restart && c.state == UNIT_STATE_PENDING_RESTART) {
+                const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
+                if (rule && rule->params.restart == KA_RESTART_TRY) {
+                        log_info("%s: restarting (Restart=try in %s)", unit, rule->path);
+                        (void) systemd_call_async(m, NULL, NULL, "TryRestartUnit", unit);
+                }
         }
-        if (entry || announce_new) {
+        if (!known && c.state == UNIT_STATE_UNMANAGED)
+                return;
+        r = unit_states_set(&m->states, unit, c.state, c.reason);
+        if ((entry = unit_states_get(&m->states, unit)))
+                entry->settings = settings;
+        if (r <= 0)
+                return;
+        if (known || m->announce_new) {
                 (void) sd_bus_emit_signal(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStateChanged", "sss", unit,
                                           unit_state_to_string(c.state), c.reason);
                 (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
         }
 }
 
-static void refresh_managed_units(struct manager *m, bool announce_new) {
+/* A batch per event loop iteration: requests and the watchdog's
+ * keep-alive go in between, however many units are queued (a rule naming
+ * 10,000 units, 2,000 instances of an Accept=yes socket). */
+#define REFRESH_BATCH 25
+
+static int on_refresh(sd_event_source *source, void *userdata) {
+        struct manager *m = userdata;
+        struct call_budget budget;
+        size_t n;
+        (void) source;
+
+        if (!m->refresh_queue_sorted) {
+                strv_sort_unique(m->refresh_queue);
+                m->refresh_queue_sorted = true;
+        }
+        budget_start(m, &budget);
+        n = strv_length(m->refresh_queue);
+        for (size_t done = 0; n > 0 && done < REFRESH_BATCH; done++) {
+                char *item = m->refresh_queue[--n];
+                m->refresh_queue[n] = NULL;
+                if (unit_name_is_valid_service(item + 2))
+                        refresh_unit(m, &budget, item + 2, item[0] == 'R');
+                free(item);
+        }
+        if (n == 0) {
+                strv_free(m->refresh_queue);
+                m->refresh_queue = NULL;
+                m->announce_new = true;
+                return sd_event_source_set_enabled(m->refresh_source, SD_EVENT_OFF);
+        }
+        return 0;
+}
+
+static void queue_refresh(struct manager *m, const char *unit, bool restart) {
+        char *item;
+        if (asprintf(&item, "%c:%s", restart ? 'R' : 'S', unit) < 0 || strv_push(&m->refresh_queue, item) < 0)
+                return;
+        m->refresh_queue_sorted = false;
+        if (!m->refresh_source &&
+            sd_event_add_defer(m->event, &m->refresh_source, on_refresh, m) < 0) {
+                log_error("cannot queue the state of %s", unit);
+                return;
+        }
+        (void) sd_event_source_set_enabled(m->refresh_source, SD_EVENT_ON);
+}
+
+/* The drop-in of unit, or of its template, is in changed (sorted). */
+static bool dropin_changed(char **changed, const char *unit) {
+        char template[UNIT_NAME_MAX + 1];
+        return strv_contains_sorted(changed, unit) ||
+               (unit_name_template(unit, template, sizeof(template)) && strv_contains_sorted(changed, template));
+}
+
+/* All units (changed NULL: at start), or those whose drop-in (or their
+ * template's) a reload changed, added or removed: a change to one rule
+ * checks and restarts no unit of another. */
+static void queue_managed_units(struct manager *m, char **changed, bool restart) {
         struct call_budget budget;
         char **units;
 
         budget_start(m, &budget);
         units = managed_units(m, &budget);
+        strv_sort_unique(changed);
         for (char **u = units; u && *u; u++)
-                if (!is_template(*u))
-                        refresh_unit(m, &budget, *u, announce_new);
-        /* Units no longer managed: their last state is unmanaged. */
-        for (char **e = m->unit_states; e && *e; e++) {
-                char unit[UNIT_NAME_MAX + 1];
-                snprintf(unit, sizeof(unit), "%.*s", (int) strcspn(*e, " "), *e);
-                if (!strv_contains(units, unit))
-                        refresh_unit(m, &budget, unit, announce_new);
-        }
+                if (!is_template(*u) && (!changed || dropin_changed(changed, *u)))
+                        queue_refresh(m, *u, restart);
+        /* Followed units whose drop-in went: their state is unmanaged now. */
+        for (size_t i = 0; i < m->states.n; i++)
+                if (!changed || dropin_changed(changed, m->states.v[i].unit))
+                        queue_refresh(m, m->states.v[i].unit, false);
         strv_free(units);
 }
 
@@ -399,12 +421,21 @@ static int on_systemd_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_e
                 return 0;
         if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0)
                 return 0;
-        if (unit_name_is_valid_service(unit) && (has_our_dropin(m, unit) || cached_state(m, unit))) {
-                struct call_budget budget;
-                budget_start(m, &budget);
-                refresh_unit(m, &budget, unit, true);
-        }
+        if (unit_name_is_valid_service(unit) && (unit_states_get(&m->states, unit) || has_our_dropin(m, unit)))
+                queue_refresh(m, unit, false);
         free(unit);
+        return 0;
+}
+
+/* systemd unloaded a unit (an instance that ended, garbage-collected):
+ * forgotten, so that the record holds what is loaded, not all ever seen. */
+static int on_systemd_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        const char *unit;
+        (void) error;
+
+        if (sd_bus_message_read(msg, "s", &unit) >= 0 && unit_states_remove(&m->states, unit))
+                (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
         return 0;
 }
 
@@ -414,11 +445,11 @@ static void reload_done(struct manager *m, int r) {
                 char **changed = NULL;
                 m->reloads++;
                 rescan_dropins(m, &changed);
-                try_restart(m, changed);
+                if (changed)
+                        queue_managed_units(m, changed, true);
                 strv_free(changed);
         }
         (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "Rules", "Errors", "Reloads", NULL);
-        refresh_managed_units(m, true);
 }
 
 /* Re-reads the rules; on a change, systemd reloads (the generator runs) and
@@ -567,6 +598,7 @@ static int append_unit(sd_bus_message *reply, struct manager *m, struct call_bud
                        struct tcp_tables *tables) {
         struct unit_check c;
         const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
+        struct unit_state_entry *entry = unit_states_get(&m->states, unit);
         struct tcp_tables own = { 0 };
         int r;
 
@@ -576,8 +608,8 @@ static int append_unit(sd_bus_message *reply, struct manager *m, struct call_bud
                 /* Not a unit systemd can load; its instances carry the state. */
                 c = (struct unit_check) { .state = UNIT_STATE_INACTIVE, .has_dropin = true };
                 snprintf(c.reason, sizeof(c.reason), "template: no instance of it is loaded");
-        } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget, settings_since(m, unit),
-                                   &c)) < 0)
+        } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget,
+                                   entry ? &entry->settings : NULL, &c)) < 0)
                 c.state = UNIT_STATE_ERROR; /* c.reason says why: the reply names the units systemd did not answer for */
         tcp_tables_done(&own);
         return sd_bus_message_append(reply, UNIT_ROW_SIGNATURE, unit, unit_state_to_string(c.state), c.reason,
@@ -719,28 +751,19 @@ static int method_restart_unit(sd_bus_message *msg, void *userdata, sd_bus_error
         return 1;
 }
 
-/* UnitStates: (unit, state, reason) of every managed unit, without the
- * socket counts (ListUnits has those): cheap enough for a property. */
+/* UnitStates: (unit, state, reason) of every followed unit, as last
+ * signalled: from the record, without asking systemd (any user may read
+ * it, as often as they like). */
 static int prop_unit_states(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_message *reply,
                             void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
-        struct call_budget budget;
-        char **units;
         int r;
         (void) bus, (void) path, (void) iface, (void) prop, (void) error;
 
-        budget_start(m, &budget);
-        units = managed_units(m, &budget);
         r = sd_bus_message_open_container(reply, 'a', "(sss)");
-        for (char **u = units; r >= 0 && u && *u; u++) {
-                struct unit_check c;
-                if (is_template(*u))
-                        continue;
-                if (unit_check(m->bus, *u, TCPKEEPALIVE_LIBRARY_PATH, NULL, &budget, settings_since(m, *u), &c) < 0)
-                        c.state = UNIT_STATE_ERROR; /* the reason says why */
-                r = sd_bus_message_append(reply, "(sss)", *u, unit_state_to_string(c.state), c.reason);
-        }
-        strv_free(units);
+        for (size_t i = 0; r >= 0 && i < m->states.n; i++)
+                r = sd_bus_message_append(reply, "(sss)", m->states.v[i].unit,
+                                          unit_state_to_string(m->states.v[i].state), m->states.v[i].reason);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -902,10 +925,13 @@ int main(int argc, char **argv) {
         /* Unit state changes come from systemd's signals: no polling. */
         if ((r = sd_bus_match_signal(m.bus, NULL, "org.freedesktop.systemd1", NULL, "org.freedesktop.DBus.Properties",
                                      "PropertiesChanged", on_systemd_unit_changed, &m)) < 0 ||
+            (r = sd_bus_match_signal(m.bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "UnitRemoved", on_systemd_unit_removed, &m)) < 0 ||
             (r = systemd_call_async(&m, NULL, NULL, "Subscribe", NULL)) < 0)
                 log_warning("cannot follow systemd's unit changes (%s): UnitStateChanged will only follow rule changes",
                             strerror(-r));
-        refresh_managed_units(&m, false);
+        /* Checked on the event loop after READY, a batch at a time. */
+        queue_managed_units(&m, NULL, false);
 
         if ((r = sd_bus_request_name(m.bus, BUS_NAME, 0)) < 0) {
                 log_error("cannot own %s: %s", BUS_NAME, strerror(-r));
@@ -923,7 +949,9 @@ int main(int argc, char **argv) {
         sd_event_unref(m.event);
         ka_ruleset_done(&m.rules);
         free(m.fingerprint);
-        strv_free(m.unit_states);
+        unit_states_done(&m.states);
+        strv_free(m.refresh_queue);
+        sd_event_source_unref(m.refresh_source);
         dropin_history_done(&m.history);
         return r != 0 ? 1 : 0; /* sd_event_loop: 0 on SIGTERM, EXIT_FAILURE on disconnect */
 }

@@ -326,6 +326,41 @@ static bool read_bpf_record(const char *unit, struct bpf_record *rec) {
         return rec->method[0] != '\0';
 }
 
+/* FNV-1a over the unit's effective keepalive settings. */
+static uint64_t settings_hash(const struct unit_props *p, bool has_dropin) {
+        char **settings = tka_settings(p->environment);
+        const char *preload = unit_env_get(p->environment, "LD_PRELOAD");
+        uint64_t h = 14695981039346656037ULL;
+        const char *parts[] = { has_dropin ? "dropin" : "none", preload ? preload : "" };
+
+        for (size_t i = 0; i < 2; i++)
+                for (const char *c = parts[i]; ; c++) {
+                        h = (h ^ (unsigned char) *c) * 1099511628211ULL;
+                        if (!*c)
+                                break;
+                }
+        for (char **s = settings; s && *s; s++)
+                for (const char *c = *s; ; c++) {
+                        h = (h ^ (unsigned char) *c) * 1099511628211ULL;
+                        if (!*c)
+                                break;
+                }
+        strv_free(settings);
+        return h;
+}
+
+/* Since when settings of this hash have been in effect: the record's time
+ * when it saw the same, else the last systemd reload (the latest they can
+ * have taken effect), recorded. */
+static uint64_t settings_since(struct settings_record *rec, uint64_t hash) {
+        uint64_t reload = systemd_reload_usec("/run/systemd/generator");
+        if (!rec)
+                return reload;
+        if (!rec->valid || rec->hash != hash)
+                *rec = (struct settings_record) { .hash = hash, .since = reload, .valid = reload != 0 };
+        return rec->since;
+}
+
 uint64_t systemd_reload_usec(const char *generator_dir) {
         struct stat st;
         if (stat(generator_dir, &st) < 0)
@@ -498,7 +533,7 @@ static bool find_mask(const char *unit, char **dropins, char *buf, size_t size) 
 }
 
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
-               struct call_budget *budget, uint64_t settings_since_usec, struct unit_check *c) {
+               struct call_budget *budget, struct settings_record *settings, struct unit_check *c) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
@@ -624,12 +659,14 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         }
         f.environ_read = true;
         /* Current: the process runs with the keepalive settings the unit has now. */
-        /* Started after its drop-in got its present content: current,
-         * whatever its environ shows now. Else its environ must show them. */
-        if (!settings_since_usec)
-                settings_since_usec = systemd_reload_usec("/run/systemd/generator");
-        f.settings_current = (p.started_usec && settings_since_usec && p.started_usec > settings_since_usec) ||
-                             tka_settings_equal(p.environment, env, env_len);
+        /* Started after the unit's settings took their present value:
+         * current, whatever its environ shows now. Else its environ must
+         * show them. */
+        {
+                uint64_t since = settings_since(settings, settings_hash(&p, f.has_dropin));
+                f.settings_current = (p.started_usec && since && p.started_usec > since) ||
+                                     tka_settings_equal(p.environment, env, env_len);
+        }
         f.process_preload_has_library = preload_has(env_get(env, env_len, "LD_PRELOAD"), library);
         if (f.method && (strcmp(f.method, "bpf") == 0 || strcmp(f.method, "auto") == 0) &&
             (f.have_bpf_record = read_bpf_record(unit, &rec))) {

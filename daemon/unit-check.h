@@ -50,13 +50,22 @@ void systemd_call_describe(char *buf, size_t size, const char *member, const cha
 int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret,
                  struct rule_values *want);
 
+/* The unit's effective keepalive settings as systemd gives them (its
+ * TCPKEEPALIVE_*, LD_PRELOAD, whether our drop-in is in effect), hashed,
+ * and since when they have been so: the first systemd reload after which
+ * they were seen (CLOCK_REALTIME usec), the latest time they can have
+ * taken effect. Zero-initialise; kept per unit by tcpkeepalived. */
+struct settings_record {
+        uint64_t hash, since;
+        bool valid;
+};
+
 /* Fills c for unit (a validated unit name). library: the installed path.
- * settings_since_usec (CLOCK_REALTIME): since when the unit's drop-in has
- * had its present content, if the caller knows (tcpkeepalived records it
- * at each reload); 0: since systemd's last reload (the generator
- * directory's time), the latest it can be. A main process started after
- * that has the present settings whatever its environ says now (a program
- * may write over it, as nginx does for its title).
+ * settings (may be NULL): what the caller knows of the unit's effective
+ * keepalive settings (see struct settings_record), updated. A main process
+ * that systemd started after the unit's settings took their present value
+ * has them, whatever its environ says now (a program may write over it, as
+ * nginx does for its title); an older one must show them in its environ.
  * tables: TCP tables shared by the calls of one request, or NULL to skip
  * counting sockets (the state does not depend on them). budget: see
  * struct call_budget (NULL: no overall limit).
@@ -65,7 +74,7 @@ int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, stru
  * no answer in time). */
 struct tcp_tables;
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
-               struct call_budget *budget, uint64_t settings_since_usec, struct unit_check *c);
+               struct call_budget *budget, struct settings_record *settings, struct unit_check *c);
 /* The time of systemd's last reload, CLOCK_REALTIME usec (it recreates its
  * generator directory on every reload); 0 unknown. */
 uint64_t systemd_reload_usec(const char *generator_dir);
