@@ -4,8 +4,12 @@
 # Python server hold 100 accepted connections each (a client outside the
 # units holds the other ends); then the latency of ListUnits (what
 # `tcpkeepalivectl status` asks), of GetUnitSockets for one unit, of the
-# whole `tcpkeepalivectl status`, and the daemon's RSS. Run by
-# `make bench-daemon` (root: it boots a container).
+# whole `tcpkeepalivectl status`, and the daemon's RSS, each beside
+# `ss -tnoe` (every TCP socket with its timer, no process lookup) timed in
+# the same run; then the cost of each step of the gathering, measured apart
+# by bench/sockread in the same container (TKA_SOCKREAD), and the daemon's
+# `systemd-analyze security` exposure. Run by `make bench-daemon` (root: it
+# boots a container).
 . "$TKA_SRCDIR/tests/lib.sh"
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 UNITS=${UNITS:-100}
@@ -71,6 +75,10 @@ BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 # Baseline: what an admin would run instead, every TCP socket with its
 # process (ss walks /proc/*/fd as the daemon does, for all 20,000 ends).
 t_ss=$(time_ms inside ss -tnpo state established)
+# The lower bound for a report on every socket: ss -tnoe (all TCP sockets,
+# their keepalive timers, socket inodes; one sock_diag dump, no /proc walk).
+t_ssoe=$(time_ms inside ss -tnoe)
+n_ssoe=$(inside ss -Htnoe | wc -l)
 t_list=$(time_ms inside busctl --timeout=120 call $BUS ListUnits)
 t_sock=$(time_ms inside busctl --timeout=120 call $BUS GetUnitSockets s holder@20001.service)
 nsock=$(inside busctl --timeout=120 call $BUS GetUnitSockets s holder@20001.service | awk '{print $2}')
@@ -83,6 +91,23 @@ printf '  %-44s %6s ms\n' "ListUnits (all $UNITS units)" "$t_list"
 printf '  %-44s %6s ms  (%s sockets)\n' "GetUnitSockets (one unit)" "$t_sock" "$nsock"
 printf '  %-44s %6s ms  (%s units with %s/%s keepalive)\n' "tcpkeepalivectl status" "$t_status" "$lines" "$PER_UNIT" "$PER_UNIT"
 printf '  %-44s %s -> %s\n' "daemon RSS (idle -> after the calls)" "$rss0" "$rss1"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
+printf '  %-44s %6s ms  (%s sockets)\n' "ss -tnoe (baseline)" "$t_ssoe" "$n_ssoe"
+printf '  %-44s %6s x   (ListUnits %s x)\n' "tcpkeepalivectl status / ss -tnoe" "$(ratio "$t_status" "$t_ssoe")" \
+        "$(ratio "$t_list" "$t_ssoe")"
+exposure=$(inside systemd-analyze security --no-pager tcpkeepalived.service 2>&1 |
+        sed -n 's/.*Overall exposure level for tcpkeepalived.service: *\([0-9.]*\).*/\1/p')
+printf '  %-44s %s\n' "systemd-analyze security exposure" "${exposure:-?}"
+if [ -n "${TKA_SOCKREAD:-}" ] && [ -x "$TKA_SOCKREAD" ]; then
+        # Each step of the gathering alone, for all the holders' cgroups.
+        inside_write /run/tka-sockread <"$TKA_SOCKREAD"
+        inside chmod 0755 /run/tka-sockread
+        cg=$(inside systemctl show -P ControlGroup holder@20001.service)
+        echo "each step alone, for the $UNITS units (bench/sockread, median of $RUNS):"
+        # shellcheck disable=SC2016
+        inside sh -c 'exec /run/tka-sockread -n "$1" /sys/fs/cgroup"${2%/*}"/holder@*.service' sh "$RUNS" "$cg" ||
+                fail "bench/sockread failed"
+fi
 [ "$lines" -eq "$UNITS" ] || { inside tcpkeepalivectl status | head -n 20 >&2; fail "status showed $lines of $UNITS units with all connections kept alive"; }
 if [ -n "${BENCH_HOLD:-}" ]; then # keep the container for a closer look
         echo "holding: touch $TMP/stop to end"
