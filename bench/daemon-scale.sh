@@ -7,9 +7,10 @@
 # whole `tcpkeepalivectl status`, and the daemon's RSS, each beside
 # `ss -tnoe` (every TCP socket with its timer, no process lookup) timed in
 # the same run; then the cost of each step of the gathering, measured apart
-# by bench/sockread in the same container (TKA_SOCKREAD), and the daemon's
-# `systemd-analyze security` exposure. Run by `make bench-daemon` (root: it
-# boots a container).
+# by bench/sockread in the same container (TKA_SOCKREAD), the same facts
+# from one pass of a BPF iterator (bench/sockiter, TKA_SOCKITER, where
+# bpf() is allowed), and the daemon's `systemd-analyze security` exposure.
+# Run by `make bench-daemon` (root: it boots a container).
 . "$TKA_SRCDIR/tests/lib.sh"
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 UNITS=${UNITS:-100}
@@ -107,6 +108,14 @@ if [ -n "${TKA_SOCKREAD:-}" ] && [ -x "$TKA_SOCKREAD" ]; then
         # shellcheck disable=SC2016
         inside sh -c 'exec /run/tka-sockread -n "$1" /sys/fs/cgroup"${2%/*}"/holder@*.service' sh "$RUNS" "$cg" ||
                 fail "bench/sockread failed"
+fi
+if [ -n "${TKA_SOCKITER:-}" ] && [ -x "$TKA_SOCKITER" ]; then
+        # All of it in one pass, in the kernel: every process's TCP sockets
+        # with their cgroup and keepalive values (bench/sockiter.bpf.c).
+        inside_write /run/tka-sockiter <"$TKA_SOCKITER"
+        inside_write /run/sockiter.bpf.o <"$TKA_SOCKITER_OBJECT"
+        inside chmod 0755 /run/tka-sockiter
+        inside /run/tka-sockiter /run/sockiter.bpf.o "$RUNS" || echo "  (bench/sockiter: no BPF here)"
 fi
 [ "$lines" -eq "$UNITS" ] || { inside tcpkeepalivectl status | head -n 20 >&2; fail "status showed $lines of $UNITS units with all connections kept alive"; }
 if [ -n "${BENCH_HOLD:-}" ]; then # keep the container for a closer look
