@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <fcntl.h>
 #include <sys/capability.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus-api.h"
+#include "bus-prefetch.h"
 #include "dropin.h"
 #include "dropin-history.h"
 #include "rule-watch.h"
@@ -53,6 +55,10 @@
 #define CALL_USEC (3 * 1000000ULL)
 #define REQUEST_USEC (10 * 1000000ULL)
 #define ASYNC_CALL_USEC (120 * 1000000ULL) /* a large systemd's daemon-reload */
+/* ListUnits sends the systemd calls of this many units at once: 3 calls
+ * each, below the system bus's 128 calls in progress per connection
+ * (dbus-daemon's max_replies_per_connection). */
+#define PREFETCH_UNITS 32
 
 struct manager {
         sd_event *event;
@@ -73,6 +79,7 @@ struct manager {
         struct dropin_history history; /* since when each drop-in has had its content */
         char generator_dir[2048]; /* GENERATOR_DIR under TCPKEEPALIVE_ROOT */
         uint64_t request_usec;    /* the call budget of one request */
+        struct bus_prefetch *prefetch; /* ListUnits' systemd calls, sent together (NULL: one by one) */
 };
 
 static void budget_start(struct manager *m, struct call_budget *b) {
@@ -632,8 +639,29 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', UNIT_ROW_SIGNATURE);
-        for (char **u = units; r >= 0 && u && *u; u++)
+        for (char **u = units; r >= 0 && u && *u; u++) {
+                /* The systemd calls of the next units, all sent at once:
+                 * one wait for systemd per PREFETCH_UNITS units, not three
+                 * round trips per unit; in chunks, so that few answers
+                 * (a GetAll(Service) is kilobytes) are held at a time. */
+                if (m->prefetch && (u - units) % PREFETCH_UNITS == 0) {
+                        size_t left = strv_length(u);
+                        struct timespec ts;
+                        uint64_t now, wait;
+                        clock_gettime(CLOCK_MONOTONIC, &ts);
+                        now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+                        /* Waited for as long as one call may be: what is not
+                         * answered by then is asked again one call at a
+                         * time, and reported as such (a hung systemd). */
+                        if ((wait = call_budget_usec(&budget, now)) > 0)
+                                bus_prefetch_units(m->prefetch, u, left < PREFETCH_UNITS ? left : PREFETCH_UNITS,
+                                                   now + wait);
+                        bus_prefetch_active = m->prefetch;
+                }
                 r = append_unit(reply, m, &budget, *u, &tables);
+        }
+        bus_prefetch_active = NULL;
+        bus_prefetch_clear(m->prefetch);
         if (budget.not_answered || budget.not_asked)
                 log_warning("ListUnits: systemd did not answer %u call(s) in time, %u unit(s) not asked",
                             budget.not_answered, budget.not_asked);
@@ -887,6 +915,11 @@ int main(int argc, char **argv) {
                 log_error("cannot connect to the system bus: %s", strerror(-r));
                 return 1;
         }
+        /* A second connection, for ListUnits' calls to systemd sent together;
+         * without it they are made one by one. */
+        if ((r = bus_prefetch_new(&m.prefetch)) < 0)
+                log_warning("cannot open a second connection to the system bus (%s): "
+                            "ListUnits asks systemd one call at a time", strerror(-r));
         /* D-Bus restarted: exit with a failure, and Restart=on-failure brings
          * the daemon back on the new bus (found by tests/systemd/daemon-faults.sh). */
         (void) sd_bus_set_exit_on_disconnect(m.bus, true);
@@ -945,6 +978,7 @@ int main(int argc, char **argv) {
                 log_error("leaving: %s", r > 0 ? "the bus went away" : strerror(-r));
         (void) sd_notify(0, "STOPPING=1");
         rule_watch_free(m.watch);
+        m.prefetch = bus_prefetch_free(m.prefetch);
         sd_bus_flush_close_unref(m.bus);
         sd_event_unref(m.event);
         ka_ruleset_done(&m.rules);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "bus-prefetch.h"
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
@@ -132,6 +133,15 @@ int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *pat
         va_list ap;
         int r;
 
+        /* Answered already, sent with the other units' calls (ListUnits). */
+        if (bus_prefetch_active && reply && types && strcmp(types, "s") == 0) {
+                const char *arg;
+                va_start(ap, types);
+                arg = va_arg(ap, const char *);
+                va_end(ap);
+                if (arg && bus_prefetch_take(bus_prefetch_active, path, member, arg, reply, error, &r))
+                        return r;
+        }
         if (budget && (usec = call_budget_usec(budget, now_usec())) == 0) {
                 budget->not_asked++;
                 return -ETIME;
