@@ -307,7 +307,7 @@ static bool has_our_dropin(struct manager *m, const char *unit) {
 /* Checks unit, records its state, and emits UnitStateChanged when it
  * differs from the last one signalled (the first look at the units only
  * records). restart: Restart=try applies if the unit is pending-restart. */
-static void refresh_unit(struct manager *m, struct call_budget *budget, const char *unit, bool restart) {
+static int refresh_unit(struct manager *m, struct call_budget *budget, const char *unit, bool restart) {
         struct unit_state_entry *entry = unit_states_get(&m->states, unit);
         bool known = entry != NULL;
         struct settings_record settings = entry ? entry->settings : (struct settings_record) { 0 };
@@ -317,10 +317,10 @@ static void refresh_unit(struct manager *m, struct call_budget *budget, const ch
         /* Neither ours nor followed: never loaded for nothing (LoadUnit
          * would bring back an instance systemd has just unloaded). */
         if (!known && !has_our_dropin(m, unit))
-                return;
-        if (unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, &settings, &c) < 0) {
+                return 0;
+        if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, &settings, &c)) < 0) {
                 log_warning("%s: state not refreshed: %s", unit, c.reason);
-                return;
+                return r;
         }
         if (restart && c.state == UNIT_STATE_PENDING_RESTART) {
                 const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
@@ -330,27 +330,41 @@ static void refresh_unit(struct manager *m, struct call_budget *budget, const ch
                 }
         }
         if (!known && c.state == UNIT_STATE_UNMANAGED)
-                return;
+                return 0;
         r = unit_states_set(&m->states, unit, c.state, c.reason);
         if ((entry = unit_states_get(&m->states, unit)))
                 entry->settings = settings;
         if (r <= 0)
-                return;
+                return 0;
         if (known || m->announce_new) {
                 (void) sd_bus_emit_signal(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStateChanged", "sss", unit,
                                           unit_state_to_string(c.state), c.reason);
                 (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
         }
+        return 0;
 }
 
 /* A batch per event loop iteration: requests and the watchdog's
  * keep-alive go in between, however many units are queued (a rule naming
  * 10,000 units, 2,000 instances of an Accept=yes socket). */
 #define REFRESH_BATCH 25
+/* A request that comes while a batch waits for systemd waits too: in the
+ * background, a call waits 1 s at most (systemd answers in milliseconds
+ * when well), and a systemd that does not answer is left alone for a
+ * while, its units asked again later. */
+#define REFRESH_CALL_USEC (1000 * 1000ULL)
+#define REFRESH_BACKOFF_USEC (30 * 1000000ULL)
+
+static int on_refresh_backoff_over(sd_event_source *source, uint64_t usec, void *userdata) {
+        struct manager *m = userdata;
+        (void) source, (void) usec;
+        return sd_event_source_set_enabled(m->refresh_source, SD_EVENT_ON);
+}
 
 static int on_refresh(sd_event_source *source, void *userdata) {
         struct manager *m = userdata;
         struct call_budget budget;
+        uint64_t now = 0;
         size_t n;
         (void) source;
 
@@ -358,13 +372,22 @@ static int on_refresh(sd_event_source *source, void *userdata) {
                 strv_sort_unique(m->refresh_queue);
                 m->refresh_queue_sorted = true;
         }
-        budget_start(m, &budget);
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        call_budget_start(&budget, now, 2 * REFRESH_CALL_USEC, REFRESH_CALL_USEC);
         n = strv_length(m->refresh_queue);
         for (size_t done = 0; n > 0 && done < REFRESH_BATCH; done++) {
-                char *item = m->refresh_queue[--n];
-                m->refresh_queue[n] = NULL;
-                if (unit_name_is_valid_service(item + 2))
-                        refresh_unit(m, &budget, item + 2, item[0] == 'R');
+                char *item = m->refresh_queue[n - 1];
+                if (unit_name_is_valid_service(item + 2) &&
+                    refresh_unit(m, &budget, item + 2, item[0] == 'R') < 0 && (budget.not_answered || budget.not_asked)) {
+                        /* Kept for later; no more now. */
+                        log_warning("systemd is slow: the remaining %zu unit state(s) are checked again in %llu s", n,
+                                    (unsigned long long) (REFRESH_BACKOFF_USEC / 1000000ULL));
+                        (void) sd_event_source_set_enabled(m->refresh_source, SD_EVENT_OFF);
+                        (void) sd_event_add_time_relative(m->event, NULL, CLOCK_MONOTONIC, REFRESH_BACKOFF_USEC, 0,
+                                                          on_refresh_backoff_over, m);
+                        return 0;
+                }
+                m->refresh_queue[--n] = NULL;
                 free(item);
         }
         if (n == 0) {
