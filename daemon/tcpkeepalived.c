@@ -31,6 +31,7 @@
 
 #include "bus-api.h"
 #include "bus-prefetch.h"
+#include "caller-limit.h"
 #include "dropin.h"
 #include "dropin-history.h"
 #include "rule-watch.h"
@@ -80,6 +81,7 @@ struct manager {
         char generator_dir[2048]; /* GENERATOR_DIR under TCPKEEPALIVE_ROOT */
         uint64_t request_usec;    /* the call budget of one request */
         struct bus_prefetch *prefetch; /* ListUnits' systemd calls, sent together (NULL: one by one) */
+        struct caller_limit limit;     /* each user's share of the daemon's time */
 };
 
 static void budget_start(struct manager *m, struct call_budget *b) {
@@ -329,6 +331,13 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
                         (void) systemd_call_async(m, NULL, NULL, "TryRestartUnit", unit);
                 }
         }
+        /* Not loaded: nothing to follow until systemd loads it (its signals
+         * say when); the record holds loaded units only. */
+        if (c.not_loaded) {
+                if (unit_states_remove(&m->states, unit))
+                        (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
+                return 0;
+        }
         if (!known && c.state == UNIT_STATE_UNMANAGED)
                 return 0;
         r = unit_states_set(&m->states, unit, c.state, c.reason);
@@ -374,6 +383,7 @@ static int on_refresh(sd_event_source *source, void *userdata) {
         }
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
         call_budget_start(&budget, now, 2 * REFRESH_CALL_USEC, REFRESH_CALL_USEC);
+        budget.only_loaded = true;
         n = strv_length(m->refresh_queue);
         for (size_t done = 0; n > 0 && done < REFRESH_BATCH; done++) {
                 char *item = m->refresh_queue[n - 1];
@@ -648,6 +658,55 @@ static int append_unit(sd_bus_message *reply, struct manager *m, struct call_bud
                                      c.conns.none, c.conns.unread, c.method[0] ? c.method : "-");
 }
 
+/* The caller's effective UID, as the bus daemon saw it connect
+ * (SO_PEERCRED, not a /proc lookup by PID); (uid_t) -1 unknown. */
+static uid_t caller_uid(sd_bus_message *msg) {
+        /* Asking the bus costs a round trip to it: the last senders'
+         * answers are kept (a unique name is never reused by the bus). */
+        static struct {
+                char sender[32];
+                uid_t uid;
+        } seen[64];
+        static unsigned next;
+        const char *sender = sd_bus_message_get_sender(msg);
+        sd_bus_creds *creds = NULL;
+        uid_t euid = (uid_t) -1;
+
+        for (size_t i = 0; sender && i < sizeof(seen) / sizeof(seen[0]); i++)
+                if (strcmp(seen[i].sender, sender) == 0)
+                        return seen[i].uid;
+        if (sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds) < 0 || sd_bus_creds_get_euid(creds, &euid) < 0)
+                euid = (uid_t) -1;
+        sd_bus_creds_unref(creds);
+        if (sender && euid != (uid_t) -1 && strlen(sender) < sizeof(seen[0].sender)) {
+                snprintf(seen[next].sender, sizeof(seen[0].sender), "%s", sender);
+                seen[next].uid = euid;
+                next = (next + 1) % (sizeof(seen) / sizeof(seen[0]));
+        }
+        return euid;
+}
+
+static bool caller_is_root(sd_bus_message *msg) {
+        return caller_uid(msg) == 0;
+}
+
+/* Root's requests are always answered; another user's within its share
+ * (caller-limit.h), beyond which it is told to ask again, at no cost to
+ * anyone else. cost: in requests. */
+static int check_caller_share(struct manager *m, sd_bus_message *msg, double cost, sd_bus_error *error) {
+        uid_t uid = caller_uid(msg);
+        uint64_t now = 0;
+
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (cost > CALLER_LIMIT_BURST)
+                cost = CALLER_LIMIT_BURST;
+        if (caller_limit_take(&m->limit, uid, now, cost))
+                return 0;
+        return sd_bus_error_setf(error, "org.tcpkeepalive1.Error.TooManyRequests",
+                                 "UID %d asks more than tcpkeepalived answers one user (%.0f requests a second); "
+                                 "ask again in a moment", (int) uid, CALLER_LIMIT_RATE);
+}
+
 static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
@@ -655,8 +714,10 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
         struct call_budget budget;
         char **units;
         int r;
-        (void) error;
 
+        /* A unit costs a tenth of a GetUnit (its calls are sent together). */
+        if ((r = check_caller_share(m, msg, 1.0 + (double) m->states.n / 10.0, error)) < 0)
+                return r;
         budget_start(m, &budget);
         units = managed_units(m, &budget);
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -705,7 +766,8 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
         const char *unit;
         int r;
 
-        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0 ||
+            (r = check_caller_share(m, msg, 1.0, error)) < 0)
                 return r;
         budget_start(m, &budget);
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -717,16 +779,6 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return r;
 }
 
-/* Whether the caller is root (effective UID 0, as the bus daemon saw it
- * connect: SO_PEERCRED, not a /proc lookup by PID). */
-static bool caller_is_root(sd_bus_message *msg) {
-        sd_bus_creds *creds = NULL;
-        uid_t euid = (uid_t) -1;
-        bool root = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds) >= 0 &&
-                    sd_bus_creds_get_euid(creds, &euid) >= 0 && euid == 0;
-        sd_bus_creds_unref(creds);
-        return root;
-}
 
 /* Sockets: (local, peer, state, pid, fd, keepalive, idle, interval, count, user timeout).
  * Root only: the PIDs, fds and addresses of other users' services and of

@@ -556,8 +556,15 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         int r, pidfd = -1;
 
         *c = (struct unit_check) { .state = UNIT_STATE_ERROR };
-        r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
-                                &e, &reply, "s", unit);
+        r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                budget && budget->only_loaded ? "GetUnit" : "LoadUnit", &e, &reply, "s", unit);
+        if (r < 0 && budget && budget->only_loaded && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit")) {
+                unit_set_state(c, UNIT_STATE_INACTIVE, "not loaded by systemd (not running); it gets keepalive when it starts");
+                c->has_dropin = true; /* only our units are looked at so */
+                c->not_loaded = true;
+                r = 0;
+                goto out;
+        }
         if (r < 0) {
                 if (r == -ETIME || r == -ETIMEDOUT)
                         systemd_call_describe(c->reason, sizeof(c->reason), "LoadUnit", unit, r, &e, budget);

@@ -28,6 +28,11 @@ struct call_budget {
         uint64_t last_call;     /* usec the last call was given, for messages */
         unsigned not_answered;  /* calls systemd did not answer within their time */
         unsigned not_asked;     /* calls not made: the request's time was spent */
+        /* unit_check asks GetUnit, not LoadUnit: a unit systemd has not
+         * loaded is reported not running instead of being loaded for a
+         * look (tcpkeepalived's background checks: 10,000 names in a rule
+         * must not become 10,000 units loaded in PID 1). */
+        bool only_loaded;
 };
 /* A call is not started with less than this left. */
 #define CALL_BUDGET_MIN_USEC (100 * 1000ULL)

@@ -82,6 +82,7 @@ struct unit_check {
         char environment[512];  /* TCPKEEPALIVE_* of the running process, space-separated */
         char method[16];        /* "preload" or "bpf": how the running process gets keepalive */
         char source[512];       /* where the drop-in's values come from (its TCPKEEPALIVE_SOURCE) */
+        bool not_loaded;          /* only_loaded asked, and systemd has not loaded the unit */
         struct conn_tally conns;  /* when counted */
         bool counted;
 };

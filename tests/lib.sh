@@ -167,3 +167,6 @@ probe_line() {
 free_port() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# now_ms: the time in milliseconds, for durations a test reports.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }

@@ -15,7 +15,6 @@ DBUS_SYSTEM_BUS_ADDRESS=$BUSADDR
 export DBUS_SYSTEM_BUS_ADDRESS
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 bctl() { busctl --address="$BUSADDR" "$@"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Six managed units: the generator's drop-in for each, under the test root.
 for i in 1 2 3 4 5 6; do
