@@ -44,6 +44,7 @@
 
 #define GENERATOR_DIR "/run/systemd/generator"
 #define SETTLE_USEC (300 * 1000ULL) /* an editor's save, a package upgrade */
+#define SETTLE_MAX_USEC (1000 * 1000ULL) /* events that never stop do not hold a change back */
 /* A handler waits for systemd with the event loop stopped: each call at
  * most CALL_USEC, all calls of one request at most REQUEST_USEC (or a third
  * of the watchdog's interval, if shorter), well below WatchdogSec=30s and
@@ -879,7 +880,7 @@ int main(int argc, char **argv) {
                 if (asprintf(&d, "%s%s", m.root ? m.root : "", ka_rule_dirs[i]) >= 0)
                         (void) strv_push(&dirs, d);
         }
-        if ((r = rule_watch_new(m.event, dirs, SETTLE_USEC, on_rules_changed, &m, &m.watch)) < 0) {
+        if ((r = rule_watch_new(m.event, dirs, SETTLE_USEC, SETTLE_MAX_USEC, on_rules_changed, &m, &m.watch)) < 0) {
                 log_error("cannot watch the rule directories: %s", strerror(-r));
                 return 1;
         }
