@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rule-watch.h"
@@ -51,19 +52,24 @@ static bool entries_have_wd(const struct watch_entry *e, size_t n, int wd) {
  * removed, renamed or replaced), or, when it does not exist yet, its
  * closest existing ancestor for the name of the next step. Run again after
  * every change, since directories come and go and links change targets;
- * the watches no longer wanted are removed. */
-static void add_watches(struct rule_watch *w) {
+ * the watches no longer wanted are removed. Returns true when a rule
+ * directory appeared while its watches were being set: set them again. */
+static bool add_watches(struct rule_watch *w) {
         size_t n_dirs = strv_length(w->dirs), n = 0;
         struct watch_entry *entries = calloc(2 * n_dirs + 1, sizeof(*entries));
+        bool raced = false;
 
         if (!entries)
-                return; /* keep the old ones */
+                return false; /* keep the old ones */
         for (char **d = w->dirs; d && *d; d++) {
                 char path[4096];
+                struct stat st;
+                bool watched;
                 int wd;
                 snprintf(path, sizeof(path), "%s", *d);
                 wd = inotify_add_watch(w->fd, path, DIR_EVENTS);
-                if (wd >= 0)
+                watched = wd >= 0;
+                if (watched)
                         entries[n++] = (struct watch_entry) { .wd = wd, .whole = true };
                 for (;;) {
                         char *slash = strrchr(path, '/'), name[NAME_MAX + 1];
@@ -83,6 +89,9 @@ static void add_watches(struct rule_watch *w) {
                         if ((errno != ENOENT && errno != ENOTDIR) || strcmp(path, "/") == 0)
                                 break;
                 }
+                /* Created between the two calls: its creation was not seen. */
+                if (!watched && stat(*d, &st) == 0 && S_ISDIR(st.st_mode))
+                        raced = true;
         }
         /* A link swapped to a new target: the old target's watch goes. */
         for (size_t i = 0; i < w->n_entries; i++)
@@ -92,6 +101,7 @@ static void add_watches(struct rule_watch *w) {
         free(w->entries);
         w->entries = entries;
         w->n_entries = n;
+        return raced;
 }
 
 /* Whether an event may change the rules (or what must be watched). */
@@ -112,21 +122,13 @@ static bool event_matters(struct rule_watch *w, const struct inotify_event *ev) 
         return false;
 }
 
-static int on_settled(sd_event_source *s, uint64_t usec, void *userdata) {
-        struct rule_watch *w = userdata;
-        (void) s;
-        (void) usec;
-        w->first_usec = 0;
-        add_watches(w);
-        w->handler(w->userdata);
-        return 0;
-}
+static int arm(struct rule_watch *w);
+static int on_settled(sd_event_source *s, uint64_t usec, void *userdata);
 
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct rule_watch *w = userdata;
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
         bool matters = false;
-        uint64_t now, deadline;
         ssize_t n;
         (void) s;
         (void) revents;
@@ -139,7 +141,25 @@ static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userda
                         matters = matters || event_matters(w, ev);
                         p += sizeof(*ev) + ev->len;
                 }
-        if (!matters || sd_event_now(w->event, CLOCK_MONOTONIC, &now) < 0)
+        return matters ? arm(w) : 0;
+}
+
+static int on_settled(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct rule_watch *w = userdata;
+        (void) s;
+        (void) usec;
+        w->first_usec = 0;
+        if (add_watches(w))
+                (void) arm(w);
+        w->handler(w->userdata);
+        return 0;
+}
+
+/* An event that matters: (re)sets the settle timer. */
+static int arm(struct rule_watch *w) {
+        uint64_t now, deadline;
+
+        if (sd_event_now(w->event, CLOCK_MONOTONIC, &now) < 0)
                 return 0;
         /* Every event pushes the deadline back, to act once the burst has
          * settled, but not past max_settle_usec after the burst's first
@@ -175,8 +195,9 @@ int rule_watch_new(sd_event *event, char *const *dirs, uint64_t settle_usec, uin
                 rule_watch_free(w);
                 return r;
         }
-        add_watches(w);
         r = sd_event_add_io(event, &w->io, w->fd, EPOLLIN, on_inotify, w);
+        if (r >= 0 && add_watches(w))
+                r = arm(w);
         if (r < 0) {
                 rule_watch_free(w);
                 return r;

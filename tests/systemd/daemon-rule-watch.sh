@@ -41,10 +41,9 @@ time_to_apply() {
         shift 2
         _t0=$(now_ms)
         "$@"
-        _i=0
         while ! loaded "$_want"; do
-                _i=$((_i + 1))
-                [ "$_i" -le 750 ] || fail "$_what: not applied after 15 s (log: $(tail -n 5 "$TMP/daemon.log"))"
+                [ "$(now_ms)" -lt $((_t0 + 15000)) ] ||
+                        fail "$_what: not applied after 15 s (log: $(tail -n 5 "$TMP/daemon.log"))"
                 sleep 0.02
         done
         echo $(($(now_ms) - _t0))
