@@ -36,6 +36,7 @@
 #include "dropin-history.h"
 #include "rule-watch.h"
 #include "rules.h"
+#include "safe-text.h"
 #include "strv.h"
 #include "tcp-table.h"
 #include "unit-check.h"
@@ -48,6 +49,7 @@
 
 #define GENERATOR_DIR "/run/systemd/generator"
 #define SETTLE_USEC (300 * 1000ULL) /* an editor's save, a package upgrade */
+#define SETTLE_MAX_USEC (1000 * 1000ULL) /* events that never stop do not hold a change back */
 /* A handler waits for systemd with the event loop stopped: each call at
  * most CALL_USEC, all calls of one request at most REQUEST_USEC (or a third
  * of the watchdog's interval, if shorter), well below WatchdogSec=30s and
@@ -96,6 +98,38 @@ static void budget_start(struct manager *m, struct call_budget *b) {
 #define log_error(...) (fprintf(stderr, SD_ERR __VA_ARGS__), fputc('\n', stderr))
 #define log_warning(...) (fprintf(stderr, SD_WARNING __VA_ARGS__), fputc('\n', stderr))
 #define log_info(...) (fprintf(stderr, SD_INFO __VA_ARGS__), fputc('\n', stderr))
+
+/* ---- replies ----------------------------------------------------------------- */
+
+/* Answers call with error e (or, unset, with r's errno); when that error
+ * cannot be sent (its text not UTF-8, out of memory), with a plain one:
+ * every method call gets a reply, a caller never waits for its timeout. */
+static void reply_error(sd_bus_message *call, const sd_bus_error *e, int r) {
+        int q = sd_bus_error_is_set(e) ? sd_bus_reply_method_error(call, e) : sd_bus_reply_method_errno(call, r, NULL);
+        if (q < 0) {
+                log_warning("cannot send the error of %s (%s): %s; sending a plain one", sd_bus_message_get_member(call),
+                            sd_bus_error_is_set(e) ? e->name : strerror(r < 0 ? -r : EIO), strerror(-q));
+                q = sd_bus_reply_method_error(call, &SD_BUS_ERROR_MAKE_CONST(SD_BUS_ERROR_FAILED,
+                                                                           "the request failed; its error could not be sent"));
+        }
+        if (q < 0)
+                log_error("cannot answer %s: %s", sd_bus_message_get_member(call), strerror(-q));
+}
+
+/* A method handler behind reply_error: a failure is answered here, not by
+ * sd-bus, which gives up when the answer cannot be built. */
+#define REPLYING(handler)                                                                       \
+        static int handler##_replying(sd_bus_message *msg, void *userdata, sd_bus_error *error) { \
+                sd_bus_error e = SD_BUS_ERROR_NULL;                                              \
+                int r = handler(msg, userdata, &e);                                              \
+                (void) error;                                                                    \
+                if (r < 0 || sd_bus_error_is_set(&e)) {                                          \
+                        reply_error(msg, &e, r < 0 ? r : -EIO);                                  \
+                        r = 1;                                                                   \
+                }                                                                                \
+                sd_bus_error_free(&e);                                                           \
+                return r;                                                                        \
+        }
 
 /* ---- rules ------------------------------------------------------------------ */
 
@@ -248,10 +282,13 @@ static int on_async_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
         if (a->done)
                 a->done(a->m, r);
         if (a->caller) {
-                if (e)
-                        (void) sd_bus_reply_method_errorf(a->caller, SD_BUS_ERROR_FAILED, "systemd %s failed: %s", a->what,
-                                                          e->message ? e->message : e->name);
-                else
+                if (e) {
+                        sd_bus_error mine = SD_BUS_ERROR_NULL;
+                        (void) sd_bus_error_setf(&mine, SD_BUS_ERROR_FAILED, "systemd %s failed: %s", a->what,
+                                                 e->message ? e->message : e->name);
+                        reply_error(a->caller, &mine, r);
+                        sd_bus_error_free(&mine);
+                } else
                         (void) sd_bus_reply_method_return(a->caller, NULL);
         }
         return 0;
@@ -626,12 +663,21 @@ static int prop_errors(sd_bus *bus, const char *path, const char *iface, const c
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-/* A unit name from a caller: validated before it goes anywhere. */
+/* A unit name from a caller: validated before it goes anywhere. The error
+ * shows the name escaped and cut on a character boundary: a name cut in
+ * the middle of a character is not UTF-8, and sd-bus cannot send it. */
 static int validate_unit(const char *unit, sd_bus_error *error) {
-        if (strlen(unit) > UNIT_NAME_MAX || !unit_name_is_valid_service(unit))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "'%.64s' is not a valid service unit name", unit);
-        return 0;
+        char shown[65], *full;
+        bool cut;
+
+        if (strlen(unit) <= UNIT_NAME_MAX && unit_name_is_valid_service(unit))
+                return 0;
+        text_escape_to(shown, sizeof(shown), unit);
+        full = text_escape(unit);
+        cut = !full || strlen(full) > strlen(shown);
+        free(full);
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%s%s' is not a valid service unit name", shown,
+                                 cut ? "…" : "");
 }
 
 static int append_unit(sd_bus_message *reply, struct manager *m, struct call_budget *budget, const char *unit,
@@ -870,6 +916,12 @@ static int prop_unit_states(sd_bus *bus, const char *path, const char *iface, co
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+REPLYING(method_list_units)
+REPLYING(method_get_unit)
+REPLYING(method_get_unit_sockets)
+REPLYING(method_reload)
+REPLYING(method_restart_unit)
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -878,15 +930,15 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Errors", "a(sussss)", prop_errors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Reloads", "t", prop_reloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("UnitStates", "a(sss)", prop_unit_states, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" UNIT_ROW_SIGNATURE, units), method_list_units,
+        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" UNIT_ROW_SIGNATURE, units), method_list_units_replying,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT(UNIT_ROW_SIGNATURE, state), method_get_unit,
+        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT(UNIT_ROW_SIGNATURE, state), method_get_unit_replying,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetUnitSockets", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a" UNIT_SOCKET_SIGNATURE, sockets),
-                                method_get_unit_sockets, SD_BUS_VTABLE_UNPRIVILEGED),
+                                method_get_unit_sockets_replying, SD_BUS_VTABLE_UNPRIVILEGED),
         /* No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus requires CAP_SYS_ADMIN of the caller. */
-        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, 0),
-        SD_BUS_METHOD_WITH_ARGS("RestartUnit", SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_restart_unit, 0),
+        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload_replying, 0),
+        SD_BUS_METHOD_WITH_ARGS("RestartUnit", SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_restart_unit_replying, 0),
         SD_BUS_SIGNAL_WITH_ARGS("UnitStateChanged", SD_BUS_ARGS("s", unit, "s", state, "s", reason), 0),
         SD_BUS_VTABLE_END,
 };
@@ -1010,7 +1062,7 @@ int main(int argc, char **argv) {
                 if (asprintf(&d, "%s%s", m.root ? m.root : "", ka_rule_dirs[i]) >= 0)
                         (void) strv_push(&dirs, d);
         }
-        if ((r = rule_watch_new(m.event, dirs, SETTLE_USEC, on_rules_changed, &m, &m.watch)) < 0) {
+        if ((r = rule_watch_new(m.event, dirs, SETTLE_USEC, SETTLE_MAX_USEC, on_rules_changed, &m, &m.watch)) < 0) {
                 log_error("cannot watch the rule directories: %s", strerror(-r));
                 return 1;
         }
