@@ -99,19 +99,21 @@ static void print_reach(struct ka_ruleset *rs, const struct ka_rule *rule, char 
         bool any = false;
         printf("    applies to:");
         for (char **g = rule->units; g && *g; g++) {
+                bool template = !unit_name_is_glob(*g) && strstr(*g, "@.service");
                 if (!unit_name_is_glob(*g)) {
                         const struct ka_rule *w = ka_ruleset_match(rs, *g, NULL);
                         printf(" %s%s", *g, w == rule ? "" : " (overridden by a later rule)");
                         any = true;
-                        continue;
                 }
+                /* The same test as the generator and the daemon: a glob's
+                 * units, and a template's instances. */
                 for (char **u = known_units; u && *u; u++)
-                        if (ka_unit_matches(*g, *u)) {
+                        if (strcmp(*u, *g) != 0 && ka_unit_matches(*g, *u)) {
                                 const struct ka_rule *w = ka_ruleset_match(rs, *u, NULL);
                                 printf(" %s%s", *u, w == rule ? "" : " (overridden by a later rule)");
                                 any = true;
                         }
-                if (strstr(*g, "@*.service"))
+                if (template || strstr(*g, "@*.service"))
                         printf(" (and every instance of %s)", *g);
         }
         if (!any)
@@ -127,9 +129,21 @@ static void collect_units(const char *root, const char *dir, char ***units) {
         snprintf(path, sizeof(path), "%s%s", root, dir);
         if (!(d = opendir(path)))
                 return;
-        while ((de = readdir(d)))
+        while ((de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                /* Instances named only by their links in .wants/ and
+                 * .requires/, as the generator finds them. */
+                if ((n > 6 && strcmp(de->d_name + n - 6, ".wants") == 0) ||
+                    (n > 9 && strcmp(de->d_name + n - 9, ".requires") == 0)) {
+                        char sub[4096 + 256];
+                        snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+                        if (strlen(sub) < 4096)
+                                collect_units(root, sub, units);
+                        continue;
+                }
                 if (unit_name_is_valid_service(de->d_name) && !strv_contains(*units, de->d_name))
                         (void) strv_push_dup(units, de->d_name);
+        }
         closedir(d);
 }
 
@@ -150,6 +164,7 @@ static int cmd_verify(const char *root, char **files, int n) {
                 ka_diag_print(&rs.diags[i], stderr);
         for (size_t i = 0; unit_dirs[i]; i++)
                 collect_units(root ? root : "", unit_dirs[i], &units);
+        strv_sort_unique(units); /* in name order, each once */
         if (rs.defaults_path) {
                 printf("%s: defaults: ", rs.defaults_path);
                 print_params(&rs.defaults);

@@ -582,6 +582,86 @@ static void test_names_and_trust(void) {
         CHECK(chmod(path, 0755) == 0);
 }
 
+/* The one matching test (ka_unit_matches) the generator, the daemon and
+ * verify share, as a table; then through a rule set, where the file that
+ * sorts last wins whether it names the instance, a glob or the template. */
+static void test_matching(void) {
+        static const struct {
+                const char *pattern, *unit;
+                bool match;
+        } table[] = {
+                /* exact */
+                { "web.service", "web.service", true },
+                { "web.service", "web2.service", false },
+                { "wk@1.service", "wk@1.service", true },
+                { "wk@1.service", "wk@2.service", false },
+                { "wk@1.service", "wk@.service", false },
+                /* glob */
+                { "web*.service", "web2.service", true },
+                { "web[0-9].service", "web7.service", true },
+                { "web[!0-9].service", "web7.service", false },
+                { "wk@*.service", "wk@1.service", true },
+                { "wk@*.service", "wk@.service", true },
+                { "wk@?*.service", "wk@.service", false },
+                /* a named template reaches its instances (issue 14 item 6) */
+                { "wk@.service", "wk@.service", true },
+                { "wk@.service", "wk@1.service", true },
+                { "wk@.service", "wk@a-b:c.service", true },
+                { "wk@.service", "wk@1@2.service", true },
+                { "wk@.service", "wk.service", false },
+                { "wk@.service", "wkx@1.service", false },
+                { "wk@.service", "xwk@1.service", false },
+                { "w@.service", "wk@1.service", false },
+                /* a glob that matches the template reaches them too */
+                { "w?@.service", "wk@1.service", true },
+                { "*@.service", "wk@1.service", true },
+                { "*@.service", "web.service", false },
+                /* an instance pattern never reaches the template or others */
+                { "wk@1*.service", "wk@.service", false },
+                { "wk@1*.service", "wk@2.service", false },
+        };
+        const char *dirs[] = { "/m", NULL };
+        const struct ka_rule *r, *over;
+        struct ka_ruleset rs;
+
+        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+                bool got = ka_unit_matches(table[i].pattern, table[i].unit);
+                checks++;
+                if (got != table[i].match) {
+                        failures++;
+                        fprintf(stderr, "%s:%d: FAILED: ka_unit_matches(\"%s\", \"%s\") is %s\n", __FILE__, __LINE__,
+                                table[i].pattern, table[i].unit, got ? "true" : "false");
+                }
+        }
+
+        mkdirs("/m");
+        write_file("/m/10-inst.ini", "[Match]\nUnit=wk@1.service\n[KeepAlive]\nIdleSec=10\n");
+        write_file("/m/20-tmpl.ini", "[Match]\nUnit=wk@.service\n[KeepAlive]\nIdleSec=20\n");
+        write_file("/m/30-glob.ini", "[Match]\nUnit=wk@3*.service\n[KeepAlive]\nIdleSec=30\n");
+        write_file("/m/40-tmpl.ini", "[Match]\nUnit=ot@.service\n[KeepAlive]\nIdleSec=40\n");
+        write_file("/m/50-inst.ini", "[Match]\nUnit=ot@5.service\n[KeepAlive]\nIdleSec=50\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        CHECK(rs.n_rules == 5);
+        /* the template's rule sorts after the instance's: it wins */
+        r = ka_ruleset_match(&rs, "wk@1.service", &over);
+        CHECK(r && strcmp(r->name, "20-tmpl.ini") == 0 && over && strcmp(over->name, "10-inst.ini") == 0);
+        r = ka_ruleset_match(&rs, "wk@2.service", &over);
+        CHECK(r && strcmp(r->name, "20-tmpl.ini") == 0 && over == NULL);
+        r = ka_ruleset_match(&rs, "wk@.service", &over);
+        CHECK(r && strcmp(r->name, "20-tmpl.ini") == 0 && over == NULL);
+        r = ka_ruleset_match(&rs, "wk@33.service", &over);
+        CHECK(r && strcmp(r->name, "30-glob.ini") == 0 && over && strcmp(over->name, "20-tmpl.ini") == 0);
+        /* the instance's rule sorts after the template's: it wins there only */
+        r = ka_ruleset_match(&rs, "ot@5.service", &over);
+        CHECK(r && strcmp(r->name, "50-inst.ini") == 0 && over && strcmp(over->name, "40-tmpl.ini") == 0);
+        r = ka_ruleset_match(&rs, "ot@6.service", &over);
+        CHECK(r && strcmp(r->name, "40-tmpl.ini") == 0 && over == NULL);
+        CHECK(ka_ruleset_match(&rs, "ot.service", NULL) == NULL);
+        CHECK(ka_ruleset_match(&rs, "wkx@1.service", NULL) == NULL);
+        ka_ruleset_done(&rs);
+}
+
 int main(void) {
         char cmd[64];
 
@@ -595,6 +675,7 @@ int main(void) {
         test_dropin();
         test_unreadable();
         test_names_and_trust();
+        test_matching();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);
