@@ -563,6 +563,29 @@ static int validate_unit(const char *unit, sd_bus_error *error) {
         return 0;
 }
 
+/* What a template's row says: how many of its instances systemd has
+ * loaded, and the first few by name (each has its own row and state). */
+static void template_reason(struct manager *m, struct call_budget *budget, const char *template, char *buf,
+                            size_t size) {
+        char **instances = NULL;
+        size_t n, len, shown = 0;
+
+        add_template_instances(m, budget, template, &instances);
+        strv_sort_unique(instances);
+        n = strv_length(instances);
+        if (n == 0) {
+                snprintf(buf, size, "template: no instance of it is loaded");
+                strv_free(instances);
+                return;
+        }
+        len = (size_t) snprintf(buf, size, "template: %zu instance%s loaded (", n, n == 1 ? " is" : "s are");
+        for (char **i = instances; *i && shown < 3 && len < size; i++, shown++)
+                len += (size_t) snprintf(buf + len, size - len, "%s%s", shown ? ", " : "", *i);
+        if (len < size)
+                snprintf(buf + len, size - len, "%s); each has its own state", shown < n ? ", ..." : "");
+        strv_free(instances);
+}
+
 static int append_unit(sd_bus_message *reply, struct manager *m, struct call_budget *budget, const char *unit,
                        struct tcp_tables *tables) {
         struct unit_check c;
@@ -575,7 +598,7 @@ static int append_unit(sd_bus_message *reply, struct manager *m, struct call_bud
         if (is_template(unit)) {
                 /* Not a unit systemd can load; its instances carry the state. */
                 c = (struct unit_check) { .state = UNIT_STATE_INACTIVE, .has_dropin = true };
-                snprintf(c.reason, sizeof(c.reason), "template: no instance of it is loaded");
+                template_reason(m, budget, unit, c.reason, sizeof(c.reason));
         } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget, settings_since(m, unit),
                                    &c)) < 0)
                 c.state = UNIT_STATE_ERROR; /* c.reason says why: the reply names the units systemd did not answer for */

@@ -2,7 +2,8 @@
 # A rule naming a template exactly (Unit=wk@.service) reaches its running
 # instances through Restart=try, as the generator's template drop-in
 # reaches them (issue 14 item 6: the daemon matched only the literal
-# template name, and the instances stayed pending-restart).
+# template name, and the instances stayed pending-restart); GetUnit on the
+# template says how many instances are loaded and names them (item 12).
 . "$TKA_SRCDIR/tests/lib.sh"
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 
@@ -36,3 +37,13 @@ container_wait 10 "wk@7311.service active" \
         sh -c "nsenter -t $CONTAINER_LEADER -a busctl call $BUS GetUnit s wk@7311.service | grep -q '\"wk@7311.service\" \"active\"'"
 pass "a rule naming the template restarts its running instances (Restart=try)"
 
+# The template's own row: the loaded instances, by count and name.
+row=$(call GetUnit s wk@.service)
+expect_match "$row" '"wk@.service" "inactive" "template: 2 instances are loaded \(wk@7311.service, wk@7312.service\); each has its own state"' "GetUnit on the template"
+expect_no_match "$row" "no instance of it is loaded" "GetUnit on the template with instances"
+inside systemctl stop wk@7311.service wk@7312.service
+inside systemctl reset-failed "wk@*" || true
+container_wait 10 "the instances unloaded" \
+        sh -c "! nsenter -t $CONTAINER_LEADER -a systemctl list-units --all --no-legend 'wk@*' | grep -q wk@"
+expect_match "$(call GetUnit s wk@.service)" '"template: no instance of it is loaded"' "GetUnit on the template without instances"
+pass "GetUnit on a template names its loaded instances"
