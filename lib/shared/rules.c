@@ -280,6 +280,12 @@ static bool seen_before(struct parser *p, const char *section, const char *key) 
 static int parse_seconds(struct parser *p, const char *kv, const char *value, unsigned max, int *ret) {
         uint64_t usec;
         int r = timespan_parse(value, &usec);
+        if (r == -ERANGE) {
+                /* A span beyond 64 bits of microseconds is a time span, just
+                 * far too long. */
+                P_ERROR(p, kv, "out of the kernel's range 1s..%us", max);
+                return r;
+        }
         if (r < 0) {
                 P_ERROR(p, kv, "not a time span (examples: 75, 75s, 2min, 1h)");
                 return r;
@@ -393,7 +399,10 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
                                 pr->count = (int) n;
                 } else if (strcmp(key, "UserTimeoutSec") == 0) {
                         uint64_t usec;
-                        if (timespan_parse(value, &usec) < 0)
+                        int r = timespan_parse(value, &usec);
+                        if (r == -ERANGE)
+                                P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
+                        else if (r < 0)
                                 P_ERROR(p, kv, "not a time span (examples: 0, 90s, 500ms, 5min)");
                         else if (usec % USEC_PER_MSEC != 0)
                                 P_ERROR(p, kv, "the kernel counts this in whole milliseconds");

@@ -106,6 +106,40 @@ static void test_timespan(void) {
         CHECK(timespan_parse("5 parsecs", &u) == -EINVAL);
         CHECK(timespan_parse("99999999999999999999", &u) == -ERANGE);
         CHECK(timespan_parse("999999999999w", &u) == -ERANGE);
+        /* overflow is told from bad syntax, to the last digit (issue 14 item 12) */
+        CHECK(timespan_parse("18446744073709551616", &u) == -ERANGE);
+        CHECK(timespan_parse("18446744073709551616us", &u) == -ERANGE);
+        CHECK(timespan_parse("18446744073709551615us", &u) == 0 && u == UINT64_MAX);
+        CHECK(timespan_parse("18446744073709551610us", &u) == 0 && u == UINT64_MAX - 5);
+        CHECK(timespan_parse("1844674407370955161us", &u) == 0 && u == UINT64_MAX / 10);
+        CHECK(timespan_parse("18446744073709551615", &u) == -ERANGE); /* seconds */
+}
+
+/* A value too large for any time span is out of range, not "not a time
+ * span" (issue 14 item 12). */
+static void test_out_of_range(void) {
+        const char *dirs[] = { "/o", NULL };
+        const struct ka_diag *d;
+        struct ka_ruleset rs;
+
+        mkdirs("/o");
+        write_file("/o/10-big.ini", "[Match]\nUnit=big\n[KeepAlive]\nIdleSec=18446744073709551616\n"
+                                    "IntervalSec=99999999999999999999999s\nUserTimeoutSec=18446744073709551616\n");
+        write_file("/o/20-bad.ini", "[Match]\nUnit=bad\n[KeepAlive]\nIdleSec=1844674407370955161x\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        d = find_diag(&rs, "10-big.ini", 4);
+        CHECK(d && strcmp(d->key, "IdleSec") == 0 && d->message && strstr(d->message, "out of the kernel's range 1s..") &&
+              !strstr(d->message, "not a time span"));
+        d = find_diag(&rs, "10-big.ini", 5);
+        CHECK(d && strcmp(d->key, "IntervalSec") == 0 && d->message && strstr(d->message, "out of the kernel's range 1s.."));
+        d = find_diag(&rs, "10-big.ini", 6);
+        CHECK(d && strcmp(d->key, "UserTimeoutSec") == 0 && d->message &&
+              strstr(d->message, "out of the kernel's range 0.."));
+        d = find_diag(&rs, "20-bad.ini", 4);
+        CHECK(d && d->message && strstr(d->message, "not a time span"));
+        CHECK(rs.n_rules == 0);
+        ka_ruleset_done(&rs);
 }
 
 static void test_unit_names(void) {
@@ -676,6 +710,7 @@ int main(void) {
         test_unreadable();
         test_names_and_trust();
         test_matching();
+        test_out_of_range();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);
