@@ -35,6 +35,7 @@
 #include "rules.h"
 #include "strv.h"
 #include "tcp-table.h"
+#include "unit-alias.h"
 #include "unit-check.h"
 #include "unit-name.h"
 
@@ -287,19 +288,33 @@ static uint64_t settings_since(struct manager *m, const char *unit) {
         return dropin_history_since(&m->history, unit);
 }
 
+/* The rule the generator applied to unit: the last one matching any of its
+ * names (the unit's aliases, read from the unit directories as the
+ * generator reads them). */
+static const struct ka_rule *match_unit(struct manager *m, const struct unit_aliases *aliases, const char *unit) {
+        char **names = unit_aliases_names(aliases, unit);
+        const char *one[] = { unit, NULL };
+        const struct ka_rule *rule = ka_ruleset_match_names(&m->rules, names ? (const char *const *) names : one, NULL);
+        strv_free(names);
+        return rule;
+}
+
 /* Restart=try: the running units whose own drop-in (or their template's)
  * this reload changed, and whose process does not have its settings. A
  * change to another rule restarts nothing. */
 static void try_restart(struct manager *m, char **changed) {
+        struct unit_aliases aliases;
         struct call_budget budget;
         char **units;
 
         if (!changed)
                 return;
+        unit_aliases_init(&aliases);
+        (void) unit_aliases_load(&aliases, m->root, unit_alias_default_dirs);
         budget_start(m, &budget);
         units = managed_units(m, &budget);
         for (char **u = units; u && *u; u++) {
-                const struct ka_rule *rule = ka_ruleset_match(&m->rules, *u, NULL);
+                const struct ka_rule *rule = match_unit(m, &aliases, *u);
                 struct unit_check c;
                 if (!rule || rule->params.restart != KA_RESTART_TRY || is_template(*u) || !dropin_changed(changed, *u))
                         continue;
@@ -313,6 +328,7 @@ static void try_restart(struct manager *m, char **changed) {
                 (void) systemd_call_async(m, NULL, NULL, "TryRestartUnit", *u);
         }
         strv_free(units);
+        unit_aliases_done(&aliases);
 }
 
 /* ---- state changes -------------------------------------------------------------- */

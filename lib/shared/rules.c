@@ -848,19 +848,28 @@ static void match_candidates(const struct ka_ruleset *rs, const char *name, cons
 
 const struct ka_rule *ka_ruleset_match(struct ka_ruleset *rs, const char *unit,
                                        const struct ka_rule **ret_overridden) {
-        char template[UNIT_NAME_MAX + 1];
+        const char *names[] = { unit, NULL };
+        return ka_ruleset_match_names(rs, names, ret_overridden);
+}
+
+const struct ka_rule *ka_ruleset_match_names(struct ka_ruleset *rs, const char *const *names,
+                                             const struct ka_rule **ret_overridden) {
         size_t best = SIZE_MAX, second = SIZE_MAX;
 
         if (ret_overridden)
                 *ret_overridden = NULL;
-        if (unit_name_is_own(unit))
-                return NULL;
+        for (size_t i = 0; names[i]; i++)
+                if (unit_name_is_own(names[i]))
+                        return NULL;
         if (!rs->indexed && build_index(rs) < 0)
                 return NULL;
-        match_candidates(rs, unit, unit, &best, &second);
-        /* An instance: also the patterns that match its template. */
-        if (instance_template(unit, template, sizeof(template)))
-                match_candidates(rs, template, unit, &best, &second);
+        for (size_t i = 0; names[i]; i++) {
+                char template[UNIT_NAME_MAX + 1];
+                match_candidates(rs, names[i], names[i], &best, &second);
+                /* An instance: also the patterns that match its template. */
+                if (instance_template(names[i], template, sizeof(template)))
+                        match_candidates(rs, template, names[i], &best, &second);
+        }
         if (ret_overridden)
                 *ret_overridden = second == SIZE_MAX ? NULL : &rs->rules[second];
         return best == SIZE_MAX ? NULL : &rs->rules[best];

@@ -106,6 +106,15 @@ const struct ka_rule *ka_ruleset_match(struct ka_ruleset *rs, const char *unit,
                                        const struct ka_rule **ret_overridden);
 
 /*
+ * The same for a unit known by several names (names[0] and its aliases,
+ * NULL-terminated; see unit-alias.h): the last rule, in file name order,
+ * that matches any of them, so that the file that sorts last wins
+ * whichever name it gives. NULL when any name is one of our own units.
+ */
+const struct ka_rule *ka_ruleset_match_names(struct ka_ruleset *rs, const char *const *names,
+                                             const struct ka_rule **ret_overridden);
+
+/*
  * Does this Unit= entry (a name or a glob) reach the unit? The one test the
  * generator, the daemon and verify share: the entry matches the name
  * exactly or as a glob, or the unit is an instance ("wk@1.service") and the

@@ -178,3 +178,43 @@ expect_match "$out" "10-inst.ini: ok: .*
     applies to: wk@1.service \(overridden by a later rule\)" "verify: the instance's rule is overridden"
 expect_match "$out" "applies to: wk@.service wk@1.service wk@2.service \(and every instance of wk@.service\)" "verify: the template's reach"
 pass "a template's rule and an instance's: the file that sorts last wins"
+
+# Issue 14 item 10: an alias (a unit file symlink with another name, as
+# systemctl enable writes for Alias=) and the unit it names are one unit:
+# the rule file that sorts last wins whichever name it gives, one drop-in
+# under the unit's own name, the conflict reported by the generator and
+# verify.
+for order in alias-last real-last; do
+        R5=$TMP/root5-$order
+        mkdir -p "$R5/etc/keepalived.d" "$R5/usr/lib/systemd/system" "$R5/etc/systemd/system"
+        : >"$R5/usr/lib/systemd/system/real.service"
+        ln -s /usr/lib/systemd/system/real.service "$R5/etc/systemd/system/alias.service"
+        # a chain: alias2 -> alias -> real
+        ln -s alias.service "$R5/etc/systemd/system/alias2.service"
+        if [ $order = alias-last ]; then
+                first=real last=alias
+        else
+                first=alias last=real
+        fi
+        printf '[Match]\nUnit=%s\n[KeepAlive]\nIdleSec=10\n' $first >"$R5/etc/keepalived.d/10-$first.ini"
+        printf '[Match]\nUnit=%s\n[KeepAlive]\nIdleSec=90\n' $last >"$R5/etc/keepalived.d/90-$last.ini"
+        OUT5=$TMP/out5-$order
+        mkdir "$OUT5"
+        TCPKEEPALIVE_ROOT=$R5 TCPKEEPALIVE_GENERATOR_STDERR=1 "$GEN" "$OUT5" 2>"$TMP/log5" || fail "generator exit status $?"
+        files=$(cd "$OUT5" && find . -type f | sort | tr '\n' ' ')
+        expect_eq "$files" "./real.service.d/50-tcpkeepalive.conf " "$order: one drop-in, under the unit's own name"
+        dropin=$(cat "$OUT5/real.service.d/50-tcpkeepalive.conf")
+        expect_match "$dropin" "^Environment=TCPKEEPALIVE_IDLE=90\$" "$order: the file that sorts last wins"
+        expect_match "$dropin" "from $R5/etc/keepalived.d/90-$last.ini" "$order: the drop-in names the winning file"
+        expect_match "$(cat "$TMP/log5")" "real.service, known also as alias2?.service: matched by .*10-$first.ini and .*90-$last.ini; .*90-$last.ini applies" \
+                "$order: the generator reports the conflict"
+        out=$("$CTL" verify --root="$R5" 2>&1)
+        if [ $order = alias-last ]; then
+                expect_match "$out" "applies to: real.service \(overridden by a later rule\)" "$order: verify: the unit's rule is overridden"
+                expect_match "$out" "applies to: alias.service \(alias of real.service\)\$" "$order: verify: the alias's rule applies"
+        else
+                expect_match "$out" "applies to: alias.service \(alias of real.service\) \(overridden by a later rule\)" "$order: verify: the alias's rule is overridden"
+                expect_match "$out" "applies to: real.service\$" "$order: verify: the unit's rule applies"
+        fi
+done
+pass "an alias and its unit: the file that sorts last wins, one drop-in, the conflict reported"

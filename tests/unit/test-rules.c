@@ -19,6 +19,7 @@
 #include "safe-text.h"
 #include "strv.h"
 #include "timespan.h"
+#include "unit-alias.h"
 #include "unit-name.h"
 
 static int failures, checks;
@@ -696,6 +697,52 @@ static void test_matching(void) {
         ka_ruleset_done(&rs);
 }
 
+/* Aliases (issue 14 item 10): read from unit file links, resolved through
+ * chains; a rule naming any name of a unit matches it, the last file wins. */
+static void test_aliases(void) {
+        const char *udirs[] = { "/a/etc", "/a/lib", NULL }, *rdirs[] = { "/a/rules", NULL };
+        struct unit_aliases a;
+        struct ka_ruleset rs;
+        const struct ka_rule *r, *over;
+        char **names;
+
+        mkdirs("/a/etc");
+        mkdirs("/a/lib");
+        mkdirs("/a/rules");
+        write_file("/a/lib/real.service", "");
+        CHECK(symlink("/a/lib/real.service", at("/a/etc/alias.service")) == 0);
+        CHECK(symlink("alias.service", at("/a/etc/alias2.service")) == 0);     /* a chain */
+        CHECK(symlink("../lib/real.service", at("/a/etc/real.service")) == 0); /* same name: no alias */
+        CHECK(symlink("/dev/null", at("/a/etc/masked.service")) == 0);
+        CHECK(symlink("loop2.service", at("/a/etc/loop1.service")) == 0);
+        CHECK(symlink("loop1.service", at("/a/etc/loop2.service")) == 0);
+        write_file("/a/etc/shadow.service", "");                            /* /a/etc decides the name */
+        CHECK(symlink("real.service", at("/a/lib/shadow.service")) == 0);
+        unit_aliases_init(&a);
+        CHECK(unit_aliases_load(&a, root, udirs) == 0);
+        CHECK_STR(unit_aliases_resolve(&a, "alias.service"), "real.service");
+        CHECK_STR(unit_aliases_resolve(&a, "alias2.service"), "real.service");
+        CHECK(unit_aliases_resolve(&a, "real.service") == NULL);
+        CHECK(unit_aliases_resolve(&a, "masked.service") == NULL);
+        CHECK(unit_aliases_resolve(&a, "loop1.service") == NULL);
+        CHECK(unit_aliases_resolve(&a, "shadow.service") == NULL);
+        names = unit_aliases_names(&a, "real.service");
+        CHECK(names && strv_length(names) == 3 && strcmp(names[0], "real.service") == 0 &&
+              strv_contains(names, "alias.service") && strv_contains(names, "alias2.service"));
+
+        write_file("/a/rules/10-real.ini", "[Match]\nUnit=real\n[KeepAlive]\nIdleSec=10\n");
+        write_file("/a/rules/90-alias.ini", "[Match]\nUnit=alias\n[KeepAlive]\nIdleSec=90\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, rdirs) == 0);
+        r = ka_ruleset_match_names(&rs, (const char *const *) names, &over);
+        CHECK(r && strcmp(r->name, "90-alias.ini") == 0 && over && strcmp(over->name, "10-real.ini") == 0);
+        r = ka_ruleset_match(&rs, "real.service", &over); /* by one name alone */
+        CHECK(r && strcmp(r->name, "10-real.ini") == 0 && over == NULL);
+        ka_ruleset_done(&rs);
+        strv_free(names);
+        unit_aliases_done(&a);
+}
+
 int main(void) {
         char cmd[64];
 
@@ -711,6 +758,7 @@ int main(void) {
         test_names_and_trust();
         test_matching();
         test_out_of_range();
+        test_aliases();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);
