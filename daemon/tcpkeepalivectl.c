@@ -22,6 +22,7 @@
 #include "rules.h"
 #include "strv.h"
 #include "tcp-table.h"
+#include "unit-alias.h"
 #include "unit-check.h"
 #include "unit-name.h"
 
@@ -93,25 +94,47 @@ static void print_params(const struct ka_params *p) {
                 printf(" +preload=%s", *l);
 }
 
+/* The rule the generator applies to the unit name is (or is an alias of):
+ * the last matching any name of the unit. */
+static const struct ka_rule *winner(struct ka_ruleset *rs, const struct unit_aliases *aliases, const char *name) {
+        const char *target = unit_aliases_resolve(aliases, name);
+        char **names = unit_aliases_names(aliases, target ? target : name);
+        const char *one[] = { name, NULL };
+        const struct ka_rule *w = ka_ruleset_match_names(rs, names ? (const char *const *) names : one, NULL);
+        strv_free(names);
+        return w;
+}
+
+static void print_unit(struct ka_ruleset *rs, const struct unit_aliases *aliases, const struct ka_rule *rule,
+                       const char *name) {
+        const char *target = unit_aliases_resolve(aliases, name);
+        printf(" %s", name);
+        if (target)
+                printf(" (alias of %s)", target);
+        if (winner(rs, aliases, name) != rule)
+                printf(" (overridden by a later rule)");
+}
+
 /* The units a rule would reach, as the generator sees them: exact names, and
  * the unit files and instances found under root that match its globs. */
-static void print_reach(struct ka_ruleset *rs, const struct ka_rule *rule, char **known_units) {
+static void print_reach(struct ka_ruleset *rs, const struct unit_aliases *aliases, const struct ka_rule *rule,
+                        char **known_units) {
         bool any = false;
         printf("    applies to:");
         for (char **g = rule->units; g && *g; g++) {
+                bool template = !unit_name_is_glob(*g) && strstr(*g, "@.service");
                 if (!unit_name_is_glob(*g)) {
-                        const struct ka_rule *w = ka_ruleset_match(rs, *g, NULL);
-                        printf(" %s%s", *g, w == rule ? "" : " (overridden by a later rule)");
+                        print_unit(rs, aliases, rule, *g);
                         any = true;
-                        continue;
                 }
+                /* The same test as the generator and the daemon: a glob's
+                 * units, and a template's instances. */
                 for (char **u = known_units; u && *u; u++)
-                        if (ka_unit_matches(*g, *u)) {
-                                const struct ka_rule *w = ka_ruleset_match(rs, *u, NULL);
-                                printf(" %s%s", *u, w == rule ? "" : " (overridden by a later rule)");
+                        if (strcmp(*u, *g) != 0 && ka_unit_matches(*g, *u)) {
+                                print_unit(rs, aliases, rule, *u);
                                 any = true;
                         }
-                if (strstr(*g, "@*.service"))
+                if (template || strstr(*g, "@*.service"))
                         printf(" (and every instance of %s)", *g);
         }
         if (!any)
@@ -127,9 +150,21 @@ static void collect_units(const char *root, const char *dir, char ***units) {
         snprintf(path, sizeof(path), "%s%s", root, dir);
         if (!(d = opendir(path)))
                 return;
-        while ((de = readdir(d)))
+        while ((de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                /* Instances named only by their links in .wants/ and
+                 * .requires/, as the generator finds them. */
+                if ((n > 6 && strcmp(de->d_name + n - 6, ".wants") == 0) ||
+                    (n > 9 && strcmp(de->d_name + n - 9, ".requires") == 0)) {
+                        char sub[4096 + 256];
+                        snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+                        if (strlen(sub) < 4096)
+                                collect_units(root, sub, units);
+                        continue;
+                }
                 if (unit_name_is_valid_service(de->d_name) && !strv_contains(*units, de->d_name))
                         (void) strv_push_dup(units, de->d_name);
+        }
         closedir(d);
 }
 
@@ -137,10 +172,12 @@ static int cmd_verify(const char *root, char **files, int n) {
         static const char *const unit_dirs[] = { "/etc/systemd/system", "/run/systemd/system",
                                                  "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", NULL };
         struct ka_ruleset rs;
+        struct unit_aliases aliases;
         char **units = NULL;
         int r;
 
         ka_ruleset_init(&rs);
+        unit_aliases_init(&aliases);
         r = n > 0 ? ka_ruleset_load_files(&rs, files, (size_t) n) : ka_ruleset_load_dirs(&rs, root, ka_rule_dirs);
         if (r < 0) {
                 fprintf(stderr, "tcpkeepalivectl: cannot load rules: %s\n", strerror(-r));
@@ -150,6 +187,8 @@ static int cmd_verify(const char *root, char **files, int n) {
                 ka_diag_print(&rs.diags[i], stderr);
         for (size_t i = 0; unit_dirs[i]; i++)
                 collect_units(root ? root : "", unit_dirs[i], &units);
+        strv_sort_unique(units); /* in name order, each once */
+        (void) unit_aliases_load(&aliases, root ? root : "", unit_alias_default_dirs);
         if (rs.defaults_path) {
                 printf("%s: defaults: ", rs.defaults_path);
                 print_params(&rs.defaults);
@@ -164,7 +203,7 @@ static int cmd_verify(const char *root, char **files, int n) {
                 print_params(&eff);
                 printf("\n");
                 ka_params_done(&eff);
-                print_reach(&rs, &rs.rules[i], units);
+                print_reach(&rs, &aliases, &rs.rules[i], units);
         }
         for (char **m = rs.masked; m && *m; m++)
                 printf("%s: masked\n", *m);
@@ -173,6 +212,7 @@ static int cmd_verify(const char *root, char **files, int n) {
         printf("%zu rule(s), %zu error(s), %zu masked\n", rs.n_rules, rs.n_errors, strv_length(rs.masked));
         r = rs.n_errors > 0 ? EXIT_PROBLEMS : 0;
         strv_free(units);
+        unit_aliases_done(&aliases);
         ka_ruleset_done(&rs);
         return r;
 }

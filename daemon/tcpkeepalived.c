@@ -39,6 +39,7 @@
 #include "safe-text.h"
 #include "strv.h"
 #include "tcp-table.h"
+#include "unit-alias.h"
 #include "unit-check.h"
 #include "unit-name.h"
 #include "unit-states.h"
@@ -84,6 +85,7 @@ struct manager {
         uint64_t request_usec;    /* the call budget of one request */
         struct bus_prefetch *prefetch; /* ListUnits' systemd calls, sent together (NULL: one by one) */
         struct caller_limit limit;     /* each user's share of the daemon's time */
+        struct unit_aliases aliases;   /* as the unit directories were at the last reload */
 };
 
 static void budget_start(struct manager *m, struct call_budget *b) {
@@ -324,10 +326,28 @@ static int systemd_call_async(struct manager *m, sd_bus_message *caller, void (*
         return 0;
 }
 
+/* The drop-ins and the unit aliases, as this reload (or the last one,
+ * at start) left them. */
 static void rescan_dropins(struct manager *m, char ***changed) {
-        int r = dropin_history_scan(&m->history, m->generator_dir, changed);
-        if (r < 0)
+        int r;
+
+        unit_aliases_done(&m->aliases);
+        unit_aliases_init(&m->aliases);
+        (void) unit_aliases_load(&m->aliases, m->root ? m->root : "", unit_alias_default_dirs);
+        if ((r = dropin_history_scan(&m->history, m->generator_dir, changed)) < 0)
                 log_warning("cannot read the drop-ins in %s: %s", m->generator_dir, strerror(-r));
+}
+
+/* The rule the generator applied to unit: the last one matching any of its
+ * names (the unit's aliases, read from the unit directories as the
+ * generator reads them). */
+static const struct ka_rule *match_unit(struct manager *m, const char *unit) {
+        const struct unit_aliases *aliases = &m->aliases;
+        char **names = unit_aliases_names(aliases, unit);
+        const char *one[] = { unit, NULL };
+        const struct ka_rule *rule = ka_ruleset_match_names(&m->rules, names ? (const char *const *) names : one, NULL);
+        strv_free(names);
+        return rule;
 }
 
 /* ---- state changes -------------------------------------------------------------- */
@@ -362,7 +382,7 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
                 return r;
         }
         if (restart && c.state == UNIT_STATE_PENDING_RESTART) {
-                const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
+                const struct ka_rule *rule = match_unit(m, unit);
                 if (rule && rule->params.restart == KA_RESTART_TRY) {
                         log_info("%s: restarting (Restart=try in %s)", unit, rule->path);
                         (void) systemd_call_async(m, NULL, NULL, "TryRestartUnit", unit);
@@ -680,10 +700,33 @@ static int validate_unit(const char *unit, sd_bus_error *error) {
                                  cut ? "…" : "");
 }
 
+/* What a template's row says: how many of its instances systemd has
+ * loaded, and the first few by name (each has its own row and state). */
+static void template_reason(struct manager *m, struct call_budget *budget, const char *template, char *buf,
+                            size_t size) {
+        char **instances = NULL;
+        size_t n, len, shown = 0;
+
+        add_template_instances(m, budget, template, &instances);
+        strv_sort_unique(instances);
+        n = strv_length(instances);
+        if (n == 0) {
+                snprintf(buf, size, "template: no instance of it is loaded");
+                strv_free(instances);
+                return;
+        }
+        len = (size_t) snprintf(buf, size, "template: %zu instance%s loaded (", n, n == 1 ? " is" : "s are");
+        for (char **i = instances; *i && shown < 3 && len < size; i++, shown++)
+                len += (size_t) snprintf(buf + len, size - len, "%s%s", shown ? ", " : "", *i);
+        if (len < size)
+                snprintf(buf + len, size - len, "%s); each has its own state", shown < n ? ", ..." : "");
+        strv_free(instances);
+}
+
 static int append_unit(sd_bus_message *reply, struct manager *m, struct call_budget *budget, const char *unit,
                        struct tcp_tables *tables) {
         struct unit_check c;
-        const struct ka_rule *rule = ka_ruleset_match(&m->rules, unit, NULL);
+        const struct ka_rule *rule = match_unit(m, unit);
         struct unit_state_entry *entry = unit_states_get(&m->states, unit);
         struct tcp_tables own = { 0 };
         int r;
@@ -693,7 +736,7 @@ static int append_unit(sd_bus_message *reply, struct manager *m, struct call_bud
         if (is_template(unit)) {
                 /* Not a unit systemd can load; its instances carry the state. */
                 c = (struct unit_check) { .state = UNIT_STATE_INACTIVE, .has_dropin = true };
-                snprintf(c.reason, sizeof(c.reason), "template: no instance of it is loaded");
+                template_reason(m, budget, unit, c.reason, sizeof(c.reason));
         } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget,
                                    entry ? &entry->settings : NULL, &c)) < 0)
                 c.state = UNIT_STATE_ERROR; /* c.reason says why: the reply names the units systemd did not answer for */
@@ -1114,5 +1157,6 @@ int main(int argc, char **argv) {
         strv_free(m.refresh_queue);
         sd_event_source_unref(m.refresh_source);
         dropin_history_done(&m.history);
+        unit_aliases_done(&m.aliases);
         return r != 0 ? 1 : 0; /* sd_event_loop: 0 on SIGTERM, EXIT_FAILURE on disconnect */
 }

@@ -23,6 +23,7 @@
 #include "dropin.h"
 #include "rules.h"
 #include "strv.h"
+#include "unit-alias.h"
 #include "unit-name.h"
 
 #ifndef TCPKEEPALIVE_LIBRARY_PATH
@@ -169,7 +170,8 @@ static int run(const char *dest, const char *root) {
 #endif
         };
         struct ka_ruleset rs;
-        char **units = NULL, **enabled = NULL;
+        struct unit_aliases aliases;
+        char **units = NULL, **enabled = NULL, **canonical = NULL, **enabled_canonical = NULL;
         unsigned written = 0, failed = 0;
         int r;
 
@@ -198,20 +200,47 @@ static int run(const char *dest, const char *root) {
                                 add_unit(&units, *g);
         for (char **e = enabled; e && *e; e++)
                 add_unit(&units, *e);
+        /* An alias and the unit it names are one unit: systemd applies the
+         * drop-ins of every name, and of two files of the same name the
+         * unit's own would win. One drop-in, under the unit's own name,
+         * from the rule that sorts last among those matching any name. */
+        unit_aliases_init(&aliases);
+        if (unit_aliases_load(&aliases, root, unit_dirs) < 0)
+                log_msg(4, "cannot read unit aliases: %s", strerror(ENOMEM));
+        for (char **u = units; u && *u; u++) {
+                const char *t = unit_aliases_resolve(&aliases, *u);
+                add_unit(&canonical, t ? t : *u);
+        }
+        for (char **e = enabled; e && *e; e++) {
+                const char *t = unit_aliases_resolve(&aliases, *e);
+                add_unit(&enabled_canonical, t ? t : *e);
+        }
+        strv_free(enabled);
+        enabled = enabled_canonical;
+        strv_free(units);
+        units = canonical;
         strv_sort_unique(units);
         strv_sort_unique(enabled);
 
         for (char **u = units; u && *u; u++) {
-                const struct ka_rule *overridden = NULL, *rule = ka_ruleset_match(&rs, *u, &overridden);
+                char **names = unit_aliases_names(&aliases, *u);
+                const char *one[] = { *u, NULL };
+                const struct ka_rule *overridden = NULL,
+                                     *rule = ka_ruleset_match_names(&rs, names ? (const char *const *) names : one,
+                                                                    &overridden);
                 bool is_enabled = strv_contains_sorted(enabled, *u);
                 struct ka_params params;
                 char *text, source[4096 + 64];
 
-                if (!rule && !is_enabled)
+                if (!rule && !is_enabled) {
+                        strv_free(names);
                         continue;
+                }
                 if (overridden)
-                        log_msg(4, "%s: matched by %s and %s; %s applies (the file that sorts last wins)", *u,
+                        log_msg(4, "%s%s%s: matched by %s and %s; %s applies (the file that sorts last wins)", *u,
+                                names && names[1] ? ", known also as " : "", names && names[1] ? names[1] : "",
                                 overridden->path, rule->path, rule->path);
+                strv_free(names);
                 ka_params_init(&params);
                 if (ka_params_overlay(&params, &rs.defaults) < 0 ||
                     (rule && ka_params_overlay(&params, &rule->params) < 0)) {
@@ -242,6 +271,7 @@ static int run(const char *dest, const char *root) {
                 written, failed, rs.n_rules, rs.n_errors);
         strv_free(units);
         strv_free(enabled);
+        unit_aliases_done(&aliases);
         ka_ruleset_done(&rs);
         return 0;
 }

@@ -280,6 +280,12 @@ static bool seen_before(struct parser *p, const char *section, const char *key) 
 static int parse_seconds(struct parser *p, const char *kv, const char *value, unsigned max, int *ret) {
         uint64_t usec;
         int r = timespan_parse(value, &usec);
+        if (r == -ERANGE) {
+                /* A span beyond 64 bits of microseconds is a time span, just
+                 * far too long. */
+                P_ERROR(p, kv, "out of the kernel's range 1s..%us", max);
+                return r;
+        }
         if (r < 0) {
                 P_ERROR(p, kv, "not a time span (examples: 75, 75s, 2min, 1h)");
                 return r;
@@ -393,7 +399,10 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
                                 pr->count = (int) n;
                 } else if (strcmp(key, "UserTimeoutSec") == 0) {
                         uint64_t usec;
-                        if (timespan_parse(value, &usec) < 0)
+                        int r = timespan_parse(value, &usec);
+                        if (r == -ERANGE)
+                                P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
+                        else if (r < 0)
                                 P_ERROR(p, kv, "not a time span (examples: 0, 90s, 500ms, 5min)");
                         else if (usec % USEC_PER_MSEC != 0)
                                 P_ERROR(p, kv, "the kernel counts this in whole milliseconds");
@@ -753,8 +762,20 @@ int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n) {
 
 /* ---- matching -------------------------------------------------------------- */
 
+/* An instance "foo@bar.service" is reached through its template's drop-in
+ * (systemd reads foo@.service.d/ for every instance): a pattern that names
+ * or matches the template reaches the instance too. */
+static bool instance_template(const char *unit, char *buf, unsigned size) {
+        return unit_name_template(unit, buf, size) && strcmp(buf, unit) != 0;
+}
+
 bool ka_unit_matches(const char *glob, const char *unit) {
-        return fnmatch(glob, unit, FNM_NOESCAPE) == 0;
+        char template[UNIT_NAME_MAX + 1];
+
+        if (fnmatch(glob, unit, FNM_NOESCAPE) == 0)
+                return true;
+        return instance_template(unit, template, sizeof(template)) &&
+               fnmatch(glob, template, FNM_NOESCAPE) == 0;
 }
 
 static int cmp_pattern(const void *a, const void *b) {
@@ -798,32 +819,56 @@ static size_t lower_bound(const struct ka_ruleset *rs, const char *unit, size_t 
         return lo;
 }
 
+/* The patterns that could match name (whose literal prefix begins it), each
+ * tested against unit with ka_unit_matches(); the two latest matching rules
+ * are kept in *best and *second. Idempotent: a pattern seen twice changes
+ * nothing. */
+static void match_candidates(const struct ka_ruleset *rs, const char *name, const char *unit, size_t *best,
+                             size_t *second) {
+        size_t len = strlen(name);
+
+        /* A pattern can match only if its literal prefix is a prefix of the
+         * name: look up each prefix length of the name. */
+        for (size_t l = 0; l <= len; l++) {
+                for (size_t i = lower_bound(rs, name, l); i < rs->n_patterns; i++) {
+                        const struct ka_pattern *p = &rs->patterns[i];
+                        if (p->prefix_len != l || strncmp(p->text, name, l) != 0)
+                                break;
+                        if (p->rule == *best || p->rule == *second || !ka_unit_matches(p->text, unit))
+                                continue;
+                        /* Keep the two latest rules: the winner and the one it overrides. */
+                        if (*best == SIZE_MAX || p->rule > *best) {
+                                *second = *best;
+                                *best = p->rule;
+                        } else if (*second == SIZE_MAX || p->rule > *second)
+                                *second = p->rule;
+                }
+        }
+}
+
 const struct ka_rule *ka_ruleset_match(struct ka_ruleset *rs, const char *unit,
                                        const struct ka_rule **ret_overridden) {
-        size_t best = SIZE_MAX, second = SIZE_MAX, len = strlen(unit);
+        const char *names[] = { unit, NULL };
+        return ka_ruleset_match_names(rs, names, ret_overridden);
+}
+
+const struct ka_rule *ka_ruleset_match_names(struct ka_ruleset *rs, const char *const *names,
+                                             const struct ka_rule **ret_overridden) {
+        size_t best = SIZE_MAX, second = SIZE_MAX;
 
         if (ret_overridden)
                 *ret_overridden = NULL;
-        if (unit_name_is_own(unit))
-                return NULL;
+        for (size_t i = 0; names[i]; i++)
+                if (unit_name_is_own(names[i]))
+                        return NULL;
         if (!rs->indexed && build_index(rs) < 0)
                 return NULL;
-        /* A pattern can match only if its literal prefix is a prefix of the
-         * unit name: look up each prefix length of the name. */
-        for (size_t l = 0; l <= len; l++) {
-                for (size_t i = lower_bound(rs, unit, l); i < rs->n_patterns; i++) {
-                        const struct ka_pattern *p = &rs->patterns[i];
-                        if (p->prefix_len != l || strncmp(p->text, unit, l) != 0)
-                                break;
-                        if (p->rule == best || p->rule == second || !ka_unit_matches(p->text, unit))
-                                continue;
-                        /* Keep the two latest rules: the winner and the one it overrides. */
-                        if (best == SIZE_MAX || p->rule > best) {
-                                second = best;
-                                best = p->rule;
-                        } else if (second == SIZE_MAX || p->rule > second)
-                                second = p->rule;
-                }
+        for (size_t i = 0; names[i]; i++) {
+                char template[UNIT_NAME_MAX + 1];
+                match_candidates(rs, names[i], names[i], &best, &second);
+                /* An instance: also the patterns that match its template. */
+                if (instance_template(names[i], template, sizeof(template)))
+                        match_candidates(rs, template, names[i], &best, &second);
         }
         if (ret_overridden)
                 *ret_overridden = second == SIZE_MAX ? NULL : &rs->rules[second];

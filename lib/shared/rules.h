@@ -95,7 +95,8 @@ int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n);
 
 /*
  * The rule that applies to a concrete unit name: the last one, in file name
- * order, with a matching Unit=. *ret_overridden, when not NULL, gets the
+ * order, with a matching Unit= (see ka_unit_matches: an instance is matched
+ * by the patterns of its template too). *ret_overridden, when not NULL, gets the
  * earlier matching rule the winner overrides (the conflict to report), or
  * NULL. The first call indexes the rules (one sort); later calls cost a few
  * binary searches plus fnmatch() of the patterns whose literal prefix
@@ -104,7 +105,22 @@ int ka_ruleset_load_files(struct ka_ruleset *rs, char *const *paths, size_t n);
 const struct ka_rule *ka_ruleset_match(struct ka_ruleset *rs, const char *unit,
                                        const struct ka_rule **ret_overridden);
 
-/* Does this glob (or name) match the unit name? */
+/*
+ * The same for a unit known by several names (names[0] and its aliases,
+ * NULL-terminated; see unit-alias.h): the last rule, in file name order,
+ * that matches any of them, so that the file that sorts last wins
+ * whichever name it gives. NULL when any name is one of our own units.
+ */
+const struct ka_rule *ka_ruleset_match_names(struct ka_ruleset *rs, const char *const *names,
+                                             const struct ka_rule **ret_overridden);
+
+/*
+ * Does this Unit= entry (a name or a glob) reach the unit? The one test the
+ * generator, the daemon and verify share: the entry matches the name
+ * exactly or as a glob, or the unit is an instance ("wk@1.service") and the
+ * entry matches its template ("wk@.service"), whose drop-in systemd applies
+ * to every instance.
+ */
 bool ka_unit_matches(const char *glob, const char *unit);
 
 void ka_diag_print(const struct ka_diag *d, void *file /* FILE* */);

@@ -40,9 +40,10 @@ int timespan_parse(const char *s, uint64_t *ret_usec) {
                 if (!isdigit((unsigned char) *p))
                         return -EINVAL;
                 for (; isdigit((unsigned char) *p); p++) {
-                        if (n > (UINT64_MAX - 9) / 10)
-                                return -ERANGE;
-                        n = n * 10 + (uint64_t) (*p - '0');
+                        uint64_t d = (uint64_t) (*p - '0');
+                        if (n > (UINT64_MAX - d) / 10)
+                                return -ERANGE; /* more than 64 bits hold: out of range, not bad syntax */
+                        n = n * 10 + d;
                 }
                 while (*p == ' ' || *p == '\t')
                         p++;

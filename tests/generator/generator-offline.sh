@@ -146,3 +146,75 @@ if command -v strace >/dev/null 2>&1; then
         expect_match "$(cat "$TMP/log3")" "31-fifo.ini: error: not a regular file" "a link to a FIFO is refused"
 fi
 pass "hostile rule file names, links, and our own units"
+
+# Issue 14 item 6: a template's rule reaches its instances, and the file
+# that sorts last wins whether it names the instance or the template (the
+# instance's drop-in would otherwise shadow the template's).
+R3=$TMP/root3
+mkdir -p "$R3/etc/keepalived.d" "$R3/usr/lib/systemd/system" "$R3/etc/systemd/system/multi-user.target.wants"
+: >"$R3/usr/lib/systemd/system/wk@.service"
+: >"$R3/usr/lib/systemd/system/ot@.service"
+for i in wk@1 wk@2 ot@5 ot@6; do
+        ln -s /usr/lib/systemd/system/"${i%@*}"@.service "$R3/etc/systemd/system/multi-user.target.wants/$i.service"
+done
+printf '[Match]\nUnit=wk@1.service\n[KeepAlive]\nIdleSec=10\n' >"$R3/etc/keepalived.d/10-inst.ini"
+printf '[Match]\nUnit=wk@.service\n[KeepAlive]\nIdleSec=20\n' >"$R3/etc/keepalived.d/20-tmpl.ini"
+printf '[Match]\nUnit=ot@.service\n[KeepAlive]\nIdleSec=40\n' >"$R3/etc/keepalived.d/40-tmpl.ini"
+printf '[Match]\nUnit=ot@5.service\n[KeepAlive]\nIdleSec=50\n' >"$R3/etc/keepalived.d/50-inst.ini"
+OUT4=$TMP/out4
+mkdir "$OUT4"
+TCPKEEPALIVE_ROOT=$R3 TCPKEEPALIVE_GENERATOR_STDERR=1 "$GEN" "$OUT4" 2>"$TMP/log4" || fail "generator exit status $?"
+idle() { sed -n 's/^Environment=TCPKEEPALIVE_IDLE=//p' "$OUT4/$1.service.d/50-tcpkeepalive.conf" 2>/dev/null || true; }
+# (an instance without a drop-in of its own gets its template's)
+for i in wk@ wk@1 wk@2 ot@ ot@5 ot@6; do
+        v=$(idle "$i")
+        [ -n "$v" ] || v=$(idle "${i%@*}@")
+        printf '%s=%s ' "$i" "$v"
+done >"$TMP/idles"
+expect_eq "$(cat "$TMP/idles")" "wk@=20 wk@1=20 wk@2=20 ot@=40 ot@5=50 ot@6=40 " "IdleSec each unit gets (last file wins)"
+expect_match "$(cat "$TMP/log4")" "wk@1.service: matched by .*10-inst.ini and .*20-tmpl.ini; .*20-tmpl.ini applies" "conflict reported"
+out=$("$CTL" verify --root="$R3" 2>&1)
+expect_match "$out" "10-inst.ini: ok: .*
+    applies to: wk@1.service \(overridden by a later rule\)" "verify: the instance's rule is overridden"
+expect_match "$out" "applies to: wk@.service wk@1.service wk@2.service \(and every instance of wk@.service\)" "verify: the template's reach"
+pass "a template's rule and an instance's: the file that sorts last wins"
+
+# Issue 14 item 10: an alias (a unit file symlink with another name, as
+# systemctl enable writes for Alias=) and the unit it names are one unit:
+# the rule file that sorts last wins whichever name it gives, one drop-in
+# under the unit's own name, the conflict reported by the generator and
+# verify.
+for order in alias-last real-last; do
+        R5=$TMP/root5-$order
+        mkdir -p "$R5/etc/keepalived.d" "$R5/usr/lib/systemd/system" "$R5/etc/systemd/system"
+        : >"$R5/usr/lib/systemd/system/real.service"
+        ln -s /usr/lib/systemd/system/real.service "$R5/etc/systemd/system/alias.service"
+        # a chain: alias2 -> alias -> real
+        ln -s alias.service "$R5/etc/systemd/system/alias2.service"
+        if [ $order = alias-last ]; then
+                first=real last=alias
+        else
+                first=alias last=real
+        fi
+        printf '[Match]\nUnit=%s\n[KeepAlive]\nIdleSec=10\n' $first >"$R5/etc/keepalived.d/10-$first.ini"
+        printf '[Match]\nUnit=%s\n[KeepAlive]\nIdleSec=90\n' $last >"$R5/etc/keepalived.d/90-$last.ini"
+        OUT5=$TMP/out5-$order
+        mkdir "$OUT5"
+        TCPKEEPALIVE_ROOT=$R5 TCPKEEPALIVE_GENERATOR_STDERR=1 "$GEN" "$OUT5" 2>"$TMP/log5" || fail "generator exit status $?"
+        files=$(cd "$OUT5" && find . -type f | sort | tr '\n' ' ')
+        expect_eq "$files" "./real.service.d/50-tcpkeepalive.conf " "$order: one drop-in, under the unit's own name"
+        dropin=$(cat "$OUT5/real.service.d/50-tcpkeepalive.conf")
+        expect_match "$dropin" "^Environment=TCPKEEPALIVE_IDLE=90\$" "$order: the file that sorts last wins"
+        expect_match "$dropin" "from $R5/etc/keepalived.d/90-$last.ini" "$order: the drop-in names the winning file"
+        expect_match "$(cat "$TMP/log5")" "real.service, known also as alias2?.service: matched by .*10-$first.ini and .*90-$last.ini; .*90-$last.ini applies" \
+                "$order: the generator reports the conflict"
+        out=$("$CTL" verify --root="$R5" 2>&1)
+        if [ $order = alias-last ]; then
+                expect_match "$out" "applies to: real.service \(overridden by a later rule\)" "$order: verify: the unit's rule is overridden"
+                expect_match "$out" "applies to: alias.service \(alias of real.service\)\$" "$order: verify: the alias's rule applies"
+        else
+                expect_match "$out" "applies to: alias.service \(alias of real.service\) \(overridden by a later rule\)" "$order: verify: the alias's rule is overridden"
+                expect_match "$out" "applies to: real.service\$" "$order: verify: the unit's rule applies"
+        fi
+done
+pass "an alias and its unit: the file that sorts last wins, one drop-in, the conflict reported"

@@ -19,6 +19,7 @@
 #include "safe-text.h"
 #include "strv.h"
 #include "timespan.h"
+#include "unit-alias.h"
 #include "unit-name.h"
 
 static int failures, checks;
@@ -106,6 +107,40 @@ static void test_timespan(void) {
         CHECK(timespan_parse("5 parsecs", &u) == -EINVAL);
         CHECK(timespan_parse("99999999999999999999", &u) == -ERANGE);
         CHECK(timespan_parse("999999999999w", &u) == -ERANGE);
+        /* overflow is told from bad syntax, to the last digit (issue 14 item 12) */
+        CHECK(timespan_parse("18446744073709551616", &u) == -ERANGE);
+        CHECK(timespan_parse("18446744073709551616us", &u) == -ERANGE);
+        CHECK(timespan_parse("18446744073709551615us", &u) == 0 && u == UINT64_MAX);
+        CHECK(timespan_parse("18446744073709551610us", &u) == 0 && u == UINT64_MAX - 5);
+        CHECK(timespan_parse("1844674407370955161us", &u) == 0 && u == UINT64_MAX / 10);
+        CHECK(timespan_parse("18446744073709551615", &u) == -ERANGE); /* seconds */
+}
+
+/* A value too large for any time span is out of range, not "not a time
+ * span" (issue 14 item 12). */
+static void test_out_of_range(void) {
+        const char *dirs[] = { "/o", NULL };
+        const struct ka_diag *d;
+        struct ka_ruleset rs;
+
+        mkdirs("/o");
+        write_file("/o/10-big.ini", "[Match]\nUnit=big\n[KeepAlive]\nIdleSec=18446744073709551616\n"
+                                    "IntervalSec=99999999999999999999999s\nUserTimeoutSec=18446744073709551616\n");
+        write_file("/o/20-bad.ini", "[Match]\nUnit=bad\n[KeepAlive]\nIdleSec=1844674407370955161x\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        d = find_diag(&rs, "10-big.ini", 4);
+        CHECK(d && strcmp(d->key, "IdleSec") == 0 && d->message && strstr(d->message, "out of the kernel's range 1s..") &&
+              !strstr(d->message, "not a time span"));
+        d = find_diag(&rs, "10-big.ini", 5);
+        CHECK(d && strcmp(d->key, "IntervalSec") == 0 && d->message && strstr(d->message, "out of the kernel's range 1s.."));
+        d = find_diag(&rs, "10-big.ini", 6);
+        CHECK(d && strcmp(d->key, "UserTimeoutSec") == 0 && d->message &&
+              strstr(d->message, "out of the kernel's range 0.."));
+        d = find_diag(&rs, "20-bad.ini", 4);
+        CHECK(d && d->message && strstr(d->message, "not a time span"));
+        CHECK(rs.n_rules == 0);
+        ka_ruleset_done(&rs);
 }
 
 static void test_unit_names(void) {
@@ -582,6 +617,132 @@ static void test_names_and_trust(void) {
         CHECK(chmod(path, 0755) == 0);
 }
 
+/* The one matching test (ka_unit_matches) the generator, the daemon and
+ * verify share, as a table; then through a rule set, where the file that
+ * sorts last wins whether it names the instance, a glob or the template. */
+static void test_matching(void) {
+        static const struct {
+                const char *pattern, *unit;
+                bool match;
+        } table[] = {
+                /* exact */
+                { "web.service", "web.service", true },
+                { "web.service", "web2.service", false },
+                { "wk@1.service", "wk@1.service", true },
+                { "wk@1.service", "wk@2.service", false },
+                { "wk@1.service", "wk@.service", false },
+                /* glob */
+                { "web*.service", "web2.service", true },
+                { "web[0-9].service", "web7.service", true },
+                { "web[!0-9].service", "web7.service", false },
+                { "wk@*.service", "wk@1.service", true },
+                { "wk@*.service", "wk@.service", true },
+                { "wk@?*.service", "wk@.service", false },
+                /* a named template reaches its instances (issue 14 item 6) */
+                { "wk@.service", "wk@.service", true },
+                { "wk@.service", "wk@1.service", true },
+                { "wk@.service", "wk@a-b:c.service", true },
+                { "wk@.service", "wk@1@2.service", true },
+                { "wk@.service", "wk.service", false },
+                { "wk@.service", "wkx@1.service", false },
+                { "wk@.service", "xwk@1.service", false },
+                { "w@.service", "wk@1.service", false },
+                /* a glob that matches the template reaches them too */
+                { "w?@.service", "wk@1.service", true },
+                { "*@.service", "wk@1.service", true },
+                { "*@.service", "web.service", false },
+                /* an instance pattern never reaches the template or others */
+                { "wk@1*.service", "wk@.service", false },
+                { "wk@1*.service", "wk@2.service", false },
+        };
+        const char *dirs[] = { "/m", NULL };
+        const struct ka_rule *r, *over;
+        struct ka_ruleset rs;
+
+        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+                bool got = ka_unit_matches(table[i].pattern, table[i].unit);
+                checks++;
+                if (got != table[i].match) {
+                        failures++;
+                        fprintf(stderr, "%s:%d: FAILED: ka_unit_matches(\"%s\", \"%s\") is %s\n", __FILE__, __LINE__,
+                                table[i].pattern, table[i].unit, got ? "true" : "false");
+                }
+        }
+
+        mkdirs("/m");
+        write_file("/m/10-inst.ini", "[Match]\nUnit=wk@1.service\n[KeepAlive]\nIdleSec=10\n");
+        write_file("/m/20-tmpl.ini", "[Match]\nUnit=wk@.service\n[KeepAlive]\nIdleSec=20\n");
+        write_file("/m/30-glob.ini", "[Match]\nUnit=wk@3*.service\n[KeepAlive]\nIdleSec=30\n");
+        write_file("/m/40-tmpl.ini", "[Match]\nUnit=ot@.service\n[KeepAlive]\nIdleSec=40\n");
+        write_file("/m/50-inst.ini", "[Match]\nUnit=ot@5.service\n[KeepAlive]\nIdleSec=50\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        CHECK(rs.n_rules == 5);
+        /* the template's rule sorts after the instance's: it wins */
+        r = ka_ruleset_match(&rs, "wk@1.service", &over);
+        CHECK(r && strcmp(r->name, "20-tmpl.ini") == 0 && over && strcmp(over->name, "10-inst.ini") == 0);
+        r = ka_ruleset_match(&rs, "wk@2.service", &over);
+        CHECK(r && strcmp(r->name, "20-tmpl.ini") == 0 && over == NULL);
+        r = ka_ruleset_match(&rs, "wk@.service", &over);
+        CHECK(r && strcmp(r->name, "20-tmpl.ini") == 0 && over == NULL);
+        r = ka_ruleset_match(&rs, "wk@33.service", &over);
+        CHECK(r && strcmp(r->name, "30-glob.ini") == 0 && over && strcmp(over->name, "20-tmpl.ini") == 0);
+        /* the instance's rule sorts after the template's: it wins there only */
+        r = ka_ruleset_match(&rs, "ot@5.service", &over);
+        CHECK(r && strcmp(r->name, "50-inst.ini") == 0 && over && strcmp(over->name, "40-tmpl.ini") == 0);
+        r = ka_ruleset_match(&rs, "ot@6.service", &over);
+        CHECK(r && strcmp(r->name, "40-tmpl.ini") == 0 && over == NULL);
+        CHECK(ka_ruleset_match(&rs, "ot.service", NULL) == NULL);
+        CHECK(ka_ruleset_match(&rs, "wkx@1.service", NULL) == NULL);
+        ka_ruleset_done(&rs);
+}
+
+/* Aliases (issue 14 item 10): read from unit file links, resolved through
+ * chains; a rule naming any name of a unit matches it, the last file wins. */
+static void test_aliases(void) {
+        const char *udirs[] = { "/a/etc", "/a/lib", NULL }, *rdirs[] = { "/a/rules", NULL };
+        struct unit_aliases a;
+        struct ka_ruleset rs;
+        const struct ka_rule *r, *over;
+        char **names;
+
+        mkdirs("/a/etc");
+        mkdirs("/a/lib");
+        mkdirs("/a/rules");
+        write_file("/a/lib/real.service", "");
+        CHECK(symlink("/a/lib/real.service", at("/a/etc/alias.service")) == 0);
+        CHECK(symlink("alias.service", at("/a/etc/alias2.service")) == 0);     /* a chain */
+        CHECK(symlink("../lib/real.service", at("/a/etc/real.service")) == 0); /* same name: no alias */
+        CHECK(symlink("/dev/null", at("/a/etc/masked.service")) == 0);
+        CHECK(symlink("loop2.service", at("/a/etc/loop1.service")) == 0);
+        CHECK(symlink("loop1.service", at("/a/etc/loop2.service")) == 0);
+        write_file("/a/etc/shadow.service", "");                            /* /a/etc decides the name */
+        CHECK(symlink("real.service", at("/a/lib/shadow.service")) == 0);
+        unit_aliases_init(&a);
+        CHECK(unit_aliases_load(&a, root, udirs) == 0);
+        CHECK_STR(unit_aliases_resolve(&a, "alias.service"), "real.service");
+        CHECK_STR(unit_aliases_resolve(&a, "alias2.service"), "real.service");
+        CHECK(unit_aliases_resolve(&a, "real.service") == NULL);
+        CHECK(unit_aliases_resolve(&a, "masked.service") == NULL);
+        CHECK(unit_aliases_resolve(&a, "loop1.service") == NULL);
+        CHECK(unit_aliases_resolve(&a, "shadow.service") == NULL);
+        names = unit_aliases_names(&a, "real.service");
+        CHECK(names && strv_length(names) == 3 && strcmp(names[0], "real.service") == 0 &&
+              strv_contains(names, "alias.service") && strv_contains(names, "alias2.service"));
+
+        write_file("/a/rules/10-real.ini", "[Match]\nUnit=real\n[KeepAlive]\nIdleSec=10\n");
+        write_file("/a/rules/90-alias.ini", "[Match]\nUnit=alias\n[KeepAlive]\nIdleSec=90\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, rdirs) == 0);
+        r = ka_ruleset_match_names(&rs, (const char *const *) names, &over);
+        CHECK(r && strcmp(r->name, "90-alias.ini") == 0 && over && strcmp(over->name, "10-real.ini") == 0);
+        r = ka_ruleset_match(&rs, "real.service", &over); /* by one name alone */
+        CHECK(r && strcmp(r->name, "10-real.ini") == 0 && over == NULL);
+        ka_ruleset_done(&rs);
+        strv_free(names);
+        unit_aliases_done(&a);
+}
+
 int main(void) {
         char cmd[64];
 
@@ -595,6 +756,9 @@ int main(void) {
         test_dropin();
         test_unreadable();
         test_names_and_trust();
+        test_matching();
+        test_out_of_range();
+        test_aliases();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);
