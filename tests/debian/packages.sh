@@ -100,7 +100,8 @@ expect_no_match "$removelog" "^  (tcpkeepalived|tcpkeepalive@)" "the warning nam
 expect_eq "$(inside systemctl show -P MainPID legacy.service)" "$legacy_pid" "legacy.service is not restarted by dpkg -r"
 expect_eq "$(inside systemctl show -P MainPID switched.service)" "$switched_pid" "switched.service is not restarted by dpkg -r"
 expect_eq "$(inside systemctl is-active tcpkeepalive@switched.service || true)" inactive "dpkg -r stops the switch instances"
-pass "dpkg -r with preloaded services running: the warning names them: $(grep -c '^  ' "$TMP/remove.log") units"
+sed 's/^/    /' "$TMP/remove.log"
+pass "dpkg -r with preloaded services running: the warnings name $(sed -n 's/^  //p' "$TMP/remove.log" | sort -u | tr '\n' ' ')"
 
 # Purge: nothing of the packages is left.
 inside rm /etc/keepalived.d/50-legacy.ini
