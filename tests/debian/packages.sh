@@ -3,8 +3,10 @@
 # with lintian (no errors), installed with dpkg into a booted container (the
 # host's tree under a throw-away overlay), used the way an admin would (a
 # rule for a real server; ss and getsockopt on its connection; the library
-# found through ld.so's $LIB), then purged: nothing they installed is left,
-# and systemd has forgotten the drop-ins.
+# found through ld.so's $LIB; the per-service switch for another), removed
+# while both servers run (the warning names them, nothing restarts them),
+# then purged: nothing they installed is left, no switch link dangles, and
+# systemd has forgotten the drop-ins and the switch instances.
 . "$TKA_SRCDIR/tests/lib.sh"
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 need_cmd dpkg-buildpackage dh lintian socat
@@ -68,9 +70,42 @@ expect_match "$(inside cat "/proc/$pid/maps")" "/usr/lib/$multiarch/tcp-keepaliv
 expect_match "$(inside tcpkeepalivectl check legacy.service)" "^legacy.service: active: " "tcpkeepalivectl check"
 pass "a rule for a real server works with the installed packages"
 
+# The per-service switch for a second server, the way the README shows it.
+printf '[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:7802,bind=127.0.0.1,fork,reuseaddr EXEC:/bin/cat\n' |
+        inside_write /etc/systemd/system/switched.service
+inside systemctl daemon-reload
+inside systemctl enable tcpkeepalive@switched.service >/dev/null 2>&1
+inside systemctl start switched.service
+inside systemctl start tcpkeepalive@switched.service # waits for the check the start triggered
+wait_listening 7802
+expect_eq "$(inside systemctl is-active tcpkeepalive@switched.service)" active "the switch instance"
+inside test -L /etc/systemd/system/switched.service.wants/tcpkeepalive@switched.service ||
+        fail "systemctl enable made no switched.service.wants/tcpkeepalive@switched.service"
+pass "the switch for a second server"
+
+# Remove while both servers run with the library preloaded: the packages
+# name them (the library is about to vanish from under their LD_PRELOAD)
+# and do not restart them behind the admin's back.
+legacy_pid=$(inside systemctl show -P MainPID legacy.service)
+switched_pid=$(inside systemctl show -P MainPID switched.service)
+inside dpkg -r tcpkeepalive libtcpkeepalive >"$TMP/remove.log" 2>&1 ||
+        container_fail "dpkg -r failed: $(cat "$TMP/remove.log")"
+removelog=$(cat "$TMP/remove.log")
+expect_match "$removelog" "^tcpkeepalive: warning: .*libtcpkeepalive\.so preloaded" "dpkg -r tcpkeepalive warns"
+expect_match "$removelog" "^libtcpkeepalive: warning: .*libtcpkeepalive\.so, which is being removed" "dpkg -r libtcpkeepalive warns"
+expect_match "$removelog" "^  legacy\.service\$" "the warning names legacy.service (a rule)"
+expect_match "$removelog" "^  switched\.service\$" "the warning names switched.service (the switch)"
+expect_match "$removelog" "systemctl restart legacy\.service switched\.service" "the warning says how to restart them"
+expect_no_match "$removelog" "^  (tcpkeepalived|tcpkeepalive@)" "the warning names only preloaded units"
+expect_eq "$(inside systemctl show -P MainPID legacy.service)" "$legacy_pid" "legacy.service is not restarted by dpkg -r"
+expect_eq "$(inside systemctl show -P MainPID switched.service)" "$switched_pid" "switched.service is not restarted by dpkg -r"
+expect_eq "$(inside systemctl is-active tcpkeepalive@switched.service || true)" inactive "dpkg -r stops the switch instances"
+sed 's/^/    /' "$TMP/remove.log"
+pass "dpkg -r with preloaded services running: the warnings name $(sed -n 's/^  //p' "$TMP/remove.log" | sort -u | tr '\n' ' ')"
+
 # Purge: nothing of the packages is left.
 inside rm /etc/keepalived.d/50-legacy.ini
-inside systemctl stop legacy.service
+inside systemctl stop legacy.service switched.service
 inside dpkg --purge tcpkeepalive libtcpkeepalive >"$TMP/purge.log" 2>&1 ||
         container_fail "dpkg --purge failed: $(cat "$TMP/purge.log")"
 left=""
@@ -89,3 +124,11 @@ case $(inside sh -c 'ls /run/systemd/generator/*/50-tcpkeepalive.conf 2>/dev/nul
 esac
 expect_match "$(inside systemctl show -P LoadState tcpkeepalived.service)" "not-found" "the daemon's unit is gone"
 pass "dpkg --purge leaves nothing behind"
+
+# The switch's enablement, kept on remove as every unit's is, goes on purge:
+# no dangling link, no empty UNIT.wants, no switch instance left loaded.
+links=$(inside find /etc/systemd/system /run/systemd/system -name 'tcpkeepalive@*' 2>/dev/null || true)
+[ -z "$links" ] || fail "links left after purge: $links"
+inside test ! -e /etc/systemd/system/switched.service.wants || fail "left after purge: switched.service.wants"
+expect_eq "$(inside systemctl list-units --all --plain --no-legend 'tcpkeepalive@*')" "" "switch instances loaded after purge"
+pass "dpkg --purge removes the switch's links and systemd forgets its instances"
