@@ -36,7 +36,11 @@ inside systemctl start tcpkeepalived.service
 list=$(call ListUnits) || container_fail "ListUnits failed with hostile services running: $list"
 expect_match "$list" '"plain.service" "active"' "ListUnits answers for the other units"
 env_reason=$(call GetUnit s hostile-env.service) || container_fail "GetUnit hostile-env.service failed: $env_reason"
-expect_match "$env_reason" 'TCPKEEPALIVE_IDLE=\\\\xff\\\\x1b\[31m TCPKEEPALIVE_MODE' "the environment shown escaped"
+# Started after its drop-in, it is judged by its connections (none yet), not
+# by the environ it rewrote; check shows that environ, escaped.
+env_check=$(inside tcpkeepalivectl check hostile-env.service 2>&1) || true
+case $env_check in *"$(printf '\033')"*) fail "tcpkeepalivectl check prints a raw escape: $env_check" ;; esac
+expect_match "$env_check" 'settings: .*TCPKEEPALIVE_IDLE=\\xff\\x1b\[31m ' "the environment shown escaped"
 exe_reason=$(call GetUnit s hostile-exe.service) || container_fail "GetUnit hostile-exe.service failed: $exe_reason"
 expect_match "$exe_reason" 'bb\\\\xff\\\\x0ax/busybox is statically linked' "the program's name shown escaped"
 status=$(inside tcpkeepalivectl status 2>&1) || true

@@ -69,7 +69,7 @@ while [ $i -lt 100 ]; do
         "active|echo.service: active: PID $pid has "*) ;;
         *)
                 wrong=$((wrong + 1))
-                [ -n "$first" ] || first="restart $i (PID $pid): $act: $st ($(systemctl show -P Result tcpkeepalive@echo.service))"
+                [ -n "$first" ] || first="restart $i (PID $pid): $act: $st ($(systemctl show -P Result tcpkeepalive@echo.service)); journal: $(journalctl -u tcpkeepalive@echo.service -n 4 -o cat --no-pager | tr '\n' ' ')"
                 ;;
         esac
 done
