@@ -210,10 +210,6 @@ static int cmp_ref_pid_fd(const void *a, const void *b) {
         return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-ssize_t socket_refs_collect(const pid_t *pids, size_t n_pids, struct socket_ref **ret) {
-        return socket_refs_collect_errors(pids, n_pids, ret, NULL);
-}
-
 ssize_t socket_refs_collect_errors(const pid_t *pids, size_t n_pids, struct socket_ref **ret,
                                    struct socket_scan_errors *errors) {
         struct socket_ref *v = NULL;

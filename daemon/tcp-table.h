@@ -56,12 +56,6 @@ struct socket_ref {
         int fd;
 };
 
-/* The sockets held by the pids, each once (a socket shared by several
- * processes after fork is reported with the first pid that holds it),
- * ordered by pid then fd. Returns the count (*ret may be NULL when 0) or
- * -ENOMEM. */
-ssize_t socket_refs_collect(const pid_t *pids, size_t n_pids, struct socket_ref **ret);
-
 /* Processes whose fds could not be listed (not those that exited): their
  * sockets are unknown, never "none". */
 struct socket_scan_errors {
@@ -70,6 +64,11 @@ struct socket_scan_errors {
         int first_errno;
         char first_path[64]; /* what could not be read: /proc/PID/fd, /proc/PID/net/tcp */
 };
+/* The sockets held by the pids, each once (a socket shared by several
+ * processes after fork is reported with the first pid that holds it),
+ * ordered by pid then fd. errors (may be NULL): the processes whose fds
+ * could not be listed. Returns the count (*ret may be NULL when 0) or
+ * -ENOMEM. */
 ssize_t socket_refs_collect_errors(const pid_t *pids, size_t n_pids, struct socket_ref **ret,
                                    struct socket_scan_errors *errors);
 

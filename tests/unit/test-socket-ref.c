@@ -60,7 +60,7 @@ static void socket_at_n(void) {
 /* The scanned reference of fd N in pid's /proc/PID/fd. */
 static struct socket_ref scan_n(pid_t pid) {
         struct socket_ref *refs = NULL, found = { 0 };
-        ssize_t n = socket_refs_collect(&pid, 1, &refs);
+        ssize_t n = socket_refs_collect_errors(&pid, 1, &refs, NULL);
         for (ssize_t i = 0; i < n; i++)
                 if (refs[i].fd == N)
                         found = refs[i];
