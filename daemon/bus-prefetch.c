@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bus-prefetch.h"
+#include "unit-check.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_MANAGER_PATH "/org/freedesktop/systemd1"
@@ -80,12 +81,6 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         return 1;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 static void send_call(struct bus_prefetch *p, const char *path, const char *iface, const char *member,
                       const char *arg) {
         struct prefetch_entry *e = &p->v[p->n];
@@ -125,7 +120,7 @@ void bus_prefetch_units(struct bus_prefetch *p, char **units, size_t n, uint64_t
                         break;
                 if (r > 0)
                         continue;
-                if ((now = now_usec()) >= deadline_usec)
+                if ((now = monotonic_usec()) >= deadline_usec)
                         break;
                 if (sd_bus_wait(p->bus, deadline_usec - now) < 0)
                         break;

@@ -410,10 +410,13 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
         return 0;
 }
 
-/* A batch per event loop iteration: requests and the watchdog's
- * keep-alive go in between, however many units are queued (a rule naming
- * 10,000 units, 2,000 instances of an Accept=yes socket). */
+/* A batch per event loop iteration: requests, the watchdog's keep-alive
+ * and SIGTERM go in between, however many units are queued (a rule naming
+ * 10,000 units, 2,000 instances of an Accept=yes socket). A batch ends at
+ * 25 units or after 20 ms, whichever comes first: with systemd busy, 25
+ * calls took over a second, and a stop waited for them. */
 #define REFRESH_BATCH 25
+#define REFRESH_SLICE_USEC (20 * 1000ULL)
 /* A request that comes while a batch waits for systemd waits too: in the
  * background, a call waits 1 s at most (systemd answers in milliseconds
  * when well), and a systemd that does not answer is left alone for a
@@ -430,7 +433,7 @@ static int on_refresh_backoff_over(sd_event_source *source, uint64_t usec, void 
 static int on_refresh(sd_event_source *source, void *userdata) {
         struct manager *m = userdata;
         struct call_budget budget;
-        uint64_t now = 0;
+        uint64_t now = 0, slice_start = monotonic_usec();
         size_t n;
         (void) source;
 
@@ -442,7 +445,7 @@ static int on_refresh(sd_event_source *source, void *userdata) {
         call_budget_start(&budget, now, 2 * REFRESH_CALL_USEC, REFRESH_CALL_USEC);
         budget.only_loaded = true;
         n = strv_length(m->refresh_queue);
-        for (size_t done = 0; n > 0 && done < REFRESH_BATCH; done++) {
+        for (size_t done = 0; n > 0 && done < REFRESH_BATCH && monotonic_usec() - slice_start < REFRESH_SLICE_USEC; done++) {
                 char *item = m->refresh_queue[n - 1];
                 if (unit_name_is_valid_service(item + 2) &&
                     refresh_unit(m, &budget, item + 2, item[0] == 'R') < 0 && (budget.not_answered || budget.not_asked)) {
@@ -819,10 +822,7 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
                  * (a GetAll(Service) is kilobytes) are held at a time. */
                 if (m->prefetch && (u - units) % PREFETCH_UNITS == 0) {
                         size_t left = strv_length(u);
-                        struct timespec ts;
-                        uint64_t now, wait;
-                        clock_gettime(CLOCK_MONOTONIC, &ts);
-                        now = (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+                        uint64_t now = monotonic_usec(), wait;
                         /* Waited for as long as one call may be: what is not
                          * answered by then is asked again one call at a
                          * time, and reported as such (a hung systemd). */
@@ -1039,6 +1039,7 @@ int main(int argc, char **argv) {
                 {}
         };
         struct manager m = { .root = NULL };
+        sd_event_source *term_source = NULL, *int_source = NULL;
         char **dirs = NULL;
         sigset_t ss;
         int c, r;
@@ -1075,8 +1076,11 @@ int main(int argc, char **argv) {
         sigprocmask(SIG_BLOCK, &ss, NULL);
 
         if ((r = sd_event_default(&m.event)) < 0 ||
-            (r = sd_event_add_signal(m.event, NULL, SIGTERM, NULL, NULL)) < 0 ||
-            (r = sd_event_add_signal(m.event, NULL, SIGINT, NULL, NULL)) < 0 ||
+            (r = sd_event_add_signal(m.event, &term_source, SIGTERM, NULL, NULL)) < 0 ||
+            (r = sd_event_add_signal(m.event, &int_source, SIGINT, NULL, NULL)) < 0 ||
+            /* A stop is not kept waiting behind queued work. */
+            (r = sd_event_source_set_priority(term_source, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
+            (r = sd_event_source_set_priority(int_source, SD_EVENT_PRIORITY_IMPORTANT)) < 0 ||
             (r = sd_event_set_watchdog(m.event, true)) < 0) {
                 log_error("cannot set up the event loop: %s", strerror(-r));
                 return 1;
@@ -1150,6 +1154,8 @@ int main(int argc, char **argv) {
         rule_watch_free(m.watch);
         m.prefetch = bus_prefetch_free(m.prefetch);
         sd_bus_flush_close_unref(m.bus);
+        sd_event_source_unref(term_source);
+        sd_event_source_unref(int_source);
         sd_event_unref(m.event);
         ka_ruleset_done(&m.rules);
         free(m.fingerprint);

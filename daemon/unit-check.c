@@ -120,7 +120,7 @@ uint64_t call_budget_usec(const struct call_budget *b, uint64_t now_usec) {
         return left < b->per_call ? left : b->per_call;
 }
 
-static uint64_t now_usec(void) {
+uint64_t monotonic_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
@@ -142,7 +142,7 @@ int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *pat
                 if (arg && bus_prefetch_take(bus_prefetch_active, path, member, arg, reply, error, &r))
                         return r;
         }
-        if (budget && (usec = call_budget_usec(budget, now_usec())) == 0) {
+        if (budget && (usec = call_budget_usec(budget, monotonic_usec())) == 0) {
                 budget->not_asked++;
                 return -ETIME;
         }

@@ -37,6 +37,8 @@ struct call_budget {
 /* A call is not started with less than this left. */
 #define CALL_BUDGET_MIN_USEC (100 * 1000ULL)
 
+/* CLOCK_MONOTONIC in microseconds, the clock of budgets and deadlines. */
+uint64_t monotonic_usec(void);
 void call_budget_start(struct call_budget *b, uint64_t now_usec, uint64_t total_usec, uint64_t per_call_usec);
 /* How long a call started at now_usec may wait; 0 when the budget is spent. */
 uint64_t call_budget_usec(const struct call_budget *b, uint64_t now_usec);

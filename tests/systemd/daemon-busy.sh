@@ -115,10 +115,16 @@ with open("/etc/keepalived.d/60-many.ini", "w") as f:
     f.write("[KeepAlive]\nIdleSec=70\n")
 '
 inside tcpkeepalivectl reload
+# The daemon works through its queue of 10,000 units in the background: a
+# stop is answered between two short batches, not after the queue.
 t0=$(now_ms)
-inside systemctl restart tcpkeepalived.service
+inside systemctl stop tcpkeepalived.service
+t_stop=$(($(now_ms) - t0))
+[ "$t_stop" -lt 3000 ] || fail "the daemon took $t_stop ms to stop with 10,000 units queued"
+t0=$(now_ms)
+inside systemctl start tcpkeepalived.service
 t=$(($(now_ms) - t0))
-[ "$t" -lt 5000 ] || fail "READY took $t ms with 10,000 names"
+[ "$t" -lt 5000 ] || fail "READY took $t ms with 10,000 names: $(inside journalctl -u tcpkeepalived.service -n 5 -o short-monotonic --no-pager | tr '\n' ' ')"
 loaded=$(inside systemctl list-units --all --no-legend 'many-*' | wc -l)
 expect_eq "$loaded" 0 "units loaded into PID 1 by the daemon's checks"
 r0=$(reloads)
@@ -129,5 +135,5 @@ container_wait 20 "the rule change applied" sh -c \
         "[ \$(nsenter -t $CONTAINER_LEADER -a busctl get-property $BUS Reloads | awk '{print \$2}') -gt $r0 ]"
 t2=$(($(now_ms) - t0))
 expect_eq "$(inside systemctl is-active tcpkeepalived.service)" active "the daemon after a rule change with 10,000 names"
-pass "10,000 names: READY in $t ms, a rule change applied in $t2 ms, RSS $(daemon_rss_kb) kB, no unit loaded"
+pass "10,000 names: READY in $t ms (stopped in $t_stop ms), a rule change applied in $t2 ms, RSS $(daemon_rss_kb) kB, no unit loaded"
 container_stop
