@@ -255,7 +255,7 @@ static int cmd_iter_pin(void) {
                 return r;
         }
         if ((r = pin_path(path, sizeof(path), TKA_SOCKETS_PIN)) < 0 ||
-            (r = pin_path(tmp, sizeof(tmp), TKA_SOCKETS_PIN ".new")) < 0)
+            (r = pin_path(tmp, sizeof(tmp), TKA_SOCKETS_PIN "-new" /* bpffs refuses dots in names */)) < 0)
                 return r;
         obj = bpf_object__open_file(sockets_object_path, NULL);
         if (!obj) {
