@@ -10,6 +10,9 @@
 # by bench/sockread in the same container (TKA_SOCKREAD), the same facts
 # from one pass of a BPF iterator (bench/sockiter, TKA_SOCKITER, where
 # bpf() is allowed), and the daemon's `systemd-analyze security` exposure.
+# With the BPF backend the daemon reads every socket through the iterator
+# tcpkeepalive-bpf iter-pin pinned (bpf/sockets.bpf.c); the same calls are
+# then timed without the pin, through /proc and pidfd_getfd (the fallback).
 # Run by `make bench-daemon` (root: it boots a container).
 . "$TKA_SRCDIR/tests/lib.sh"
 . "$TKA_SRCDIR/tests/systemd/container.sh"
@@ -73,6 +76,19 @@ time_ms() { # CMD...: median wall time in ms of RUNS runs
         sort -n "$TMP/t" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
+# CPU time per ListUnits of the daemon and of systemd (PID 1 of the
+# container, answering the daemon's calls), over RUNS calls: what the wall
+# times above become on an idle machine, whatever the load of this one.
+ticks() { inside cat "/proc/$1/stat" | awk '{ print $14 + $15 }'; } # (no awk inside: /etc is volatile)
+cpu_per_list() {
+        _d0=$(ticks "$pid") _s0=$(ticks 1) n=0
+        while [ $n -lt "$RUNS" ]; do
+                inside busctl --timeout=120 call $BUS ListUnits >/dev/null
+                n=$((n + 1))
+        done
+        _tck=$(getconf CLK_TCK)
+        echo "daemon $((($(ticks "$pid") - _d0) * 1000 / _tck / RUNS)) ms, systemd $((($(ticks 1) - _s0) * 1000 / _tck / RUNS)) ms"
+}
 # Baseline: what an admin would run instead, every TCP socket with its
 # process (ss walks /proc/*/fd as the daemon does, for all 20,000 ends).
 t_ss=$(time_ms inside ss -tnpo state established)
@@ -80,22 +96,45 @@ t_ss=$(time_ms inside ss -tnpo state established)
 # their keepalive timers, socket inodes; one sock_diag dump, no /proc walk).
 t_ssoe=$(time_ms inside ss -tnoe)
 n_ssoe=$(inside ss -Htnoe | wc -l)
+cpu_ssoe=$(inside sh -c 'command time -f "%U %S" ss -tnoe 2>&1 >/dev/null' | awk '{ printf "%d ms", ($1 + $2) * 1000 }')
 t_list=$(time_ms inside busctl --timeout=120 call $BUS ListUnits)
 t_sock=$(time_ms inside busctl --timeout=120 call $BUS GetUnitSockets s holder@20001.service)
 nsock=$(inside busctl --timeout=120 call $BUS GetUnitSockets s holder@20001.service | awk '{print $2}')
 t_status=$(time_ms inside tcpkeepalivectl status)
+cpu_list=$(cpu_per_list)
 lines=$(inside tcpkeepalivectl status | grep -c "holder@.*$PER_UNIT/$PER_UNIT" || true)
 rss1=$(inside sed -n 's/^VmRSS: *//p' "/proc/$pid/status")
 echo "tcpkeepalived with $want established connections in $UNITS units (+$want client ends), median of $RUNS:"
 printf '  %-44s %6s ms  (baseline)\n' "ss -tnpo state established" "$t_ss"
-printf '  %-44s %6s ms\n' "ListUnits (all $UNITS units)" "$t_list"
+printf '  %-44s %6s ms  (CPU: %s)\n' "ListUnits (all $UNITS units)" "$t_list" "$cpu_list"
 printf '  %-44s %6s ms  (%s sockets)\n' "GetUnitSockets (one unit)" "$t_sock" "$nsock"
 printf '  %-44s %6s ms  (%s units with %s/%s keepalive)\n' "tcpkeepalivectl status" "$t_status" "$lines" "$PER_UNIT" "$PER_UNIT"
 printf '  %-44s %s -> %s\n' "daemon RSS (idle -> after the calls)" "$rss0" "$rss1"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
-printf '  %-44s %6s ms  (%s sockets)\n' "ss -tnoe (baseline)" "$t_ssoe" "$n_ssoe"
+printf '  %-44s %6s ms  (%s sockets; CPU %s)\n' "ss -tnoe (baseline)" "$t_ssoe" "$n_ssoe" "$cpu_ssoe"
 printf '  %-44s %6s x   (ListUnits %s x)\n' "tcpkeepalivectl status / ss -tnoe" "$(ratio "$t_status" "$t_ssoe")" \
         "$(ratio "$t_list" "$t_ssoe")"
+# Where ListUnits read the sockets (the daemon logs it once), and the
+# iterator's pass alone (one open and read of the pin, as the daemon does).
+path=$(inside journalctl -u tcpkeepalived --no-pager -o cat | grep -E "sockets read through|cannot be read" | tail -n1)
+printf '  %-44s %s\n' "gathering" "${path:-?}"
+if inside test -e /sys/fs/bpf/tcpkeepalive/sockets; then
+        t_iter=$(time_ms inside sh -c 'cat /sys/fs/bpf/tcpkeepalive/sockets >/dev/null')
+        printf '  %-44s %6s ms  (%s bytes)\n' "the iterator's pass (cat of the pin)" "$t_iter" \
+                "$(inside sh -c 'cat /sys/fs/bpf/tcpkeepalive/sockets | wc -c')"
+        # The same calls through /proc and pidfd_getfd (the fallback: no pin).
+        inside mv /sys/fs/bpf/tcpkeepalive/sockets /sys/fs/bpf/tcpkeepalive/sockets-off
+        t_list_proc=$(time_ms inside busctl --timeout=120 call $BUS ListUnits)
+        t_status_proc=$(time_ms inside tcpkeepalivectl status)
+        lines_proc=$(inside tcpkeepalivectl status | grep -c "holder@.*$PER_UNIT/$PER_UNIT" || true)
+        cpu_list_proc=$(cpu_per_list)
+        rss2=$(inside sed -n 's/^VmRSS: *//p' "/proc/$pid/status")
+        inside mv /sys/fs/bpf/tcpkeepalive/sockets-off /sys/fs/bpf/tcpkeepalive/sockets
+        printf '  %-44s %6s ms  (CPU: %s)\n' "fallback (/proc, pidfd_getfd): ListUnits" "$t_list_proc" \
+                "$cpu_list_proc"
+        printf '  %-44s %6s ms  (%s x ss -tnoe; %s units with %s/%s; RSS %s)\n' "fallback: tcpkeepalivectl status" \
+                "$t_status_proc" "$(ratio "$t_status_proc" "$t_ssoe")" "$lines_proc" "$PER_UNIT" "$PER_UNIT" "$rss2"
+fi
 exposure=$(inside systemd-analyze security --no-pager tcpkeepalived.service 2>&1 |
         sed -n 's/.*Overall exposure level for tcpkeepalived.service: *\([0-9.]*\).*/\1/p')
 printf '  %-44s %s\n' "systemd-analyze security exposure" "${exposure:-?}"

@@ -14,6 +14,11 @@
  *   list     the map's entries with their cgroups
  *   gc       remove entries whose cgroup is gone
  *   unload   unpin everything
+ *   iter-pin (ExecStartPre= of tcpkeepalived.service) load sockets.bpf.o,
+ *            a task_file iterator over every TCP socket with its cgroup and
+ *            keepalive values, and pin it as /sys/fs/bpf/tcpkeepalive/sockets
+ *            (0400): the daemon, which may not load BPF programs, open()s
+ *            and read()s it, one pass of the iterator per open
  *
  * What attach decided is written to /run/tcpkeepalive/bpf/UNIT for the
  * daemon and tcpkeepalivectl, which need no BPF privileges to report it.
@@ -42,6 +47,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bpf/params.h"
+#include "bpf/sockets.h"
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
@@ -59,6 +65,10 @@ enum { EXIT_USAGE = 2, EXIT_UNSUPPORTED = 3 };
 
 static const char *pin_dir = KA_BPF_PIN_DIR; /* the pins' directory */
 static const char *object_path = TCPKEEPALIVE_BPF_OBJECT;
+#ifndef TCPKEEPALIVE_SOCKETS_OBJECT
+#define TCPKEEPALIVE_SOCKETS_OBJECT "/usr/local/lib/tcpkeepalive/sockets.bpf.o"
+#endif
+static const char *sockets_object_path = TCPKEEPALIVE_SOCKETS_OBJECT;
 static bool verbose;
 /* --syslog: stdout and stderr are not ours to write (an Accept=yes
  * service's commands get the client's connection there). */
@@ -226,6 +236,59 @@ static int cmd_unload(void) {
                         say("cannot remove %s: %s", path, strerror(errno));
         (void) rmdir(pin_dir);
         return 0;
+}
+
+/* Loads the socket iterator and pins it (replacing an older pin at once:
+ * a new one is pinned beside it and renamed over it). */
+static int cmd_iter_pin(void) {
+        struct bpf_object *obj;
+        struct bpf_program *prog;
+        struct bpf_link *link;
+        char path[256], tmp[256];
+        int r;
+
+        if ((r = check_kernel()) < 0 || (r = ensure_bpffs()) < 0)
+                return r;
+        if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
+                r = -errno;
+                say("cannot create %s: %s", pin_dir, strerror(-r));
+                return r;
+        }
+        if ((r = pin_path(path, sizeof(path), TKA_SOCKETS_PIN)) < 0 ||
+            (r = pin_path(tmp, sizeof(tmp), TKA_SOCKETS_PIN "-new" /* bpffs refuses dots in names */)) < 0)
+                return r;
+        obj = bpf_object__open_file(sockets_object_path, NULL);
+        if (!obj) {
+                r = -errno;
+                say("cannot open %s: %s", sockets_object_path, strerror(-r));
+                return r;
+        }
+        if ((r = bpf_object__load(obj)) < 0) {
+                say("the kernel refused the socket iterator (%s); Linux >= 5.8 with BTF needed. Run with --verbose "
+                    "for the verifier's log",
+                    strerror(-r));
+                bpf_object__close(obj);
+                return r == -EPERM ? r : -EOPNOTSUPP;
+        }
+        prog = bpf_object__find_program_by_name(obj, "tcp_sockets");
+        link = prog ? bpf_program__attach_iter(prog, NULL) : NULL;
+        if (!link) {
+                r = -errno;
+                say("cannot create the socket iterator: %s", strerror(-r));
+                bpf_object__close(obj);
+                return r;
+        }
+        (void) unlink(tmp);
+        if ((r = bpf_link__pin(link, tmp)) < 0)
+                say("cannot pin the socket iterator at %s: %s", tmp, strerror(-r));
+        else if (chmod(tmp, 0400) < 0 || rename(tmp, path) < 0) {
+                r = -errno;
+                say("cannot put the socket iterator at %s: %s", path, strerror(-r));
+                (void) unlink(tmp);
+        }
+        bpf_link__destroy(link); /* the pin holds it */
+        bpf_object__close(obj);
+        return r < 0 ? r : 0;
 }
 
 static int open_pinned(const char *name) {
@@ -637,7 +700,8 @@ static void help(void) {
                "  detach             remove them (ExecStopPost=)\n"
                "  list               the parameters stored, per cgroup\n"
                "  gc                 remove the parameters of cgroups that are gone\n"
-               "  unload             remove the pinned programs and map\n\n"
+               "  unload             remove the pinned programs and map\n"
+               "  iter-pin           load the socket iterator tcpkeepalived reads and pin it as %s/" TKA_SOCKETS_PIN "\n\n"
                "Options:\n"
                "  --unit=NAME        the unit (attach, detach); must be the caller's cgroup's unit\n"
                "  --idle=SECONDS --interval=SECONDS --count=N --user-timeout=MS\n"
@@ -650,7 +714,7 @@ static void help(void) {
                "The environment is never read: the drop-ins of tcpkeepalive-generator(8) run this through\n"
                "tcpkeepalive-bpf-launch with the rule's values as options.\n"
                "Exit status: 0 done, 1 failed, 2 usage, 3 the kernel lacks what the backend needs.\n",
-               KA_BPF_PIN_DIR);
+               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR);
 }
 
 int main(int argc, char **argv) {
@@ -685,6 +749,8 @@ int main(int argc, char **argv) {
                 pin_dir = getenv("TCPKEEPALIVE_BPF_PIN_DIR");
         if (getenv("TCPKEEPALIVE_BPF_OBJECT"))
                 object_path = getenv("TCPKEEPALIVE_BPF_OBJECT");
+        if (getenv("TCPKEEPALIVE_SOCKETS_OBJECT"))
+                sockets_object_path = getenv("TCPKEEPALIVE_SOCKETS_OBJECT");
 #else
         /* Whatever started us, nothing below (libbpf, sd-bus: its
          * DBUS_SYSTEM_BUS_ADDRESS would let a unit point the Method=auto
@@ -753,7 +819,7 @@ int main(int argc, char **argv) {
                 default: fprintf(stderr, "Try 'tcpkeepalive-bpf --help'.\n"); return EXIT_USAGE;
                 }
         if (optind != argc - 1) {
-                say("want one command (load, attach, detach, list, gc, unload); see --help");
+                say("want one command (load, attach, detach, list, gc, unload, iter-pin); see --help");
                 return EXIT_USAGE;
         }
         cmd = argv[optind];
@@ -796,6 +862,12 @@ int main(int argc, char **argv) {
                 }
         } else if (strcmp(cmd, "unload") == 0)
                 r = cmd_unload();
+        else if (strcmp(cmd, "iter-pin") == 0) {
+                int lock = lock_state();
+                r = cmd_iter_pin();
+                if (lock >= 0)
+                        close(lock);
+        }
         else {
                 say("unknown command '%s'; see --help", cmd);
                 return EXIT_USAGE;

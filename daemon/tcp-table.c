@@ -10,7 +10,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
 #include "tcp-table.h"
+#include "../bpf/sockets.h"
 
 static int cmp_entry(const void *a, const void *b) {
         uint64_t x = ((const struct tcp_entry *) a)->inode, y = ((const struct tcp_entry *) b)->inode;
@@ -187,6 +190,10 @@ const struct tcp_entry *tcp_table_find(const struct tcp_table *t, uint64_t inode
 }
 
 void tcp_tables_done(struct tcp_tables *cache) {
+        if (cache->snapshot) {
+                sock_snapshot_done(cache->snapshot);
+                free(cache->snapshot);
+        }
         for (size_t i = 0; i < cache->n; i++) {
                 free(cache->tables[i].entries);
                 free(cache->tables[i].listening_ports);
@@ -286,4 +293,144 @@ int socket_ref_dup(int pidfd, const struct socket_ref *ref) {
                 return -ESTALE;
         }
         return fd;
+}
+
+/* ---- every socket at once, through the BPF iterator --------------------------- */
+
+static int cmp_iter_socket(const void *a, const void *b) {
+        const struct iter_socket *x = a, *y = b;
+        if (x->cgroup_id != y->cgroup_id)
+                return (x->cgroup_id > y->cgroup_id) - (x->cgroup_id < y->cgroup_id);
+        if (x->pid != y->pid)
+                return (x->pid > y->pid) - (x->pid < y->pid);
+        return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+static int cmp_listener(const void *a, const void *b) {
+        const struct iter_listener *x = a, *y = b;
+        if (x->netns != y->netns)
+                return (x->netns > y->netns) - (x->netns < y->netns);
+        return (x->port > y->port) - (x->port < y->port);
+}
+
+void sock_snapshot_done(struct sock_snapshot *s) {
+        free(s->sockets);
+        free(s->listeners);
+        *s = (struct sock_snapshot) { 0 };
+}
+
+int sock_snapshot_parse(const void *buf, size_t len, struct sock_snapshot *ret) {
+        struct tka_sockets_header h;
+        size_t n, rs, nl = 0;
+        const char *p = buf;
+
+        *ret = (struct sock_snapshot) { 0 };
+        if (len < sizeof(h))
+                return -EBADMSG;
+        memcpy(&h, p, sizeof(h));
+        if (h.magic != TKA_SOCKETS_MAGIC || h.version != TKA_SOCKETS_VERSION ||
+            h.record_size < sizeof(struct tka_socket_record) || (len - sizeof(h)) % h.record_size != 0)
+                return -EBADMSG;
+        if (h.hz == 0)
+                return -EOPNOTSUPP;
+        rs = h.record_size;
+        n = (len - sizeof(h)) / rs;
+        if (n > 0 && (!(ret->sockets = calloc(n, sizeof(*ret->sockets))) ||
+                      !(ret->listeners = calloc(n, sizeof(*ret->listeners))))) {
+                sock_snapshot_done(ret);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct tka_socket_record r;
+                memcpy(&r, p + sizeof(h) + i * rs, sizeof(r));
+                ret->sockets[i] = (struct iter_socket) {
+                        .cgroup_id = r.cgroup_id, .inode = r.inode, .netns = r.netns, .pid = r.pid, .fd = r.fd,
+                        .local_port = r.local_port, .state = r.state, .keepalive = r.keepalive != 0,
+                        .idle = r.idle, .interval = r.interval, .count = r.count,
+                        .user_timeout = r.user_timeout > INT32_MAX ? INT32_MAX : (int32_t) r.user_timeout,
+                };
+                if (r.state == TCP_STATE_LISTEN)
+                        ret->listeners[nl++] = (struct iter_listener) { .netns = r.netns, .port = r.local_port };
+        }
+        ret->n = n;
+        if (n > 1)
+                qsort(ret->sockets, n, sizeof(*ret->sockets), cmp_iter_socket);
+        if (nl > 1)
+                qsort(ret->listeners, nl, sizeof(*ret->listeners), cmp_listener);
+        ret->n_listeners = 0;
+        for (size_t i = 0; i < nl; i++)
+                if (i == 0 || cmp_listener(&ret->listeners[i], &ret->listeners[ret->n_listeners - 1]) != 0)
+                        ret->listeners[ret->n_listeners++] = ret->listeners[i];
+        return 0;
+}
+
+size_t sock_snapshot_cgroup(const struct sock_snapshot *s, uint64_t cgroup_id, const struct iter_socket **first) {
+        size_t lo = 0, hi = s->n, end;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (s->sockets[mid].cgroup_id < cgroup_id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (end = lo; end < s->n && s->sockets[end].cgroup_id == cgroup_id; end++)
+                ;
+        *first = s->sockets + lo;
+        return end - lo;
+}
+
+bool sock_snapshot_listening(const struct sock_snapshot *s, uint32_t netns, uint16_t port) {
+        struct iter_listener key = { .netns = netns, .port = port };
+        return s->n_listeners > 0 &&
+               bsearch(&key, s->listeners, s->n_listeners, sizeof(key), cmp_listener) != NULL;
+}
+
+const struct sock_snapshot *tcp_tables_snapshot(struct tcp_tables *cache) {
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        int fd, r = 0;
+
+        if (!cache->use_iterator)
+                return NULL;
+        if (cache->snapshot_tried)
+                return cache->snapshot;
+        cache->snapshot_tried = true;
+        /* Each open runs the iterator once, for this reader. */
+        if ((fd = open(TCP_SOCKETS_ITER_PIN, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+                cache->snapshot_errno = errno;
+                return NULL;
+        }
+        for (;;) {
+                ssize_t got;
+                if (cap - len < 65536) {
+                        size_t ncap = cap ? cap * 2 : 262144;
+                        char *b = ncap > ((size_t) 1 << 30) ? NULL : realloc(buf, ncap);
+                        if (!b) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        buf = b;
+                        cap = ncap;
+                }
+                got = read(fd, buf + len, cap - len);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                if (got < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (got == 0)
+                        break;
+                len += (size_t) got;
+        }
+        close(fd);
+        if (r == 0 && (cache->snapshot = calloc(1, sizeof(*cache->snapshot))) &&
+            (r = sock_snapshot_parse(buf, len, cache->snapshot)) < 0) {
+                free(cache->snapshot);
+                cache->snapshot = NULL;
+        } else if (r == 0 && !cache->snapshot)
+                r = -ENOMEM;
+        free(buf);
+        cache->snapshot_errno = r < 0 ? -r : 0;
+        return cache->snapshot;
 }

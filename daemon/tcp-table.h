@@ -34,11 +34,59 @@ struct tcp_table {
         size_t n_listening;
 };
 
-/* The tables read so far, one per network namespace. Zero-initialise. */
+/* One socket as the BPF iterator (bpf/sockets.bpf.c) reports it. */
+struct iter_socket {
+        uint64_t cgroup_id; /* the process's cgroup v2 id */
+        uint64_t inode;
+        uint32_t netns;
+        int32_t pid, fd;
+        uint16_t local_port;
+        uint8_t state, keepalive;
+        int32_t idle, interval, count, user_timeout;
+};
+
+struct iter_listener {
+        uint32_t netns;
+        uint16_t port;
+};
+
+/* Every TCP socket fd of every process, from one pass of the iterator
+ * tcpkeepalive-bpf iter-pin pins (TCP_SOCKETS_ITER_PIN). */
+struct sock_snapshot {
+        struct iter_socket *sockets; /* ordered by cgroup id, pid, fd */
+        size_t n;
+        struct iter_listener *listeners; /* sorted, unique */
+        size_t n_listeners;
+};
+
+#define TCP_SOCKETS_ITER_PIN "/sys/fs/bpf/tcpkeepalive/sockets"
+
+/* The tables read so far, one per network namespace. Zero-initialise.
+ * use_iterator: a request about many units (ListUnits) reads every
+ * socket of the system at once through the pinned iterator when it can
+ * (one pass, then a lookup per unit); a request about one unit reads
+ * that unit's processes through /proc, which costs less then. */
 struct tcp_tables {
         struct tcp_table *tables;
         size_t n;
+        bool use_iterator;
+        bool snapshot_tried;
+        int snapshot_errno;              /* why there is none: ENOENT (not pinned), EPERM (sandbox), EBADMSG */
+        struct sock_snapshot *snapshot;
 };
+
+/* The request's snapshot through the iterator, read on first use; NULL
+ * when !use_iterator or it cannot be read (then cache->snapshot_errno). */
+const struct sock_snapshot *tcp_tables_snapshot(struct tcp_tables *cache);
+/* Parses what a read of the pin returned (header, records) into ret.
+ * 0, -EBADMSG (not our format, or truncated), -EOPNOTSUPP (the kernel's
+ * HZ unknown: the values cannot be converted), -ENOMEM. */
+int sock_snapshot_parse(const void *buf, size_t len, struct sock_snapshot *ret);
+void sock_snapshot_done(struct sock_snapshot *s);
+/* The sockets of processes in the cgroup with this id: *first, count. */
+size_t sock_snapshot_cgroup(const struct sock_snapshot *s, uint64_t cgroup_id, const struct iter_socket **first);
+/* Whether a socket of network namespace netns listens on port. */
+bool sock_snapshot_listening(const struct sock_snapshot *s, uint32_t netns, uint16_t port);
 
 /* The table of pid's network namespace, read on first use; NULL when pid
  * is gone or its namespace cannot be read. */

@@ -799,6 +799,26 @@ static int check_caller_share(struct manager *m, sd_bus_message *msg, double cos
                                  "ask again in a moment", (int) uid, CALLER_LIMIT_RATE);
 }
 
+/* Once, and again when it changes: where ListUnits read the sockets. */
+static void log_sockets_source(const struct tcp_tables *tables) {
+        static int last = -1; /* 0: the iterator; else the errno that kept it from being read */
+        int now;
+
+        if (!tables->snapshot_tried)
+                return;
+        now = tables->snapshot ? 0 : tables->snapshot_errno;
+        if (now == last)
+                return;
+        last = now;
+        if (tables->snapshot)
+                log_info("sockets read through the BPF iterator %s (%zu sockets in one pass)", TCP_SOCKETS_ITER_PIN,
+                         tables->snapshot->n);
+        else
+                log_info("the BPF iterator %s cannot be read (%s): sockets read through /proc and pidfd_getfd "
+                         "(tcpkeepalive-bpf iter-pin pins it)",
+                         TCP_SOCKETS_ITER_PIN, strerror(now));
+}
+
 static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
@@ -811,6 +831,9 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
         if ((r = check_caller_share(m, msg, 1.0 + (double) m->states.n / 10.0, error)) < 0)
                 return r;
         budget_start(m, &budget);
+        /* Many units: every socket of the system in one pass of the BPF
+         * iterator, when tcpkeepalive-bpf iter-pin could pin it. */
+        tables.use_iterator = true;
         units = managed_units(m, &budget);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
@@ -843,6 +866,7 @@ static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
+        log_sockets_source(&tables);
         tcp_tables_done(&tables);
         strv_free(units);
         return r;

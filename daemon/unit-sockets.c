@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -126,17 +130,182 @@ static void read_values(int dup_fd, unsigned flags, struct unit_socket *s) {
                 snprintf(s->peer, sizeof(s->peer), "-");
 }
 
+/* ---- through the BPF iterator: every socket of the system read once per request -- */
+
+struct id_list {
+        uint64_t *v;
+        size_t n, cap;
+};
+
+static int id_list_add(struct id_list *l, uint64_t id) {
+        if (l->n == l->cap) {
+                size_t ncap = l->cap ? l->cap * 2 : 16;
+                uint64_t *v = realloc(l->v, ncap * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                l->v = v;
+                l->cap = ncap;
+        }
+        l->v[l->n++] = id;
+        return 0;
+}
+
+/* The ids of the cgroups below dir (a cgroup v2 directory's inode is its
+ * id), as deep as collect_cgroup_pids() goes. */
+static int collect_cgroup_ids(int dir_fd, unsigned depth, struct id_list *ids) {
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (depth >= 8 || !(d = fdopendir(dir_fd))) {
+                close(dir_fd);
+                return 0;
+        }
+        while (r >= 0 && (de = readdir(d)))
+                if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+                        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        struct stat st;
+                        if (fd < 0)
+                                continue;
+                        if (fstat(fd, &st) < 0 || (r = id_list_add(ids, (uint64_t) st.st_ino)) < 0) {
+                                close(fd);
+                                continue;
+                        }
+                        r = collect_cgroup_ids(fd, depth + 1, ids);
+                }
+        closedir(d);
+        return r;
+}
+
+/* The ids of the unit's cgroup and those below it; 0 when the cgroup is
+ * not on a cgroup v2 hierarchy here (then the iterator's ids, always v2,
+ * cannot be matched: -ENOENT). */
+static int unit_cgroup_ids(const char *cgroup, struct id_list *ids) {
+        static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+        char path[4096];
+
+        for (size_t i = 0; cgroup && *cgroup && i < sizeof(roots) / sizeof(roots[0]); i++) {
+                struct statfs fs;
+                struct stat st;
+                int fd;
+                if (statfs(roots[i], &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
+                        continue;
+                snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
+                if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                        continue;
+                if (fstat(fd, &st) < 0 || id_list_add(ids, (uint64_t) st.st_ino) < 0) {
+                        close(fd);
+                        return -ENOMEM;
+                }
+                return collect_cgroup_ids(fd, 0, ids);
+        }
+        return -ENOENT;
+}
+
+static int cmp_by_inode(const void *a, const void *b) {
+        const struct iter_socket *x = *(const struct iter_socket *const *) a, *y = *(const struct iter_socket *const *) b;
+        if (x->inode != y->inode)
+                return (x->inode > y->inode) - (x->inode < y->inode);
+        if (x->pid != y->pid)
+                return (x->pid > y->pid) - (x->pid < y->pid);
+        return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+static int cmp_by_pid_fd(const void *a, const void *b) {
+        const struct iter_socket *x = *(const struct iter_socket *const *) a, *y = *(const struct iter_socket *const *) b;
+        if (x->pid != y->pid)
+                return (x->pid > y->pid) - (x->pid < y->pid);
+        return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+/* The unit's sockets from the snapshot, as the /proc path reports them:
+ * the TCP sockets the kernel's tables hold (not those never bound), each
+ * once, with the first process (by pid, fd) that holds it. -ENOENT: the
+ * cgroup cannot be matched here, read /proc. */
+static ssize_t unit_sockets_from_snapshot(const struct sock_snapshot *snap, const char *cgroup,
+                                          struct unit_socket **ret) {
+        struct id_list ids = { 0 };
+        const struct iter_socket **pick = NULL;
+        struct unit_socket *out = NULL;
+        size_t n = 0, cap = 0, k = 0;
+        int r = unit_cgroup_ids(cgroup, &ids);
+
+        *ret = NULL;
+        if (r < 0 || ids.n == 0) {
+                free(ids.v);
+                return r < 0 ? r : -ENOENT;
+        }
+        for (size_t i = 0; i < ids.n; i++) {
+                const struct iter_socket *first;
+                size_t m = sock_snapshot_cgroup(snap, ids.v[i], &first);
+                for (size_t j = 0; j < m; j++) {
+                        if (first[j].state == 7 /* TCP_CLOSE: not in the kernel's tables */)
+                                continue;
+                        if (n == cap) {
+                                size_t ncap = cap ? cap * 2 : 64;
+                                const struct iter_socket **v = realloc(pick, ncap * sizeof(*v));
+                                if (!v) {
+                                        free(pick);
+                                        free(ids.v);
+                                        return -ENOMEM;
+                                }
+                                pick = v;
+                                cap = ncap;
+                        }
+                        pick[n++] = &first[j];
+                }
+        }
+        free(ids.v);
+        if (n == 0) {
+                free(pick);
+                return 0;
+        }
+        /* A socket shared after fork: once, with its first holder. */
+        qsort(pick, n, sizeof(*pick), cmp_by_inode);
+        for (size_t i = 0; i < n; i++)
+                if (k == 0 || pick[i]->inode != pick[k - 1]->inode)
+                        pick[k++] = pick[i];
+        qsort(pick, k, sizeof(*pick), cmp_by_pid_fd);
+        if (!(out = calloc(k, sizeof(*out)))) {
+                free(pick);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < k; i++) {
+                const struct iter_socket *e = pick[i];
+                struct unit_socket *s = &out[i];
+                *s = (struct unit_socket) { .pid = e->pid, .fd = e->fd,
+                                            .established = e->state == TCP_STATE_ESTABLISHED,
+                                            .inbound = sock_snapshot_listening(snap, e->netns, e->local_port),
+                                            .keepalive = e->keepalive, .idle = e->idle, .interval = e->interval,
+                                            .count = e->count, .user_timeout = e->user_timeout };
+                snprintf(s->state, sizeof(s->state), "%s", tcp_state_name(e->state));
+        }
+        free(pick);
+        *ret = out;
+        return (ssize_t) k;
+}
+
 ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables *tables, unsigned flags,
                           struct unit_socket **ret, struct socket_scan_errors *errors) {
-        struct pid_list pids = unit_pid_list(cgroup, main_pid);
+        const struct sock_snapshot *snap;
+        struct pid_list pids;
         struct socket_ref *refs = NULL;
         struct unit_socket *out = NULL;
         const struct tcp_table *t = NULL;
-        ssize_t n_refs = socket_refs_collect_errors(pids.v, pids.n, &refs, errors);
+        ssize_t n_refs;
         size_t n = 0;
         pid_t open_pid = 0;
         int pidfd = -1, pidfd_errno = 0;
 
+        /* The fast path: the request's one pass of the BPF iterator (no
+         * addresses: show reads them through the fds). */
+        if (!(flags & UNIT_SOCKETS_ADDRESSES) && (snap = tcp_tables_snapshot(tables))) {
+                ssize_t k = unit_sockets_from_snapshot(snap, cgroup, ret);
+                if (k != -ENOENT)
+                        return k;
+        }
+        pids = unit_pid_list(cgroup, main_pid);
+        n_refs = socket_refs_collect_errors(pids.v, pids.n, &refs, errors);
         free(pids.v);
         *ret = NULL;
         if (n_refs < 0)

@@ -127,6 +127,14 @@ expect_match "$status" "/etc/keepalived.d/60-bad.ini:4: error: IdleSec=never: no
 # N/N: every established connection (one or two are open now) has keepalive.
 expect_match "$status" "^active +crm.service +([1-9])/\\1 +preload +/etc/keepalived.d/50-crm.ini" "status: unit line"
 expect_match "$(inside tcpkeepalivectl list)" "^active +crm.service +([1-9])/\\1 " "list"
+# With the BPF backend built, ExecStartPre= pinned the socket iterator and
+# ListUnits (status, list) read the sockets through it, in the daemon's
+# sandbox; show reads them through /proc: the same counts either way.
+if [ -x "$TKA_BUILDDIR/tcpkeepalive-bpf" ]; then
+        expect_match "$(inside journalctl -u tcpkeepalived --no-pager)" \
+                "sockets read through the BPF iterator /sys/fs/bpf/tcpkeepalive/sockets \\([0-9]+ sockets in one pass\\)" \
+                "ListUnits: the BPF iterator's fast path"
+fi
 show=$(inside tcpkeepalivectl show crm)
 expect_match "$show" "^crm.service: active PID [0-9]+ has " "show: state and reason"
 expect_match "$show" "127.0.0.1:7301 +127.0.0.1:[0-9]+ +established +[0-9]+/[0-9]+ +on +41 +6 +3 +0" "show: socket table"
