@@ -324,6 +324,35 @@ int ctl_call(sd_bus *bus, const char *method, const char *unit) {
         return 0;
 }
 
+int ctl_apply(sd_bus *bus, const char *unit) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *call = NULL, *reply = NULL;
+        const char *result, *state, *reason;
+        int r;
+
+        /* The apply is a unit systemd runs: waited for longer than a call. */
+        r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "ApplyUnit");
+        if (r >= 0)
+                r = sd_bus_message_append(call, "s", unit);
+        if (r >= 0)
+                r = sd_bus_call(bus, call, 120 * 1000000ULL, &e, &reply);
+        sd_bus_message_unref(call);
+        if (r < 0)
+                return bus_error("ApplyUnit", &e, r);
+        r = sd_bus_message_read(reply, "sss", &result, &state, &reason);
+        if (r < 0) {
+                sd_bus_message_unref(reply);
+                return bus_error("ApplyUnit", &e, r);
+        }
+        printf("%s: %s: %s", unit, state, reason);
+        if (strcmp(result, "done") != 0)
+                printf(" (the apply: %s; journalctl -u 'tcpkeepalive-apply@*')", result);
+        putchar('\n');
+        r = strcmp(result, "done") == 0 && (strcmp(state, "active") == 0 || strcmp(state, "-") == 0) ? 0 : CTL_EXIT_PROBLEMS;
+        sd_bus_message_unref(reply);
+        return r;
+}
+
 /* Prometheus text exposition, for node_exporter's textfile collector. The
  * label is name="UNIT", as node_exporter's systemd collector has it, so
  * the two join. Each family is printed whole (HELP, TYPE, then all its

@@ -15,3 +15,5 @@ int ctl_list(sd_bus *bus, bool json);
 int ctl_show(sd_bus *bus, const char *unit, bool json);
 int ctl_call(sd_bus *bus, const char *method, const char *unit);
 int ctl_metrics(sd_bus *bus);
+/* ApplyUnit: prints "UNIT: STATE: REASON"; 0 when active, else 1. */
+int ctl_apply(sd_bus *bus, const char *unit);

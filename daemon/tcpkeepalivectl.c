@@ -46,6 +46,10 @@ static void help(void) {
                "  show UNIT            UNIT's state and reason, rule, and every TCP socket\n"
                "                       with its keepalive values as the kernel reports them\n"
                "  reload               Re-read the rules now (root)\n"
+               "  apply UNIT           Apply UNIT's rule to its running processes now, with no\n"
+               "                       restart (BPF): established and new connections; a\n"
+               "                       service, a scope or a slice. Exit 0 when UNIT is then\n"
+               "                       active, 1 when not (with the reason) (root)\n"
                "  restart UNIT         Restart UNIT if it runs, to apply its rule (root)\n"
                "  metrics              Prometheus text format, for node_exporter's textfile collector\n"
                "\n"
@@ -332,8 +336,8 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "verify") == 0)
                 return cmd_verify(root, argv + optind + 1, argc - optind - 1);
         if (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "show") || !strcmp(cmd, "reload") ||
-            !strcmp(cmd, "restart") || !strcmp(cmd, "metrics")) {
-                bool takes_unit = !strcmp(cmd, "show") || !strcmp(cmd, "restart");
+            !strcmp(cmd, "restart") || !strcmp(cmd, "metrics") || !strcmp(cmd, "apply")) {
+                bool takes_unit = !strcmp(cmd, "show") || !strcmp(cmd, "restart") || !strcmp(cmd, "apply");
                 char *unit = NULL;
                 sd_bus *bus = NULL;
                 int r;
@@ -367,6 +371,8 @@ int main(int argc, char **argv) {
                         r = ctl_call(bus, "Reload", NULL);
                 else if (!strcmp(cmd, "restart"))
                         r = ctl_call(bus, "RestartUnit", unit);
+                else if (!strcmp(cmd, "apply"))
+                        r = ctl_apply(bus, unit);
                 else
                         r = ctl_metrics(bus);
                 sd_bus_flush_close_unref(bus);

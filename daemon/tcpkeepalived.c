@@ -30,10 +30,12 @@
 #include <systemd/sd-event.h>
 
 #include "bus-api.h"
+#include "bpf-record.h"
 #include "bus-prefetch.h"
 #include "caller-limit.h"
 #include "dropin.h"
 #include "dropin-history.h"
+#include "live-apply.h"
 #include "rule-watch.h"
 #include "rules.h"
 #include "safe-text.h"
@@ -43,6 +45,10 @@
 #include "unit-check.h"
 #include "unit-name.h"
 #include "unit-states.h"
+
+#ifndef TCPKEEPALIVE_LIVE_APPLY
+#define TCPKEEPALIVE_LIVE_APPLY 0
+#endif
 
 #ifndef TCPKEEPALIVE_LIBRARY_PATH
 #define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
@@ -74,8 +80,7 @@ struct manager {
         uint64_t reloads;
         struct unit_states states; /* as last signalled: UnitStateChanged only on a change */
         /* Units to check again, on the event loop, a batch at a time (see
-         * on_refresh): "S:UNIT" to refresh its state, "R:UNIT" also to
-         * restart it when Restart=try and pending-restart. */
+         * on_refresh): "K:UNIT", K an enum refresh_kind. */
         char **refresh_queue;
         bool refresh_queue_sorted;
         sd_event_source *refresh_source;
@@ -86,6 +91,14 @@ struct manager {
         struct bus_prefetch *prefetch; /* ListUnits' systemd calls, sent together (NULL: one by one) */
         struct caller_limit limit;     /* each user's share of the daemon's time */
         struct unit_aliases aliases;   /* as the unit directories were at the last reload */
+        struct live_applies applies;   /* tcpkeepalive-apply@ jobs in flight */
+};
+
+/* What a queued check of a unit may lead to. */
+enum refresh_kind {
+        REFRESH_STATE = 'S',        /* its state, nothing more */
+        REFRESH_RULE_CHANGED = 'R', /* its drop-in changed: apply live, else Restart=try */
+        REFRESH_AFTER_APPLY = 'T',  /* a live apply ended: Restart=try if it did not take */
 };
 
 static void budget_start(struct manager *m, struct call_budget *b) {
@@ -363,10 +376,12 @@ static bool has_our_dropin(struct manager *m, const char *unit) {
         return access(path, F_OK) == 0;
 }
 
+static int start_live_apply(struct manager *m, const char *unit, sd_bus_message *caller);
+
 /* Checks unit, records its state, and emits UnitStateChanged when it
  * differs from the last one signalled (the first look at the units only
- * records). restart: Restart=try applies if the unit is pending-restart. */
-static int refresh_unit(struct manager *m, struct call_budget *budget, const char *unit, bool restart) {
+ * records). kind: what a pending-restart leads to (enum refresh_kind). */
+static int refresh_unit(struct manager *m, struct call_budget *budget, const char *unit, enum refresh_kind kind) {
         struct unit_state_entry *entry = unit_states_get(&m->states, unit);
         bool known = entry != NULL;
         struct settings_record settings = entry ? entry->settings : (struct settings_record) { 0 };
@@ -381,7 +396,13 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
                 log_warning("%s: state not refreshed: %s", unit, c.reason);
                 return r;
         }
-        if (restart && c.state == UNIT_STATE_PENDING_RESTART) {
+        /* A rule that changed reaches the running unit live, with no
+         * restart; Restart=try is for where that cannot be done (no BPF,
+         * the apply failed): the apply's end queues REFRESH_AFTER_APPLY. */
+        if (kind == REFRESH_RULE_CHANGED && (c.state == UNIT_STATE_PENDING_RESTART || has_live_record(unit)) &&
+            start_live_apply(m, unit, NULL) == 0)
+                kind = REFRESH_STATE;
+        if (kind != REFRESH_STATE && c.state == UNIT_STATE_PENDING_RESTART) {
                 const struct ka_rule *rule = match_unit(m, unit);
                 if (rule && rule->params.restart == KA_RESTART_TRY) {
                         log_info("%s: restarting (Restart=try in %s)", unit, rule->path);
@@ -448,7 +469,8 @@ static int on_refresh(sd_event_source *source, void *userdata) {
         for (size_t done = 0; n > 0 && done < REFRESH_BATCH && monotonic_usec() - slice_start < REFRESH_SLICE_USEC; done++) {
                 char *item = m->refresh_queue[n - 1];
                 if (unit_name_is_valid_service(item + 2) &&
-                    refresh_unit(m, &budget, item + 2, item[0] == 'R') < 0 && (budget.not_answered || budget.not_asked)) {
+                    refresh_unit(m, &budget, item + 2, (enum refresh_kind) item[0]) < 0 &&
+                    (budget.not_answered || budget.not_asked)) {
                         /* Kept for later; no more now. */
                         log_warning("systemd is slow: the remaining %zu unit state(s) are checked again in %llu s", n,
                                     (unsigned long long) (REFRESH_BACKOFF_USEC / 1000000ULL));
@@ -469,9 +491,9 @@ static int on_refresh(sd_event_source *source, void *userdata) {
         return 0;
 }
 
-static void queue_refresh(struct manager *m, const char *unit, bool restart) {
+static void queue_refresh(struct manager *m, const char *unit, enum refresh_kind kind) {
         char *item;
-        if (asprintf(&item, "%c:%s", restart ? 'R' : 'S', unit) < 0 || strv_push(&m->refresh_queue, item) < 0)
+        if (asprintf(&item, "%c:%s", (char) kind, unit) < 0 || strv_push(&m->refresh_queue, item) < 0)
                 return;
         m->refresh_queue_sorted = false;
         if (!m->refresh_source &&
@@ -492,7 +514,7 @@ static bool dropin_changed(char **changed, const char *unit) {
 /* All units (changed NULL: at start), or those whose drop-in (or their
  * template's) a reload changed, added or removed: a change to one rule
  * checks and restarts no unit of another. */
-static void queue_managed_units(struct manager *m, char **changed, bool restart) {
+static void queue_managed_units(struct manager *m, char **changed, enum refresh_kind kind) {
         struct call_budget budget;
         char **units;
 
@@ -501,12 +523,224 @@ static void queue_managed_units(struct manager *m, char **changed, bool restart)
         strv_sort_unique(changed);
         for (char **u = units; u && *u; u++)
                 if (!is_template(*u) && (!changed || dropin_changed(changed, *u)))
-                        queue_refresh(m, *u, restart);
+                        queue_refresh(m, *u, kind);
         /* Followed units whose drop-in went: their state is unmanaged now. */
         for (size_t i = 0; i < m->states.n; i++)
                 if (!changed || dropin_changed(changed, m->states.v[i].unit))
-                        queue_refresh(m, m->states.v[i].unit, false);
+                        queue_refresh(m, m->states.v[i].unit, kind);
         strv_free(units);
+}
+
+/* ---- live apply ------------------------------------------------------------------ */
+
+/* The unit has a record of a live apply (tcpkeepalive-bpf apply wrote it):
+ * its cgroup holds the rule's parameters, which a changed or removed rule
+ * must update or take away. */
+static bool has_live_record(const char *unit) {
+        struct bpf_record rec;
+        return bpf_record_read(NULL, unit, &rec) == 0 && strcmp(rec.method, "bpf-live") == 0;
+}
+
+static void finish_live_apply(struct manager *m, struct live_apply *a, const char *result);
+
+struct apply_start {
+        struct manager *m;
+        char unit[UNIT_NAME_MAX + 1];
+};
+
+/* systemd's answer to StartUnit: a refusal (no such unit: a build without
+ * the BPF backend's units, say) ends the apply here, as a failed job would. */
+static int on_apply_started(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        struct apply_start *st = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        struct live_apply *a;
+        (void) ret_error;
+
+        if (!e)
+                return 0;
+        log_warning("%s: cannot apply the rule live: systemd StartUnit: %s", st->unit, e->message ? e->message : e->name);
+        if ((a = live_applies_get(&st->m->applies, st->unit, false)))
+                finish_live_apply(st->m, a, "refused");
+        return 0;
+}
+
+/* Asks systemd to start a's unit; its JobRemoved ends the apply. */
+static int send_apply_start(struct manager *m, struct live_apply *a) {
+        struct apply_start *st = calloc(1, sizeof(*st));
+        sd_bus_slot *slot = NULL;
+        int r;
+
+        if (!st)
+                return -ENOMEM;
+        st->m = m;
+        snprintf(st->unit, sizeof(st->unit), "%s", a->unit);
+        r = sd_bus_call_method_async(m->bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "StartUnit", on_apply_started, st, "ss",
+                                     a->apply_unit, "replace");
+        if (r < 0) {
+                free(st);
+                return r;
+        }
+        (void) sd_bus_slot_set_destroy_callback(slot, free);
+        (void) sd_bus_slot_set_floating(slot, 1);
+        sd_bus_slot_unref(slot);
+        log_info("%s: applying its rule live (%s)", a->unit, a->apply_unit);
+        return 0;
+}
+
+/* Starts tcpkeepalive-apply@UNIT.service, the privileged step; caller (an
+ * ApplyUnit call, or NULL) is answered when its job ends. An apply already
+ * running for the unit is run again when it ends: it may have read the
+ * rules before this change. */
+static int start_live_apply(struct manager *m, const char *unit, sd_bus_message *caller) {
+        struct live_apply *a;
+        int r;
+
+        if (!TCPKEEPALIVE_LIVE_APPLY)
+                return -EOPNOTSUPP;
+        if ((a = live_applies_get(&m->applies, unit, false))) {
+                a->again = true;
+                return caller ? live_apply_add_caller(a, caller) : 0;
+        }
+        if (!(a = live_applies_get(&m->applies, unit, true)))
+                return -ENOMEM;
+        if ((caller && (r = live_apply_add_caller(a, caller)) < 0) || (r = send_apply_start(m, a)) < 0) {
+                live_applies_remove(&m->applies, a);
+                return r;
+        }
+        return 0;
+}
+
+/* The apply's job ended (result: systemd's, "done" when it succeeded):
+ * the unit's state is checked again, the callers get it, and where the
+ * apply did not take, Restart=try is left to do the work. */
+static void finish_live_apply(struct manager *m, struct live_apply *a, const char *result) {
+        char unit[UNIT_NAME_MAX + 1];
+        struct call_budget budget;
+        struct bpf_record rec;
+        const struct unit_state_entry *e;
+        bool again = a->again;
+        char reason[512];
+
+
+        snprintf(unit, sizeof(unit), "%s", a->unit);
+        /* The callers wait for the run that read the rules they saw. */
+        if (again) {
+                a->again = false;
+                if (send_apply_start(m, a) == 0)
+                        return;
+        }
+        if (strcmp(result, "done") != 0)
+                log_warning("%s: the live apply ended with '%s' (journalctl -u %s)", unit, result, a->apply_unit);
+        budget_start(m, &budget);
+        if (unit_name_is_valid_service(unit))
+                (void) refresh_unit(m, &budget, unit, REFRESH_AFTER_APPLY);
+        e = unit_states_get(&m->states, unit);
+        if (bpf_record_read(NULL, unit, &rec) == 0)
+                snprintf(reason, sizeof(reason), "%s", rec.reason);
+        else
+                snprintf(reason, sizeof(reason), "%s", strcmp(result, "done") == 0 ? "no rule covers it: nothing applied"
+                                                                                   : "the apply left no record");
+        for (size_t i = 0; i < a->n_callers; i++)
+                (void) sd_bus_reply_method_return(a->callers[i], "sss", result,
+                                                  e ? unit_state_to_string(e->state) : "-",
+                                                  e ? e->reason : reason);
+        live_applies_remove(&m->applies, a);
+}
+
+/* systemd's JobRemoved: the end of an apply we started. */
+static int on_systemd_job_removed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        const char *job, *unit, *result;
+        struct live_apply *a;
+        uint32_t id;
+        (void) error;
+
+        if (sd_bus_message_read(msg, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+        if (strncmp(unit, LIVE_APPLY_TEMPLATE_PREFIX, strlen(LIVE_APPLY_TEMPLATE_PREFIX)) == 0 &&
+            (a = live_applies_find_job_unit(&m->applies, unit)))
+                finish_live_apply(m, a, result);
+        return 0;
+}
+
+/* Scopes and slices have no drop-in (no generator reaches them): a rule
+ * that matches one is applied live when it becomes active, and to those
+ * active now when the rules change; one no rule matches any more loses
+ * what a live apply gave it. */
+static bool rule_covers_cgroup_unit(struct manager *m, const char *unit) {
+        return (unit_name_is_valid_cgroup_unit(unit) && !unit_name_is_valid_service(unit)) &&
+               ka_ruleset_match(&m->rules, unit, NULL) != NULL;
+}
+
+static void apply_cgroup_units(struct manager *m) {
+        sd_bus_message *call = NULL, *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char **patterns = NULL, **seen = NULL;
+        const char *name;
+        DIR *d;
+        int r;
+
+        if (!TCPKEEPALIVE_LIVE_APPLY)
+                return;
+        for (size_t i = 0; i < m->rules.n_rules; i++)
+                for (char **u = m->rules.rules[i].units; u && *u; u++)
+                        if (!unit_name_is_valid_service(*u) && !is_template(*u))
+                                (void) strv_push_dup(&patterns, *u);
+        if (patterns) {
+                r = sd_bus_message_new_method_call(m->bus, &call, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                                   "org.freedesktop.systemd1.Manager", "ListUnitsByPatterns");
+                if (r >= 0)
+                        r = sd_bus_message_append(call, "as", 1, "active");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(call, patterns);
+                if (r >= 0)
+                        r = sd_bus_call(m->bus, call, CALL_USEC, &e, &reply);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
+                while (r > 0 && (r = sd_bus_message_read(reply, "(ssssssouso)", &name, NULL, NULL, NULL, NULL, NULL,
+                                                         NULL, NULL, NULL, NULL)) > 0)
+                        if (rule_covers_cgroup_unit(m, name)) {
+                                (void) strv_push_dup(&seen, name);
+                                (void) start_live_apply(m, name, NULL);
+                        }
+                if (r < 0)
+                        log_warning("cannot list the scopes and slices the rules name: %s",
+                                    e.message ? e.message : strerror(-r));
+        }
+        /* Applied before, matched no more (or not active): taken away. */
+        if ((d = opendir(BPF_RECORD_DIR))) {
+                struct dirent *de;
+                strv_sort_unique(seen);
+                while ((de = readdir(d)))
+                        if (unit_name_is_valid_cgroup_unit(de->d_name) && !unit_name_is_valid_service(de->d_name) &&
+                            !strv_contains_sorted(seen, de->d_name) && has_live_record(de->d_name))
+                                (void) start_live_apply(m, de->d_name, NULL);
+                closedir(d);
+        }
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(call);
+        sd_bus_message_unref(reply);
+        strv_free(patterns);
+        strv_free(seen);
+}
+
+/* PropertiesChanged of a unit says ActiveState=active. */
+static bool became_active(sd_bus_message *msg) {
+        const char *name, *value;
+        int r;
+
+        if (sd_bus_message_enter_container(msg, 'a', "{sv}") <= 0)
+                return false;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                if (sd_bus_message_read(msg, "s", &name) < 0)
+                        return false;
+                if (strcmp(name, "ActiveState") == 0)
+                        return sd_bus_message_read(msg, "v", "s", &value) > 0 && strcmp(value, "active") == 0;
+                if (sd_bus_message_skip(msg, "v") < 0 || sd_bus_message_exit_container(msg) < 0)
+                        return false;
+        }
+        return false;
 }
 
 /* systemd's PropertiesChanged on a unit: a start, stop or restart of a
@@ -521,8 +755,11 @@ static int on_systemd_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_e
                 return 0;
         if (sd_bus_path_decode(path, "/org/freedesktop/systemd1/unit", &unit) <= 0)
                 return 0;
+        /* A container's scope (or a slice) a rule names has started. */
+        if (rule_covers_cgroup_unit(m, unit) && became_active(msg))
+                (void) start_live_apply(m, unit, NULL);
         if (unit_name_is_valid_service(unit) && (unit_states_get(&m->states, unit) || has_our_dropin(m, unit)))
-                queue_refresh(m, unit, false);
+                queue_refresh(m, unit, REFRESH_STATE);
         free(unit);
         return 0;
 }
@@ -546,8 +783,9 @@ static void reload_done(struct manager *m, int r) {
                 m->reloads++;
                 rescan_dropins(m, &changed);
                 if (changed)
-                        queue_managed_units(m, changed, true);
+                        queue_managed_units(m, changed, REFRESH_RULE_CHANGED);
                 strv_free(changed);
+                apply_cgroup_units(m);
         }
         (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "Rules", "Errors", "Reloads", NULL);
 }
@@ -967,6 +1205,32 @@ static int method_restart_unit(sd_bus_message *msg, void *userdata, sd_bus_error
         return 1;
 }
 
+/* Applies unit's rule live now (tcpkeepalive-apply@UNIT.service); answered
+ * when that has ended: (systemd's job result, the unit's state, reason). */
+static int method_apply_unit(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        const char *unit;
+        char shown[65];
+        int r;
+
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0)
+                return r;
+        if (strlen(unit) > UNIT_NAME_MAX || !unit_name_is_valid_cgroup_unit(unit)) {
+                text_escape_to(shown, sizeof(shown), unit);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'%s' is not a valid service, scope or slice name", shown);
+        }
+        if (!caller_is_root(msg))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "only root may apply a rule");
+        if (!TCPKEEPALIVE_LIVE_APPLY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "this build has no BPF backend: a rule reaches %s when it restarts", unit);
+        if ((r = start_live_apply(m, unit, msg)) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "cannot start the live apply of %s: %s", unit,
+                                         strerror(-r));
+        return 1;
+}
+
 /* UnitStates: (unit, state, reason) of every followed unit, as last
  * signalled: from the record, without asking systemd (any user may read
  * it, as often as they like). */
@@ -988,6 +1252,7 @@ REPLYING(method_get_unit)
 REPLYING(method_get_unit_sockets)
 REPLYING(method_reload)
 REPLYING(method_restart_unit)
+REPLYING(method_apply_unit)
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
@@ -1006,6 +1271,8 @@ static const sd_bus_vtable manager_vtable[] = {
         /* No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus requires CAP_SYS_ADMIN of the caller. */
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload_replying, 0),
         SD_BUS_METHOD_WITH_ARGS("RestartUnit", SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_restart_unit_replying, 0),
+        SD_BUS_METHOD_WITH_ARGS("ApplyUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("s", result, "s", state, "s", reason),
+                                method_apply_unit_replying, 0),
         SD_BUS_SIGNAL_WITH_ARGS("UnitStateChanged", SD_BUS_ARGS("s", unit, "s", state, "s", reason), 0),
         SD_BUS_VTABLE_END,
 };
@@ -1158,11 +1425,14 @@ int main(int argc, char **argv) {
                                      "PropertiesChanged", on_systemd_unit_changed, &m)) < 0 ||
             (r = sd_bus_match_signal(m.bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                                      "org.freedesktop.systemd1.Manager", "UnitRemoved", on_systemd_unit_removed, &m)) < 0 ||
+            (r = sd_bus_match_signal(m.bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                     "org.freedesktop.systemd1.Manager", "JobRemoved", on_systemd_job_removed, &m)) < 0 ||
             (r = systemd_call_async(&m, NULL, NULL, "Subscribe", NULL)) < 0)
                 log_warning("cannot follow systemd's unit changes (%s): UnitStateChanged will only follow rule changes",
                             strerror(-r));
         /* Checked on the event loop after READY, a batch at a time. */
-        queue_managed_units(&m, NULL, false);
+        queue_managed_units(&m, NULL, REFRESH_STATE);
+        apply_cgroup_units(&m);
 
         if ((r = sd_bus_request_name(m.bus, BUS_NAME, 0)) < 0) {
                 log_error("cannot own %s: %s", BUS_NAME, strerror(-r));
@@ -1188,5 +1458,6 @@ int main(int argc, char **argv) {
         sd_event_source_unref(m.refresh_source);
         dropin_history_done(&m.history);
         unit_aliases_done(&m.aliases);
+        live_applies_done(&m.applies);
         return r != 0 ? 1 : 0; /* sd_event_loop: 0 on SIGTERM, EXIT_FAILURE on disconnect */
 }
