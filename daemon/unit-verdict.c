@@ -161,6 +161,14 @@ static bool bpf_record_current(const struct unit_facts *f) {
                f->bpf_written_usec >= f->activation_usec;
 }
 
+/* tcpkeepalive-bpf apply gave this run's cgroup the rule live, after the
+ * unit's current settings took effect: BPF carries the rule, whatever the
+ * process's environment says, until the unit's next start. */
+static bool live_apply_current(const struct unit_facts *f) {
+        return f->have_bpf_record && streq(f->bpf_method, "bpf-live") && f->cgroup_id != 0 &&
+               f->bpf_cgroup_id == f->cgroup_id && f->bpf_applied_usec >= f->settings_since_usec;
+}
+
 /* The helper's failure is the kernel's refusal of BPF (no support, a
  * seccomp filter or lockdown saying no), not a broken installation: its
  * record says "the BPF backend failed: " and strerror of what failed. */
@@ -355,6 +363,15 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
         }
         if (!f->environ_read) {
                 unit_set_state(c, UNIT_STATE_ERROR, "cannot read the environment of PID %u", pid);
+                return;
+        }
+        if (live_apply_current(f)) {
+                char who[160];
+                snprintf(c->method, sizeof(c->method), "bpf-live");
+                snprintf(who, sizeof(who),
+                         "BPF, applied live with no restart (%" PRIu64 " connection(s) given the rule's values then, "
+                         "new ones as they connect)", f->bpf_live);
+                connections_verdict(f, c, who, true);
                 return;
         }
         snprintf(c->method, sizeof(c->method), "preload");

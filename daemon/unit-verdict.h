@@ -80,7 +80,7 @@ struct unit_check {
         char dropin_path[1024];
         bool library_mapped;
         char environment[512];  /* TCPKEEPALIVE_* of the running process, space-separated */
-        char method[16];        /* "preload" or "bpf": how the running process gets keepalive */
+        char method[16];        /* "preload", "bpf" or "bpf-live" (applied live): how the running process gets keepalive */
         char source[512];       /* where the drop-in's values come from (its TCPKEEPALIVE_SOURCE) */
         bool not_loaded;          /* only_loaded asked, and systemd has not loaded the unit */
         struct conn_tally conns;  /* when counted */
@@ -130,10 +130,15 @@ struct unit_facts {
 
         /* /run/tcpkeepalive/bpf/UNIT, written by tcpkeepalive-bpf at ExecStartPre= */
         bool have_bpf_record;
-        const char *bpf_method;          /* "bpf", "preload" (auto chose it) or "error" */
+        const char *bpf_method;          /* "bpf", "bpf-live", "preload" (auto chose it) or "error" */
         const char *bpf_reason;
         uint64_t bpf_cgroup_id;          /* 0 when the helper failed before it opened the cgroup */
         uint64_t bpf_written_usec;       /* the record's mtime (CLOCK_REALTIME) */
+        uint64_t bpf_applied_usec;       /* bpf-live: when tcpkeepalive-bpf apply ran (CLOCK_REALTIME) */
+        uint64_t bpf_live;               /* bpf-live: connections it gave the rule's values */
+        /* Since when the unit's current keepalive settings (its drop-in's)
+         * have been in effect (CLOCK_REALTIME); 0 unknown. */
+        uint64_t settings_since_usec;
 
         /* The established connections, when they were counted, compared with want. */
         bool counted;
