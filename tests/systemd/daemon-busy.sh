@@ -34,7 +34,7 @@ container_wait 120 "the $N echo@ instances ended" sh -c \
 inside systemctl reset-failed 'echo@*' 2>/dev/null || true
 container_wait 60 "the $N echo@ instances unloaded" sh -c \
         "[ \$(nsenter -t $CONTAINER_LEADER -a systemctl list-units --all --no-legend 'echo@*' | wc -l) -eq 0 ]"
-container_wait 30 "tcpkeepalived's record emptied of the gone instances (UnitStates: \$(n_states))" sh -c \
+container_wait 90 "tcpkeepalived's record emptied of the gone instances (UnitStates: \$(n_states))" sh -c \
         "[ \$(nsenter -t $CONTAINER_LEADER -a busctl get-property $BUS UnitStates | awk '{print \$2}') -le 2 ]"
 pass "after $N per-connection instances: the record holds $(n_states) unit(s), RSS $(daemon_rss_kb) kB"
 
@@ -124,7 +124,11 @@ t_stop=$(($(now_ms) - t0))
 t0=$(now_ms)
 inside systemctl start tcpkeepalived.service
 t=$(($(now_ms) - t0))
-[ "$t" -lt 5000 ] || fail "READY took $t ms with 10,000 names: $(inside journalctl -u tcpkeepalived.service -n 5 -o short-monotonic --no-pager | tr '\n' ' ')"
+# The goal (READY in under 5 s) is bench/daemon-busy.sh's figure; here a
+# bound well below the 30 s watchdog, wider under ASan (4.1 s measured).
+ready_limit=5000
+[ -z "${TKA_SANITIZER_REPORTS:-}" ] || ready_limit=15000
+[ "$t" -lt "$ready_limit" ] || fail "READY took $t ms with 10,000 names: $(inside journalctl -u tcpkeepalived.service -n 5 -o short-monotonic --no-pager | tr '\n' ' ')"
 loaded=$(inside systemctl list-units --all --no-legend 'many-*' | wc -l)
 expect_eq "$loaded" 0 "units loaded into PID 1 by the daemon's checks"
 r0=$(reloads)
