@@ -181,8 +181,10 @@ int main(void) {
         test_keys();
         test_store_hit_forget();
         test_bound();
-        sd_bus_flush_close_unref(bus);
+        /* Not flushed: the bus never finishes authenticating, a flush
+         * would wait for that. */
         close(fds[1]);
+        sd_bus_close_unref(bus);
         printf("%d checks, %d failures\n", checks, failures);
         return failures ? 1 : 0;
 }
