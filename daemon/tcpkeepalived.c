@@ -558,9 +558,16 @@ static int on_subscribed(sd_bus_message *reply, void *userdata, sd_bus_error *re
         return 0;
 }
 
+/* Not waited for, and given as long as a Reload: systemd subscribes us
+ * when it reads the call, however late it answers. */
 static int subscribe(struct manager *m) {
-        return sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                        "org.freedesktop.systemd1.Manager", "Subscribe", on_subscribed, m, NULL);
+        sd_bus_message *msg = NULL;
+        int r = sd_bus_message_new_method_call(m->bus, &msg, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                               "org.freedesktop.systemd1.Manager", "Subscribe");
+        if (r >= 0)
+                r = sd_bus_call_async(m->bus, NULL, msg, on_subscribed, m, ASYNC_CALL_USEC);
+        sd_bus_message_unref(msg);
+        return r;
 }
 
 /* Reloading (true as a daemon-reload starts, false when done): a reload
