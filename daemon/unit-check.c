@@ -247,8 +247,11 @@ int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *pat
         }
         /* Kept since systemd last said the unit changed (systemd-cache.h). */
         if (systemd_cache_active && arg && systemd_cache_key(path, member, arg, &key, &slot) > 0) {
-                sd_bus_message *hit = NULL;
-                if (systemd_cache_usable(bus, budget) && (hit = systemd_cache_get(systemd_cache_active, key, slot))) {
+                /* The Ping only when there is an answer to hand out. */
+                sd_bus_message *hit = systemd_cache_get(systemd_cache_active, key, slot);
+                if (hit && !systemd_cache_usable(bus, budget))
+                        hit = sd_bus_message_unref(hit);
+                if (hit) {
                         systemd_cache_count(systemd_cache_active, true);
                         *reply = hit;
                         free(key);
