@@ -9,7 +9,8 @@
 #    (pending-restart), a stop (inactive), each in the status right after
 #    the systemctl command returns;
 #  - after systemctl daemon-reexec the states are still right, later
-#    changes still show at once, and the cache is used again.
+#    changes still show at once, and the cache is used again;
+#  - a systemd that stops answering is not hidden by what it said before.
 . "$TKA_SRCDIR/tests/lib.sh"
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 need_cmd socat python3
@@ -129,6 +130,24 @@ status_json >/dev/null
 marker mark-5
 expect_eq "$(calls_between mark-4 mark-5 'LoadUnit|GetUnit|GetAll')" 0 "unit calls to systemd in a status after daemon-reexec"
 pass "daemon-reexec: states unchanged, a later restart shows at once, the cache used again"
+
+# ---- a systemd that stops answering -----------------------------------------------
+# PID 1 of the container stopped (SIGSTOP from the host): the kept answers
+# must not make the units look fine; the status says systemd did not
+# answer (the request's Ping went unanswered, so nothing kept is used).
+kill -STOP "$CONTAINER_LEADER"
+on_exit "kill -CONT $CONTAINER_LEADER"
+t0=$(now_ms)
+s=$(status_json) || true
+t=$(($(now_ms) - t0))
+kill -CONT "$CONTAINER_LEADER"
+expect_eq "$(field "$s" cache-1.service state)" error "cache-1.service while systemd does not answer"
+case $s in *'"state":"active"'*) fail "a unit shown active while systemd did not answer: $s" ;; esac
+why=$(field "$s" cache-1.service reason)
+expect_match "$why" "did not answer|not asked" "cache-1.service's reason"
+s=$(status_json)
+expect_eq "$(field "$s" cache-1.service state)" active "cache-1.service once systemd answers again"
+pass "a stopped systemd: every unit in error after $t ms (\"$why\"), then active again"
 
 pid=$(inside systemctl show -P MainPID tcpkeepalived.service)
 rss=$(inside sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
