@@ -282,8 +282,9 @@ int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *pat
         sd_bus_message_unref(msg);
 done:
         /* Stored now, while the request runs; a signal that says the unit
-         * changed is processed after it and drops the entry (see
-         * tcpkeepalived.c, on_systemd_cache_signal). */
+         * changed is processed after it and drops the entry (the order is
+         * explained in tcpkeepalived.c, "systemd's answers, kept while
+         * true"). */
         if (r >= 0 && key && systemd_cache_active && *reply)
                 cache_store(bus, key, slot, reply);
         free(key);
