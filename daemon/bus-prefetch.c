@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bus-prefetch.h"
+#include "systemd-cache.h"
 #include "unit-check.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -95,7 +96,8 @@ static void send_call(struct bus_prefetch *p, const char *path, const char *ifac
         p->pending++;
 }
 
-void bus_prefetch_units(struct bus_prefetch *p, char **units, size_t n, uint64_t deadline_usec) {
+void bus_prefetch_units(struct bus_prefetch *p, char **units, size_t n, uint64_t deadline_usec,
+                        struct systemd_cache *cached) {
         bus_prefetch_clear(p);
         if (!p || n == 0 || !(p->v = calloc(n * 3, sizeof(*p->v))))
                 return;
@@ -106,6 +108,11 @@ void bus_prefetch_units(struct bus_prefetch *p, char **units, size_t n, uint64_t
                         continue; /* a template: not a unit systemd loads */
                 if (sd_bus_path_encode("/org/freedesktop/systemd1/unit", units[i], &opath) < 0)
                         continue;
+                /* Kept since systemd last said it changed: nothing to ask. */
+                if (systemd_cache_has_all(cached, opath)) {
+                        free(opath);
+                        continue;
+                }
                 /* In this order, on one connection: systemd has loaded the
                  * unit when the GetAll calls on its path arrive. */
                 send_call(p, SD_MANAGER_PATH, "org.freedesktop.systemd1.Manager", "LoadUnit", units[i]);

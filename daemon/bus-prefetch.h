@@ -19,10 +19,13 @@ struct bus_prefetch;
 /* A connection of its own to the system bus. */
 int bus_prefetch_new(struct bus_prefetch **ret);
 struct bus_prefetch *bus_prefetch_free(struct bus_prefetch *p);
-/* Asks for units[0..n) (templates skipped), waits until all are answered or
+/* Asks for units[0..n) (templates skipped, and units whose three answers
+ * cached holds: NULL skips none), waits until all are answered or
  * CLOCK_MONOTONIC deadline_usec; the answers not taken before are dropped.
  * A call not answered by then is not kept: the caller asks it again. */
-void bus_prefetch_units(struct bus_prefetch *p, char **units, size_t n, uint64_t deadline_usec);
+struct systemd_cache;
+void bus_prefetch_units(struct bus_prefetch *p, char **units, size_t n, uint64_t deadline_usec,
+                        struct systemd_cache *cached);
 /* Drops the answers not taken. */
 void bus_prefetch_clear(struct bus_prefetch *p);
 /* The answer to (path, member, arg), once: 1 with *reply (the caller's

@@ -25,6 +25,7 @@
 #include "exe-check.h"
 #include "keepalive-params.h"
 #include "strv.h"
+#include "systemd-cache.h"
 #include "process-ref.h"
 #include "tcp-table.h"
 #include "unit-sockets.h"
@@ -126,24 +127,144 @@ uint64_t monotonic_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
 }
 
+/* The properties read_props reads: a kept GetAll answer holds these
+ * alone. systemd's whole answer (some 200 properties, kilobytes for a
+ * Service) would make the cache a few megabytes at a few hundred units,
+ * and each hit would be decoded in full again. Keep in step with
+ * read_props. */
+static const char *const props_read[] = {
+        "ActiveState", "ControlGroup", "DropInPaths", "UnsetEnvironment", "Environment", "MainPID",
+        "ExecMainStartTimestamp", "InactiveExitTimestamp", "EnvironmentFiles", NULL,
+};
+
+static bool props_read_has(const char *name) {
+        for (size_t i = 0; props_read[i]; i++)
+                if (strcmp(props_read[i], name) == 0)
+                        return true;
+        return false;
+}
+
+/* A copy of the GetAll answer m (a{sv}) with the props_read entries only,
+ * sealed, ready to be read. */
+static int props_trim(sd_bus *bus, sd_bus_message *m, sd_bus_message **ret) {
+        sd_bus_message *t = NULL;
+        const char *name;
+        int r;
+
+        if ((r = sd_bus_message_new(bus, &t, SD_BUS_MESSAGE_METHOD_RETURN)) >= 0 &&
+            (r = sd_bus_message_rewind(m, true)) >= 0 && (r = sd_bus_message_enter_container(m, 'a', "{sv}")) >= 0)
+                r = sd_bus_message_open_container(t, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                if ((r = sd_bus_message_read(m, "s", &name)) < 0)
+                        break;
+                if (props_read_has(name)) {
+                        if ((r = sd_bus_message_open_container(t, 'e', "sv")) >= 0 &&
+                            (r = sd_bus_message_append(t, "s", name)) >= 0 && (r = sd_bus_message_copy(t, m, false)) >= 0)
+                                r = sd_bus_message_close_container(t);
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0 && (r = sd_bus_message_exit_container(m)) >= 0 && (r = sd_bus_message_close_container(t)) >= 0 &&
+            (r = sd_bus_message_seal(t, 1, 0)) >= 0)
+                r = sd_bus_message_rewind(t, true);
+        (void) sd_bus_message_rewind(m, true);
+        if (r < 0) {
+                sd_bus_message_unref(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+bool systemd_cache_usable(sd_bus *bus, struct call_budget *budget) {
+        sd_bus_message *ping = NULL;
+        uint64_t usec;
+        int r;
+
+        if (!systemd_cache_active || !budget || systemd_cache_units(systemd_cache_active) == 0)
+                return false;
+        if (budget->cache_ping == 0) {
+                /* Answered by sd-bus in PID 1 itself, without a look at any
+                 * unit: microseconds, once per request. */
+                if ((usec = call_budget_usec(budget, monotonic_usec())) == 0) {
+                        budget->cache_ping = -1;
+                        return false;
+                }
+                budget->last_call = usec;
+                r = sd_bus_message_new_method_call(bus, &ping, SD_DEST, "/org/freedesktop/systemd1",
+                                                   "org.freedesktop.DBus.Peer", "Ping");
+                if (r >= 0)
+                        r = sd_bus_call(bus, ping, usec, NULL, NULL);
+                sd_bus_message_unref(ping);
+                if (r == -ETIMEDOUT)
+                        budget->not_answered++;
+                budget->cache_ping = r >= 0 ? 1 : -1;
+        }
+        return budget->cache_ping > 0;
+}
+
+/* The answer to keep for key: a GetAll answer trimmed (props_trim); a
+ * LoadUnit/GetUnit answer only when it is the path of the name asked for.
+ * An alias is answered with its unit's path, which systemd's signals name,
+ * not the alias's: an entry under the alias's key would outlive the
+ * unit's UnitRemoved, and a cached "loaded" would then let GetUnit's
+ * only_loaded look load the unit again through its path. */
+static void cache_store(sd_bus *bus, const char *key, enum systemd_cache_slot slot, sd_bus_message **reply) {
+        sd_bus_message *keep = NULL;
+
+        if (slot == SYSTEMD_CACHE_LOAD) {
+                const char *opath;
+                if (sd_bus_message_read(*reply, "o", &opath) >= 0 && strcmp(opath, key) == 0)
+                        keep = sd_bus_message_ref(*reply);
+                (void) sd_bus_message_rewind(*reply, true);
+        } else if (props_trim(bus, *reply, &keep) >= 0) {
+                /* The caller reads the trimmed copy too: the same answer,
+                 * cheaper to decode. */
+                sd_bus_message_unref(*reply);
+                *reply = sd_bus_message_ref(keep);
+        }
+        if (keep)
+                (void) systemd_cache_put(systemd_cache_active, key, slot, keep);
+        sd_bus_message_unref(keep);
+}
+
 int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *path, const char *iface,
                         const char *member, sd_bus_error *error, sd_bus_message **reply, const char *types, ...) {
         sd_bus_message *msg = NULL;
         uint64_t usec = 0; /* 0: the connection's default */
+        const char *arg = NULL;
+        char *key = NULL;
+        enum systemd_cache_slot slot = SYSTEMD_CACHE_LOAD;
         va_list ap;
         int r;
 
-        /* Answered already, sent with the other units' calls (ListUnits). */
-        if (bus_prefetch_active && reply && types && strcmp(types, "s") == 0) {
-                const char *arg;
+        if (reply && types && strcmp(types, "s") == 0) {
                 va_start(ap, types);
                 arg = va_arg(ap, const char *);
                 va_end(ap);
-                if (arg && bus_prefetch_take(bus_prefetch_active, path, member, arg, reply, error, &r))
-                        return r;
         }
+        /* Kept since systemd last said the unit changed (systemd-cache.h). */
+        if (systemd_cache_active && arg && systemd_cache_key(path, member, arg, &key, &slot) > 0) {
+                /* The Ping only when there is an answer to hand out. */
+                sd_bus_message *hit = systemd_cache_get(systemd_cache_active, key, slot);
+                if (hit && !systemd_cache_usable(bus, budget))
+                        hit = sd_bus_message_unref(hit);
+                if (hit) {
+                        systemd_cache_count(systemd_cache_active, true);
+                        *reply = hit;
+                        free(key);
+                        return 1;
+                }
+                systemd_cache_count(systemd_cache_active, false);
+        }
+        /* Answered already, sent with the other units' calls (ListUnits). */
+        if (bus_prefetch_active && arg && bus_prefetch_take(bus_prefetch_active, path, member, arg, reply, error, &r))
+                goto done;
         if (budget && (usec = call_budget_usec(budget, monotonic_usec())) == 0) {
                 budget->not_asked++;
+                free(key);
                 return -ETIME;
         }
         r = sd_bus_message_new_method_call(bus, &msg, SD_DEST, path, iface, member);
@@ -159,6 +280,14 @@ int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *pat
         if (r == -ETIMEDOUT && budget)
                 budget->not_answered++;
         sd_bus_message_unref(msg);
+done:
+        /* Stored now, while the request runs; a signal that says the unit
+         * changed is processed after it and drops the entry (the order is
+         * explained in tcpkeepalived.c, "systemd's answers, kept while
+         * true"). */
+        if (r >= 0 && key && systemd_cache_active && *reply)
+                cache_store(bus, key, slot, reply);
+        free(key);
         return r;
 }
 

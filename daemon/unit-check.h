@@ -33,6 +33,11 @@ struct call_budget {
          * look (tcpkeepalived's background checks: 10,000 names in a rule
          * must not become 10,000 units loaded in PID 1). */
         bool only_loaded;
+        /* systemd's answers kept in systemd_cache_active are handed out
+         * only in a request whose Ping systemd answered (0: not asked yet,
+         * 1: answered, -1: not): a systemd that hangs after answering
+         * once shows as hung, not as the answers it gave then. */
+        int cache_ping;
 };
 /* A call is not started with less than this left. */
 #define CALL_BUDGET_MIN_USEC (100 * 1000ULL)
@@ -47,6 +52,10 @@ uint64_t call_budget_usec(const struct call_budget *b, uint64_t now_usec);
  * -ETIMEDOUT when systemd did not answer in time, else as sd_bus_call. */
 int systemd_call_method(sd_bus *bus, struct call_budget *budget, const char *path, const char *iface,
                         const char *member, sd_bus_error *error, sd_bus_message **reply, const char *types, ...);
+/* Whether kept answers may be handed out in this request: the cache is
+ * active and not empty, and systemd answered a Ping (sent once per budget,
+ * within it). */
+bool systemd_cache_usable(sd_bus *bus, struct call_budget *budget);
 /* One sentence on why systemd could not be asked: r from systemd_call_method. */
 void systemd_call_describe(char *buf, size_t size, const char *member, const char *unit, int r, const sd_bus_error *e,
                            const struct call_budget *budget);
