@@ -48,6 +48,7 @@
 
 #include "bpf/params.h"
 #include "bpf/sockets.h"
+#include "bpf-record.h"
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
@@ -57,7 +58,6 @@
 #ifndef TCPKEEPALIVE_BPF_OBJECT
 #define TCPKEEPALIVE_BPF_OBJECT "/usr/local/lib/tcpkeepalive/tcpkeepalive.bpf.o"
 #endif
-#define STATE_DIR "/run/tcpkeepalive/bpf"
 #define LOCK_FILE "/run/tcpkeepalive/bpf.lock"
 #define FILEID_KERNFS 0xfe /* a cgroup's file handle: its 64-bit id */
 
@@ -159,7 +159,7 @@ static int ensure_bpffs(void) {
 static int lock_state(void) {
         int fd;
         (void) mkdir("/run/tcpkeepalive", 0755);
-        (void) mkdir(STATE_DIR, 0755);
+        (void) mkdir(BPF_RECORD_DIR, 0755);
         fd = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
                 close(fd);
@@ -460,24 +460,13 @@ static unsigned gc_map(int map_fd) {
 
 static void write_record(const char *unit, const char *method, const char *reason, uint64_t cgroup_id,
                          bool explicit_attach) {
-        char path[512], tmp[520];
-        FILE *f;
+        struct bpf_record rec = { .cgroup_id = cgroup_id, .explicit_attach = explicit_attach };
+        int r;
 
-        if (!unit_name_is_valid_service(unit))
-                return;
-        snprintf(path, sizeof(path), STATE_DIR "/%.256s", unit);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        f = fopen(tmp, "we");
-        if (!f)
-                return;
-        /* One line per field: a reason can quote a program's path (ExecStart=
-         * takes C escapes, a newline too). */
-        char shown[256];
-        text_escape_to(shown, sizeof(shown), reason);
-        fprintf(f, "method=%s\nreason=%s\ncgroup_id=%llu\nattached=%s\n", method, shown,
-                (unsigned long long) cgroup_id, explicit_attach ? "explicit" : "systemd");
-        if (fclose(f) != 0 || rename(tmp, path) < 0)
-                (void) unlink(tmp);
+        snprintf(rec.method, sizeof(rec.method), "%s", method);
+        snprintf(rec.reason, sizeof(rec.reason), "%s", reason);
+        if ((r = bpf_record_write(NULL, unit, &rec)) < 0 && r != -EINVAL)
+                say("cannot write the record of %s in " BPF_RECORD_DIR ": %s", unit, strerror(-r));
 }
 
 /* ---- Method=auto ------------------------------------------------------------------------ */
@@ -611,7 +600,6 @@ out:
 }
 
 static int cmd_detach(const char *cgroup, const char *unit) {
-        char path[512];
         uint64_t id;
         int cg, map, r = 0;
 
@@ -641,10 +629,7 @@ static int cmd_detach(const char *cgroup, const char *unit) {
         (void) gc_map(map);
         close(map);
 out:
-        if (unit_name_is_valid_service(unit)) {
-                snprintf(path, sizeof(path), STATE_DIR "/%.256s", unit);
-                (void) unlink(path);
-        }
+        (void) bpf_record_remove(NULL, unit);
         if (r < 0)
                 say("cannot remove the parameters of %s: %s", cgroup, strerror(-r));
         return r;
