@@ -62,7 +62,7 @@ container_link_prefix() {
         fi
         # Our units' sandboxes hide /tmp and /home, where such a prefix
         # (make distcheck's _inst) often lives: make it visible, read-only.
-        for u in tcpkeepalived.service tcpkeepalive@.service; do
+        for u in tcpkeepalived.service tcpkeepalive@.service tcpkeepalive-apply@.service; do
                 inside mkdir -p "/etc/systemd/system/$u.d"
                 printf '[Service]\nBindReadOnlyPaths=%s\nProtectHome=read-only\n' "$PREFIX" |
                         inside_write "/etc/systemd/system/$u.d/test-prefix.conf"
@@ -179,7 +179,7 @@ $(tail -n 30 "$TMP/container.log")"
 # refuses: the filter is lifted there (the other builds test it).
 container_sanitizer_units() {
         [ -n "${TKA_SANITIZER_REPORTS:-}" ] || return 0
-        for u in tcpkeepalived.service tcpkeepalive@.service; do
+        for u in tcpkeepalived.service tcpkeepalive@.service tcpkeepalive-apply@.service; do
                 inside mkdir -p "/etc/systemd/system/$u.d"
                 printf '[Service]\nBindPaths=%s\nSystemCallFilter=\n' "$TKA_SANITIZER_REPORTS" |
                         inside_write "/etc/systemd/system/$u.d/test-sanitizer.conf"
