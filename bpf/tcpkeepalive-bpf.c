@@ -11,6 +11,12 @@
  *            systemd detaches while it reloads and ignores on hybrid
  *            cgroup systems)
  *   detach   (ExecStopPost=) remove them again
+ *   apply    (tcpkeepalive-apply@UNIT.service) the rule that covers a
+ *            running service, scope or slice now, looked up as the
+ *            generator does: its new connections through the attached
+ *            programs, its established ones through one pass of an iter/tcp
+ *            program; with no rule, its entry goes and connections keep
+ *            what they have
  *   list     the map's entries with their cgroups
  *   gc       remove entries whose cgroup is gone
  *   unload   unpin everything
@@ -27,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -159,6 +166,11 @@ static int ensure_bpffs(void) {
                 return r;
         }
         return 0;
+}
+
+static void close_if(int fd) {
+        if (fd >= 0)
+                close(fd);
 }
 
 static int lock_state(void) {
@@ -621,12 +633,9 @@ fail:
                 write_record(unit, "error", why, id, false);
         }
 out:
-        if (map >= 0)
-                close(map);
-        if (cg >= 0)
-                close(cg);
-        if (lock >= 0)
-                close(lock);
+        close_if(map);
+        close_if(cg);
+        close_if(lock);
         return r;
 }
 
@@ -777,18 +786,159 @@ static struct bpf_map *internal_map(struct bpf_object *obj, const char *suffix) 
         return NULL;
 }
 
+/* The network namespaces of a cgroup subtree's processes: a TCP iterator
+ * visits the sockets of the namespace it was created in (the creator's),
+ * and a unit's connections are in its processes' namespaces
+ * (PrivateNetwork=, a container's). */
+#define NETNS_MAX 256
+struct netns_set {
+        uint64_t ino[NETNS_MAX];
+        pid_t pid[NETNS_MAX]; /* a process in it */
+        size_t n;
+        bool full;
+};
+
+static void netns_add(struct netns_set *set, pid_t pid) {
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) pid);
+        if (stat(path, &st) < 0)
+                return; /* gone already: its sockets went with it, or another process holds them */
+        for (size_t i = 0; i < set->n; i++)
+                if (set->ino[i] == (uint64_t) st.st_ino)
+                        return;
+        if (set->n == NETNS_MAX) {
+                set->full = true;
+                return;
+        }
+        set->ino[set->n] = (uint64_t) st.st_ino;
+        set->pid[set->n++] = pid;
+}
+
+static void netns_scan_cgroup(int dir_fd, struct netns_set *set, unsigned depth) {
+        int fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+        struct dirent *de;
+        FILE *f;
+        DIR *d;
+        int pid;
+
+        if (fd >= 0 && (f = fdopen(fd, "re"))) {
+                while (fscanf(f, "%d", &pid) == 1)
+                        if (pid > 0)
+                                netns_add(set, pid);
+                fclose(f);
+        } else if (fd >= 0)
+                close(fd);
+        if (depth >= 32 || (fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return;
+        if (!(d = fdopendir(fd))) {
+                close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+                        int sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        if (sub >= 0) {
+                                netns_scan_cgroup(sub, set, depth + 1);
+                                close(sub);
+                        }
+                }
+        closedir(d);
+}
+
+/* Runs one iterator to its end and closes it: the pass happens as we read
+ * (the program writes nothing, so the first read returns 0 at its end). */
+static int drain_iterator(int iter) {
+        char buf[256];
+        ssize_t n;
+        int r = 0;
+
+        while ((n = read(iter, buf, sizeof(buf))) > 0)
+                ;
+        if (n < 0) {
+                r = -errno;
+                say("the TCP iterator failed: %s", strerror(-r));
+        }
+        close(iter);
+        return r;
+}
+
+static int new_iterator(struct bpf_link *link, const char *where) {
+        int iter = bpf_iter_create(bpf_link__fd(link));
+        if (iter < 0)
+                say("cannot start the TCP iterator%s: bpf(BPF_ITER_CREATE): %s", where, strerror(errno));
+        return iter < 0 ? -errno : iter;
+}
+
+/* The pass in each network namespace of the subtree: our own first, then
+ * the others, entered with setns() for the iterator's creation only. */
+static int run_iterator_everywhere(struct bpf_link *link, int cg, unsigned *ret_namespaces) {
+        struct netns_set *set = calloc(1, sizeof(*set));
+        struct stat self_st;
+        int self = -1, r;
+
+        *ret_namespaces = 1;
+        if (!set)
+                return -ENOMEM;
+        if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0 || fstat(self, &self_st) < 0) {
+                r = -errno;
+                say("cannot open my network namespace: %s", strerror(-r));
+                goto out;
+        }
+        if ((r = new_iterator(link, "")) < 0 || (r = drain_iterator(r)) < 0)
+                goto out;
+        netns_scan_cgroup(cg, set, 0);
+        if (set->full)
+                say("more than %d network namespaces in the unit's cgroup: the others are not reached", NETNS_MAX);
+        for (size_t i = 0; i < set->n; i++) {
+                char path[64];
+                int ns, q = 0;
+                if (set->ino[i] == (uint64_t) self_st.st_ino)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) set->pid[i]);
+                if ((ns = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+                        continue; /* the process is gone */
+                if (setns(ns, CLONE_NEWNET) < 0) {
+                        q = -errno;
+                        say("cannot enter the network namespace of PID %d: %s", (int) set->pid[i], strerror(-q));
+                } else {
+                        char where[64];
+                        int iter;
+                        snprintf(where, sizeof(where), " in PID %d's network namespace", (int) set->pid[i]);
+                        iter = new_iterator(link, where);
+                        if (setns(self, CLONE_NEWNET) < 0) {
+                                r = -errno;
+                                say("cannot return to my network namespace: %s", strerror(-r));
+                                if (iter >= 0)
+                                        close(iter);
+                                close(ns);
+                                goto out;
+                        }
+                        q = iter < 0 ? iter : drain_iterator(iter);
+                        (*ret_namespaces)++;
+                }
+                close(ns);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+out:
+        if (self >= 0)
+                close(self);
+        free(set);
+        return r;
+}
+
 /* One pass of the iter/tcp program over the established connections of the
  * cgroup subtree id: loaded for this pass, sharing the pinned parameter map
  * and socket storage with sock_ops and setsockopt. */
-static int apply_pass(int params_fd, uint64_t id, struct tka_apply_counts *counts) {
+static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_counts *counts, unsigned *namespaces) {
         struct tka_apply_target target = { .cgroup_id = id };
         struct bpf_object *obj;
         struct bpf_program *prog;
         struct bpf_link *link = NULL;
         struct bpf_map *m, *bss;
-        int managed = -1, iter = -1, r;
-        char buf[256];
-        ssize_t n;
+        int managed = -1, r;
         uint32_t zero = 0;
 
         if ((managed = managed_map_fd()) < 0)
@@ -833,20 +983,8 @@ static int apply_pass(int params_fd, uint64_t id, struct tka_apply_counts *count
                 r = r == -EPERM ? -EOPNOTSUPP : r;
                 goto out;
         }
-        if ((iter = bpf_iter_create(bpf_link__fd(link))) < 0) {
-                r = -errno;
-                say("cannot start the TCP iterator: bpf(BPF_ITER_CREATE): %s", strerror(-r));
+        if ((r = run_iterator_everywhere(link, cg, namespaces)) < 0)
                 goto out;
-        }
-        /* The pass runs as we read; the program writes nothing, so the
-         * first read returns 0 at its end. */
-        while ((n = read(iter, buf, sizeof(buf))) > 0)
-                ;
-        if (n < 0) {
-                r = -errno;
-                say("the TCP iterator failed: %s", strerror(-r));
-                goto out;
-        }
         if (bpf_map_lookup_elem(bpf_map__fd(bss), &zero, counts) < 0) {
                 r = -errno;
                 say("cannot read the pass's counts: %s", strerror(-r));
@@ -854,8 +992,6 @@ static int apply_pass(int params_fd, uint64_t id, struct tka_apply_counts *count
         }
         r = 0;
 out:
-        if (iter >= 0)
-                close(iter);
         bpf_link__destroy(link);
         bpf_object__close(obj);
         close(managed);
@@ -942,6 +1078,7 @@ static int cmd_apply(const char *unit) {
         char cgroup[4096], source[4096] = "";
         uint64_t id = 0;
         bool explicit_attach = false;
+        unsigned namespaces = 0;
         int lock = -1, cg = -1, map = -1, covered, r;
 
         if ((covered = r = apply_rule_for(unit, &p, source, sizeof(source))) < 0)
@@ -991,7 +1128,7 @@ static int cmd_apply(const char *unit) {
                 r = bpf_refused("BPF_MAP_UPDATE_ELEM/BPF_PROG_ATTACH", r);
                 goto out;
         }
-        if ((r = apply_pass(map, id, &counts)) < 0)
+        if ((r = apply_pass(map, cg, id, &counts, &namespaces)) < 0)
                 goto out;
         {
                 struct bpf_record rec = { .method = "bpf-live", .cgroup_id = id, .explicit_attach = explicit_attach,
@@ -1003,6 +1140,8 @@ static int cmd_apply(const char *unit) {
         note("%s: applied live: %llu connection(s) given the rule's values, %llu left with the program's own "
              "(cgroup %llu)\n",
              unit, (unsigned long long) counts.live, (unsigned long long) counts.own, (unsigned long long) id);
+        if (namespaces > 1)
+                note("%s: its connections are in %u network namespaces; each had its pass\n", unit, namespaces);
         if (counts.direction || counts.failed || counts.listeners_lost)
                 note("%s: %llu connection(s) outside the rule's Direction=, %llu refused an option, %llu listener(s) "
                      "not noted\n",
@@ -1010,12 +1149,9 @@ static int cmd_apply(const char *unit) {
                      (unsigned long long) counts.listeners_lost);
         r = counts.failed ? -EIO : 0;
 out:
-        if (map >= 0)
-                close(map);
-        if (cg >= 0)
-                close(cg);
-        if (lock >= 0)
-                close(lock);
+        close_if(map);
+        close_if(cg);
+        close_if(lock);
         return r;
 }
 

@@ -258,3 +258,15 @@ expect_sockopts() {
                 sleep 0.5
         done
 }
+
+# container_layouts FUNCTION: FUNCTION unified, then FUNCTION hybrid where the
+# host is hybrid (a cgroup v2 only host cannot boot a hybrid container; the
+# unified run is the whole test there).
+container_layouts() {
+        "$1" unified
+        if [ -d /sys/fs/cgroup/unified ]; then
+                "$1" hybrid
+        else
+                echo "note: cgroup v2 only host: the hybrid scenario needs a hybrid host"
+        fi
+}

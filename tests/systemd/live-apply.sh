@@ -38,7 +38,7 @@ $(inside systemctl status --no-pager "tcpkeepalive-apply@$_inst.service" 2>&1)"
                 inside systemctl reset-failed "tcpkeepalive-apply@$_inst.service"
         done
         inside journalctl --no-pager -o cat --since "$_since" -u "tcpkeepalive-apply@$_inst.service" |
-                grep -F "$1: " | tail -n 1
+                grep -F -e "$1: applied live: " -e "$1: no rule covers it" | tail -n 1
 }
 
 # owners PORT: "PID FD" of each server end of the established connections on PORT.
@@ -210,6 +210,79 @@ Count=5"
         expect_match "$line" "^tkatest.slice: applied live: 1 connection\\(s\\) given" "$mode: tkatest.slice"
         expect_all 7704 1 "peek keepalive=1 idle=79 " "$mode: the connection of a scope in the slice"
         pass "$mode: a slice rule reaches a scope below it"
+
+        # Direction=: inbound is a connection on a port the unit listens on.
+        cat <<'PY' | inside_write /etc/dir.py
+import socket
+# Listens on 7706 and holds what it accepts; holds one connection out to 7701.
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 7706)); s.listen(8)
+out = socket.create_connection(("127.0.0.1", 7701))
+open("/run/dir.ready", "w").close()
+held = []
+while True:
+    held.append(s.accept()[0])
+PY
+        printf '[Service]\nExecStart=/usr/bin/python3 /etc/dir.py\n' | inside_write /etc/systemd/system/dir.service
+        inside systemctl daemon-reload
+        inside systemctl start dir.service
+        container_wait 10 "dir.service connected out" inside test -e /run/dir.ready
+        clients 7706 1 dirin
+        # dir.service's end of its connection out (ss and sockpeek run here,
+        # with this side's PIDs: the process is told by its cgroup).
+        outbound() {
+                nsenter -t "$CONTAINER_LEADER" -n ss -Htnp state established "dport = :7701" |
+                        sed -n 's/.*pid=\([0-9]*\),fd=\([0-9]*\).*/\1 \2/p' | while read -r _p _f; do
+                        if grep -q '/dir\.service$' "/proc/$_p/cgroup" 2>/dev/null; then echo "$_p $_f"; fi
+                done
+        }
+        rule 50-dir.ini dir.service "IdleSec=81
+Direction=inbound"
+        line=$(apply dir.service)
+        expect_match "$line" "1 connection\\(s\\) given the rule's values" "$mode: Direction=inbound"
+        expect_all 7706 1 "peek keepalive=1 idle=81 " "$mode: Direction=inbound: the accepted connection"
+        # shellcheck disable=SC2046
+        expect_match "$("$TKA_BUILDDIR/tests/programs/sockpeek" $(outbound))" "^peek keepalive=0 " \
+                "$mode: Direction=inbound: the connection out is left"
+        rule 50-dir.ini dir.service "IdleSec=82
+Direction=outbound"
+        line=$(apply dir.service)
+        expect_match "$line" "1 connection\\(s\\) given the rule's values" "$mode: Direction=outbound"
+        # shellcheck disable=SC2046
+        expect_match "$("$TKA_BUILDDIR/tests/programs/sockpeek" $(outbound))" "^peek keepalive=1 idle=82 " \
+                "$mode: Direction=outbound: the connection out"
+        expect_all 7706 1 "peek keepalive=1 idle=81 " "$mode: Direction=outbound: the accepted one keeps 81"
+        pass "$mode: Direction=inbound and outbound tell accepted from connected connections"
+
+        # A unit with a network namespace of its own (PrivateNetwork=): the
+        # pass runs there too.
+        cat <<'PY' | inside_write /etc/priv.py
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 7707)); s.listen(8)
+c = socket.create_connection(("127.0.0.1", 7707)); a, _ = s.accept()
+open("/run/priv.ready", "w").close()
+s.accept()
+PY
+        printf '[Service]\nPrivateNetwork=yes\nExecStart=/usr/bin/python3 /etc/priv.py\n' |
+                inside_write /etc/systemd/system/priv.service
+        inside systemctl daemon-reload
+        inside systemctl start priv.service
+        container_wait 10 "priv.service connected to itself" inside test -e /run/priv.ready
+        # Its PID on this side, for nsenter and sockpeek.
+        privpid=$(grep -l '/priv\.service$' /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 | head -n1)
+        [ -n "$privpid" ] || container_fail "$mode: no process of priv.service found from outside"
+        rule 50-priv.ini priv.service "IdleSec=83"
+        line=$(apply priv.service)
+        expect_match "$line" "2 connection\\(s\\) given the rule's values" "$mode: PrivateNetwork=yes"
+        n=0
+        for o in $(nsenter -t "$privpid" -n ss -Htnp state established | sed -n 's/.*pid=\([0-9]*\),fd=\([0-9]*\).*/\1:\2/p'); do
+                # shellcheck disable=SC2046
+                expect_match "$("$TKA_BUILDDIR/tests/programs/sockpeek" $(echo "$o" | tr ':' ' '))" "^peek keepalive=1 idle=83 " \
+                        "$mode: PrivateNetwork=yes: $o"
+                n=$((n + 1))
+        done
+        expect_eq "$n" 2 "$mode: PrivateNetwork=yes: both ends"
+        pass "$mode: a unit in a network namespace of its own gets the values there"
         container_stop
 }
 
@@ -241,10 +314,5 @@ refused() {
         container_stop
 }
 
-scenario unified
-if [ -d /sys/fs/cgroup/unified ]; then
-        scenario hybrid
-else
-        echo "note: cgroup v2 only host: the hybrid scenario needs a hybrid host"
-fi
+container_layouts scenario
 refused
