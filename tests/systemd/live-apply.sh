@@ -137,7 +137,9 @@ PY
         rule 50-live.ini "live@7701.service" "IdleSec=77
 IntervalSec=11
 Count=4"
+        t0=$(now_ms)
         line=$(apply live@7701.service)
+        took=$(($(now_ms) - t0))
         expect_match "$line" "^live@7701.service: applied live: 3 connection\\(s\\) given the rule's values, 0 left with the program's own \\(cgroup [0-9]+\\)$" \
                 "$mode: the helper's line"
         expect_all 7701 3 "peek keepalive=1 idle=77 interval=11 count=4 " "$mode: the three connections after apply"
@@ -149,7 +151,7 @@ Count=4"
         expect_match "$record" "^live=3$" "$mode: record live="
         expect_match "$record" "^own=0$" "$mode: record own="
         expect_match "$record" "^applied_usec=[0-9]{16}$" "$mode: record applied_usec="
-        pass "$mode: three running connections got 77/11/4 with no restart (pid $pid), still echo"
+        pass "$mode: three running connections got 77/11/4 with no restart (pid $pid), still echo; systemctl start of the apply unit took $took ms"
 
         # A connection after the apply: sock_ops.
         clients 7701 1 later
