@@ -304,10 +304,11 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
 
 /* ---- live apply: tcpkeepalive-bpf apply ------------------------------------
  *
- * One pass of an iter/tcp program over every TCP socket of the host (all
- * network namespaces), driven by reading the iterator to its end, for the
- * established connections of one cgroup subtree (apply_target: a unit's
- * cgroup). Each takes the "params" entry that sock_ops would take at
+ * One pass of an iter/tcp program over the TCP sockets of one network
+ * namespace (the one the iterator was created in: user space runs a pass in
+ * each namespace the unit's processes are in), driven by reading the
+ * iterator to its end, for the established connections of one cgroup
+ * subtree (apply_target: a unit's cgroup). Each takes the "params" entry that sock_ops would take at
  * establishment (its own cgroup's or the nearest ancestor's) and:
  *  - Mode=force: the rule's values, and it is managed from now on (the
  *    "managed" mark, so cgroup/setsockopt absorbs the program's changes);
