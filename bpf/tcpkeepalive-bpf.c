@@ -1245,7 +1245,7 @@ int main(int argc, char **argv) {
         };
         char cgroup[4096] = "";
         const char *unit = NULL;
-        bool auto_method = false, own = false;
+        bool auto_method = false, own = false, rule_options = false;
         enum ka_mode mode;
         enum ka_direction dir;
         const char *cmd;
@@ -1273,7 +1273,7 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h': help(); return 0;
-                case 'a': auto_method = true; break;
+                case 'a': auto_method = rule_options = true; break;
                 case 'v': verbose = true; break;
                 case 'S':
                         use_syslog = true;
@@ -1294,23 +1294,28 @@ int main(int argc, char **argv) {
                         unit = optarg;
                         break;
                 case 'I':
+                        rule_options = true;
                         if (parse_number_option("idle", optarg, 1, KA_IDLE_MAX, &params.idle) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'N':
+                        rule_options = true;
                         if (parse_number_option("interval", optarg, 1, KA_INTERVAL_MAX, &params.interval) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'C':
+                        rule_options = true;
                         if (parse_number_option("count", optarg, 1, KA_COUNT_MAX, &params.count) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'T':
+                        rule_options = true;
                         if (parse_number_option("user-timeout", optarg, 0, KA_USER_TIMEOUT_MAX,
                                                 &params.user_timeout_ms) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'M':
+                        rule_options = true;
                         if (ka_parse_mode(optarg, &mode) < 0 || mode == KA_MODE_OFF) {
                                 say("--mode=%s: want default or force", optarg);
                                 return EXIT_USAGE;
@@ -1318,6 +1323,7 @@ int main(int argc, char **argv) {
                         params.force = mode == KA_MODE_FORCE;
                         break;
                 case 'D':
+                        rule_options = true;
                         if (ka_parse_direction(optarg, &dir) < 0) {
                                 say("--direction=%s: want both, inbound or outbound", optarg);
                                 return EXIT_USAGE;
@@ -1338,7 +1344,8 @@ int main(int argc, char **argv) {
                 say("--unit=%s: %s takes a service (ExecStartPre=, ExecStopPost=)", unit, cmd);
                 return EXIT_USAGE;
         }
-        if (strcmp(cmd, "apply") == 0 && (!unit || *cgroup)) {
+        /* apply finds the rule itself: its only input is the unit's name. */
+        if (strcmp(cmd, "apply") == 0 && (!unit || *cgroup || rule_options)) {
                 say("apply takes --unit=UNIT (a service, scope or slice) and nothing else; see --help");
                 return EXIT_USAGE;
         }
