@@ -153,6 +153,14 @@ Count=4"
         expect_match "$record" "^applied_usec=[0-9]{16}$" "$mode: record applied_usec="
         pass "$mode: three running connections got 77/11/4 with no restart (pid $pid), still echo; systemctl start of the apply unit took $took ms"
 
+        # Nothing runs that a rule could reach: exit 1, said.
+        set +e
+        out=$(inside tcpkeepalive-bpf apply --unit=stopped.service 2>&1)
+        rc=$?
+        set -e
+        expect_eq "$rc" 1 "$mode: apply to a unit that is not loaded"
+        expect_match "$out" "stopped.service: not loaded" "$mode: apply to a unit that is not loaded says so"
+
         # A connection after the apply: sock_ops.
         clients 7701 1 later
         expect_all 7701 4 "peek keepalive=1 idle=77 interval=11 count=4 " "$mode: a connection opened after apply"

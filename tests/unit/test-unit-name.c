@@ -77,6 +77,18 @@ static void test_names(void) {
                 CHECK(unit_name_is_valid_cgroup_unit(good[i]), "%s is a cgroup unit", good[i]);
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 CHECK(!unit_name_is_valid_cgroup_unit(bad[i]), "'%s' is no cgroup unit", bad[i]);
+        {
+                /* Rules may name scopes and slices, by name or glob, as they are. */
+                static const char *const kept[] = { "docker-*.scope", "machine.slice", "libpod-[0-9a-f]*.scope" };
+                const char *why = NULL;
+                for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+                        char *n = unit_glob_normalize(kept[i], &why);
+                        CHECK(n && strcmp(n, kept[i]) == 0, "rule Unit=%s kept as it is", kept[i]);
+                        free(n);
+                }
+                CHECK(!unit_glob_normalize("foo.socket", &why), "a socket unit is refused in a rule");
+                CHECK(!unit_glob_normalize(".scope", &why), "a bare suffix is refused");
+        }
         CHECK(!unit_name_is_valid_service("docker-1.scope"), "a scope is no service");
         CHECK(!unit_name_is_valid_service("machine.slice"), "a slice is no service");
 }
