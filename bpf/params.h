@@ -22,3 +22,19 @@ struct tka_bpf_params {
         __s32 user_timeout_ms; /* <= 0: the kernel's default */
         __u32 reserved;
 };
+
+/* tcpkeepalive-bpf apply: the iter/tcp program's input (.rodata, set before
+ * load) and what one pass did (.bss, read after it). */
+struct tka_apply_target {
+        __u64 cgroup_id;       /* the unit's cgroup: its sockets and its descendants' */
+};
+
+struct tka_apply_counts {
+        __u64 seen;            /* established connections in the subtree */
+        __u64 live;            /* given the rule's values */
+        __u64 own;             /* left alone: Mode=default, the program's own choice */
+        __u64 direction;       /* left alone: Direction= does not cover them */
+        __u64 failed;          /* bpf_setsockopt refused an option */
+        __u64 listeners;       /* listening sockets of the subtree (for Direction=) */
+        __u64 listeners_lost;  /* not noted: the listener map was full */
+};

@@ -11,6 +11,12 @@
  *            systemd detaches while it reloads and ignores on hybrid
  *            cgroup systems)
  *   detach   (ExecStopPost=) remove them again
+ *   apply    (tcpkeepalive-apply@UNIT.service) the rule that covers a
+ *            running service, scope or slice now, looked up as the
+ *            generator does: its new connections through the attached
+ *            programs, its established ones through one pass of an iter/tcp
+ *            program; with no rule, its entry goes and connections keep
+ *            what they have
  *   list     the map's entries with their cgroups
  *   gc       remove entries whose cgroup is gone
  *   unload   unpin everything
@@ -27,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +45,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
@@ -48,16 +56,20 @@
 
 #include "bpf/params.h"
 #include "bpf/sockets.h"
+#include "bpf-record.h"
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
+#include "rules.h"
 #include "safe-text.h"
+#include "strv.h"
+#include "unit-alias.h"
 #include "unit-name.h"
+#include "unit-scan.h"
 
 #ifndef TCPKEEPALIVE_BPF_OBJECT
 #define TCPKEEPALIVE_BPF_OBJECT "/usr/local/lib/tcpkeepalive/tcpkeepalive.bpf.o"
 #endif
-#define STATE_DIR "/run/tcpkeepalive/bpf"
 #define LOCK_FILE "/run/tcpkeepalive/bpf.lock"
 #define FILEID_KERNFS 0xfe /* a cgroup's file handle: its 64-bit id */
 
@@ -156,10 +168,15 @@ static int ensure_bpffs(void) {
         return 0;
 }
 
+static void close_if(int fd) {
+        if (fd >= 0)
+                close(fd);
+}
+
 static int lock_state(void) {
         int fd;
         (void) mkdir("/run/tcpkeepalive", 0755);
-        (void) mkdir(STATE_DIR, 0755);
+        (void) mkdir(BPF_RECORD_DIR, 0755);
         fd = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
                 close(fd);
@@ -204,6 +221,14 @@ static int cmd_load(void) {
                 r = -errno;
                 say("cannot open %s: %s", object_path, strerror(-r));
                 return r;
+        }
+        /* The live apply's iterator is loaded by apply, each time, where
+         * the kernel has it (>= 5.14): never a reason for the start-time
+         * backend to fail. */
+        {
+                struct bpf_program *apply = bpf_object__find_program_by_name(obj, "tcpkeepalive_apply");
+                if (apply)
+                        (void) bpf_program__set_autoload(apply, false);
         }
         if ((r = bpf_object__load(obj)) < 0) {
                 say("the kernel refused the BPF program (%s); is CONFIG_CGROUP_BPF set? Run with --verbose for the "
@@ -460,24 +485,13 @@ static unsigned gc_map(int map_fd) {
 
 static void write_record(const char *unit, const char *method, const char *reason, uint64_t cgroup_id,
                          bool explicit_attach) {
-        char path[512], tmp[520];
-        FILE *f;
+        struct bpf_record rec = { .cgroup_id = cgroup_id, .explicit_attach = explicit_attach };
+        int r;
 
-        if (!unit_name_is_valid_service(unit))
-                return;
-        snprintf(path, sizeof(path), STATE_DIR "/%.256s", unit);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        f = fopen(tmp, "we");
-        if (!f)
-                return;
-        /* One line per field: a reason can quote a program's path (ExecStart=
-         * takes C escapes, a newline too). */
-        char shown[256];
-        text_escape_to(shown, sizeof(shown), reason);
-        fprintf(f, "method=%s\nreason=%s\ncgroup_id=%llu\nattached=%s\n", method, shown,
-                (unsigned long long) cgroup_id, explicit_attach ? "explicit" : "systemd");
-        if (fclose(f) != 0 || rename(tmp, path) < 0)
-                (void) unlink(tmp);
+        snprintf(rec.method, sizeof(rec.method), "%s", method);
+        snprintf(rec.reason, sizeof(rec.reason), "%s", reason);
+        if ((r = bpf_record_write(NULL, unit, &rec)) < 0 && r != -EINVAL)
+                say("cannot write the record of %s in " BPF_RECORD_DIR ": %s", unit, strerror(-r));
 }
 
 /* ---- Method=auto ------------------------------------------------------------------------ */
@@ -540,14 +554,53 @@ static const char *unit_of(const char *cgroup) {
         return name[0] == '_' ? name + 1 : name;
 }
 
+static const char *const attach_pins[2] = { "sockops", "setsockopt" };
+static const enum bpf_attach_type attach_types[2] = { BPF_CGROUP_SOCK_OPS, BPF_CGROUP_SETSOCKOPT };
+
+/* Stores the parameters under the cgroup's id, then attaches the pinned
+ * programs to it where they are not yet (attach at a unit's start, apply
+ * on a running unit). *explicit_attach: we attached at least one. */
+static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_params *p, const char *cgroup,
+                            bool *explicit_attach) {
+        int progs[2] = { -1, -1 }, r = 0;
+
+        *explicit_attach = false;
+        if ((progs[0] = r = open_pinned(attach_pins[0])) < 0 || (progs[1] = r = open_pinned(attach_pins[1])) < 0)
+                goto out;
+        /* The parameters first: a program attached without them does nothing. */
+        if (bpf_map_update_elem(map, &id, p, BPF_ANY) < 0) {
+                r = -errno;
+                say("cannot store the parameters of %s: bpf(BPF_MAP_UPDATE_ELEM): %s", cgroup, strerror(-r));
+                goto out;
+        }
+        /* Already attached: a restart reusing the cgroup, an earlier
+         * apply, or an admin's own BPFProgram= pointing at our pins. */
+        for (int i = 0; i < 2; i++)
+                if (!attached(cg, progs[i], attach_types[i])) {
+                        if (bpf_prog_attach(progs[i], cg, attach_types[i], BPF_F_ALLOW_MULTI) < 0) {
+                                r = -errno;
+                                say("cannot attach to %s: bpf(BPF_PROG_ATTACH): %s%s", cgroup, strerror(-r),
+                                    r == -EINVAL || r == -EOPNOTSUPP ? " (is CONFIG_CGROUP_BPF set?)" : "");
+                                (void) bpf_map_delete_elem(map, &id);
+                                goto out;
+                        }
+                        *explicit_attach = true;
+                }
+        r = 0;
+out:
+        for (int i = 0; i < 2; i++)
+                if (progs[i] >= 0)
+                        close(progs[i]);
+        return r;
+}
+
 static int cmd_attach(const char *cgroup, const char *unit, bool auto_method) {
         struct tka_bpf_params p = params;
         char reason[512] = "Method=bpf";
         enum ka_method method = auto_method ? KA_METHOD_AUTO : KA_METHOD_BPF;
         uint64_t id = 0;
         bool explicit_attach = false;
-        int lock = -1, cg = -1, map = -1, progs[2] = { -1, -1 }, r;
-        static const enum bpf_attach_type types[2] = { BPF_CGROUP_SOCK_OPS, BPF_CGROUP_SETSOCKOPT };
+        int lock = -1, cg = -1, map = -1, r;
 
         if (method == KA_METHOD_AUTO) {
                 if (unit_preload_works(unit, reason, sizeof(reason))) {
@@ -562,28 +615,10 @@ static int cmd_attach(const char *cgroup, const char *unit, bool auto_method) {
         }
         if ((r = cmd_load()) < 0)
                 goto fail;
-        if ((cg = r = open_cgroup(cgroup, &id)) < 0 || (map = r = open_pinned("params")) < 0 ||
-            (progs[0] = r = open_pinned("sockops")) < 0 || (progs[1] = r = open_pinned("setsockopt")) < 0)
+        if ((cg = r = open_cgroup(cgroup, &id)) < 0 || (map = r = open_pinned("params")) < 0)
                 goto fail;
-        /* The parameters first: a program attached without them does nothing. */
-        if (bpf_map_update_elem(map, &id, &p, BPF_ANY) < 0) {
-                r = -errno;
-                say("cannot store the parameters of %s: %s", cgroup, strerror(-r));
+        if ((r = store_and_attach(cg, map, id, &p, cgroup, &explicit_attach)) < 0)
                 goto fail;
-        }
-        /* Already attached: a restart reusing the cgroup, or an admin's own
-         * BPFProgram= pointing at our pins. */
-        for (int i = 0; i < 2; i++)
-                if (!attached(cg, progs[i], types[i])) {
-                        if (bpf_prog_attach(progs[i], cg, types[i], BPF_F_ALLOW_MULTI) < 0) {
-                                r = -errno;
-                                say("cannot attach to %s: %s%s", cgroup, strerror(-r),
-                                    r == -EINVAL || r == -EOPNOTSUPP ? " (is CONFIG_CGROUP_BPF set?)" : "");
-                                (void) bpf_map_delete_elem(map, &id);
-                                goto fail;
-                        }
-                        explicit_attach = true;
-                }
         (void) gc_map(map);
         write_record(unit, "bpf", reason, id, explicit_attach);
         note("%s: BPF (%s): cgroup %llu, idle=%d interval=%d count=%d user_timeout=%dms%s%s\n", unit, reason,
@@ -598,20 +633,13 @@ fail:
                 write_record(unit, "error", why, id, false);
         }
 out:
-        for (int i = 0; i < 2; i++)
-                if (progs[i] >= 0)
-                        close(progs[i]);
-        if (map >= 0)
-                close(map);
-        if (cg >= 0)
-                close(cg);
-        if (lock >= 0)
-                close(lock);
+        close_if(map);
+        close_if(cg);
+        close_if(lock);
         return r;
 }
 
 static int cmd_detach(const char *cgroup, const char *unit) {
-        char path[512];
         uint64_t id;
         int cg, map, r = 0;
 
@@ -626,12 +654,10 @@ static int cmd_detach(const char *cgroup, const char *unit) {
                 /* Whoever attached them (systemd or attach): the unit has
                  * stopped and its cgroup is about to go. */
                 for (int i = 0; i < 2; i++) {
-                        static const char *const pins[2] = { "sockops", "setsockopt" };
-                        static const enum bpf_attach_type types[2] = { BPF_CGROUP_SOCK_OPS, BPF_CGROUP_SETSOCKOPT };
-                        int prog = open_pinned(pins[i]);
+                        int prog = open_pinned(attach_pins[i]);
                         if (prog >= 0) {
-                                if (attached(cg, prog, types[i]))
-                                        (void) bpf_prog_detach2(prog, cg, types[i]);
+                                if (attached(cg, prog, attach_types[i]))
+                                        (void) bpf_prog_detach2(prog, cg, attach_types[i]);
                                 close(prog);
                         }
                 }
@@ -641,12 +667,491 @@ static int cmd_detach(const char *cgroup, const char *unit) {
         (void) gc_map(map);
         close(map);
 out:
-        if (unit_name_is_valid_service(unit)) {
-                snprintf(path, sizeof(path), STATE_DIR "/%.256s", unit);
-                (void) unlink(path);
-        }
+        (void) bpf_record_remove(NULL, unit);
         if (r < 0)
                 say("cannot remove the parameters of %s: %s", cgroup, strerror(-r));
+        return r;
+}
+
+/* ---- apply: a rule reaches a running unit ---------------------------------------------------- */
+
+/* Where a BPF call failed: EPERM is a kernel (or a sandbox: seccomp, a
+ * container) that says no to BPF, exit 3 like any missing kernel feature. */
+static int bpf_refused(const char *call, int r) {
+        if (r == -EPERM || r == -EACCES) {
+                say("bpf(%s) refused: %s (%s): BPF is not allowed here; the rule reaches the unit at its next start",
+                    call, r == -EPERM ? "EPERM" : "EACCES", strerror(-r));
+                return -EOPNOTSUPP;
+        }
+        return r;
+}
+
+/* The unit's ControlGroup, if it is active. -ENOENT: not loaded, -ESRCH:
+ * not active (both exit 1: nothing runs that a rule could reach). */
+static int unit_control_group(const char *unit, char *buf, size_t size) {
+        sd_bus *bus = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *opath, *iface, *dot = strrchr(unit, '.');
+        char *state = NULL, *cgroup = NULL;
+        int r;
+
+        iface = strcmp(dot, ".scope") == 0   ? "org.freedesktop.systemd1.Scope"
+                : strcmp(dot, ".slice") == 0 ? "org.freedesktop.systemd1.Slice"
+                                             : "org.freedesktop.systemd1.Service";
+        if ((r = sd_bus_open_system(&bus)) < 0) {
+                say("cannot connect to the system bus: %s", strerror(-r));
+                goto out;
+        }
+        r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "GetUnit", &e, &reply, "s", unit);
+        if (r < 0) {
+                say("%s: not loaded, nothing to apply to (%s)", unit, e.message ? e.message : strerror(-r));
+                r = -ENOENT;
+                goto out;
+        }
+        if ((r = sd_bus_message_read(reply, "o", &opath)) < 0)
+                goto out;
+        sd_bus_error_free(&e);
+        if ((r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", opath, "org.freedesktop.systemd1.Unit",
+                                            "ActiveState", &e, &state)) < 0) {
+                say("%s: cannot read ActiveState: %s", unit, e.message ? e.message : strerror(-r));
+                goto out;
+        }
+        if (strcmp(state, "active") != 0 && strcmp(state, "reloading") != 0) {
+                say("%s is %s, not running: nothing to apply to (its next start takes the rule)", unit, state);
+                r = -ESRCH;
+                goto out;
+        }
+        sd_bus_error_free(&e);
+        if ((r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", opath, iface, "ControlGroup", &e,
+                                            &cgroup)) < 0) {
+                say("%s: cannot read ControlGroup: %s", unit, e.message ? e.message : strerror(-r));
+                goto out;
+        }
+        if (!cgroup_path_ok(cgroup) || snprintf(buf, size, "%s", cgroup) >= (int) size) {
+                say("%s: ControlGroup '%s' is not a cgroup path", unit, cgroup);
+                r = -EINVAL;
+                goto out;
+        }
+        r = 0;
+out:
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(reply);
+        sd_bus_unref(bus);
+        free(state);
+        free(cgroup);
+        return r;
+}
+
+/* The "managed" socket storage the pinned programs use: not pinned (older
+ * loads did not), found through the pinned setsockopt program's maps. */
+static int managed_map_fd(void) {
+        uint32_t ids[8] = { 0 };
+        struct bpf_prog_info info = { .nr_map_ids = 8, .map_ids = (uint64_t) (uintptr_t) ids };
+        uint32_t len = sizeof(info);
+        int prog = open_pinned("setsockopt"), r = -ENOENT;
+
+        if (prog < 0)
+                return prog;
+        if (bpf_obj_get_info_by_fd(prog, &info, &len) < 0) {
+                r = -errno;
+                close(prog);
+                return r;
+        }
+        close(prog);
+        for (uint32_t i = 0; i < info.nr_map_ids && i < 8; i++) {
+                struct bpf_map_info m = { 0 };
+                uint32_t mlen = sizeof(m);
+                int fd = bpf_map_get_fd_by_id(ids[i]);
+                if (fd < 0) {
+                        r = -errno;
+                        continue;
+                }
+                if (bpf_obj_get_info_by_fd(fd, &m, &mlen) == 0 && strcmp(m.name, "managed") == 0)
+                        return fd;
+                close(fd);
+        }
+        return r;
+}
+
+static struct bpf_map *internal_map(struct bpf_object *obj, const char *suffix) {
+        struct bpf_map *m;
+        bpf_object__for_each_map(m, obj) {
+                const char *name = bpf_map__name(m);
+                size_t a = strlen(name), b = strlen(suffix);
+                if (bpf_map__is_internal(m) && a >= b && strcmp(name + a - b, suffix) == 0)
+                        return m;
+        }
+        return NULL;
+}
+
+/* The network namespaces of a cgroup subtree's processes: a TCP iterator
+ * visits the sockets of the namespace it was created in (the creator's),
+ * and a unit's connections are in its processes' namespaces
+ * (PrivateNetwork=, a container's). */
+#define NETNS_MAX 256
+struct netns_set {
+        uint64_t ino[NETNS_MAX];
+        pid_t pid[NETNS_MAX]; /* a process in it */
+        size_t n;
+        bool full;
+};
+
+static void netns_add(struct netns_set *set, pid_t pid) {
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) pid);
+        if (stat(path, &st) < 0)
+                return; /* gone already: its sockets went with it, or another process holds them */
+        for (size_t i = 0; i < set->n; i++)
+                if (set->ino[i] == (uint64_t) st.st_ino)
+                        return;
+        if (set->n == NETNS_MAX) {
+                set->full = true;
+                return;
+        }
+        set->ino[set->n] = (uint64_t) st.st_ino;
+        set->pid[set->n++] = pid;
+}
+
+static void netns_scan_cgroup(int dir_fd, struct netns_set *set, unsigned depth) {
+        int fd = openat(dir_fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+        struct dirent *de;
+        FILE *f;
+        DIR *d;
+        int pid;
+
+        if (fd >= 0 && (f = fdopen(fd, "re"))) {
+                while (fscanf(f, "%d", &pid) == 1)
+                        if (pid > 0)
+                                netns_add(set, pid);
+                fclose(f);
+        } else if (fd >= 0)
+                close(fd);
+        if (depth >= 32 || (fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return;
+        if (!(d = fdopendir(fd))) {
+                close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+                        int sub = openat(dir_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                        if (sub >= 0) {
+                                netns_scan_cgroup(sub, set, depth + 1);
+                                close(sub);
+                        }
+                }
+        closedir(d);
+}
+
+/* Runs one iterator to its end and closes it: the pass happens as we read
+ * (the program writes nothing, so the first read returns 0 at its end). */
+static int drain_iterator(int iter) {
+        char buf[256];
+        ssize_t n;
+        int r = 0;
+
+        while ((n = read(iter, buf, sizeof(buf))) > 0)
+                ;
+        if (n < 0) {
+                r = -errno;
+                say("the TCP iterator failed: %s", strerror(-r));
+        }
+        close(iter);
+        return r;
+}
+
+static int new_iterator(struct bpf_link *link, const char *where) {
+        int iter = bpf_iter_create(bpf_link__fd(link));
+        if (iter < 0)
+                say("cannot start the TCP iterator%s: bpf(BPF_ITER_CREATE): %s", where, strerror(errno));
+        return iter < 0 ? -errno : iter;
+}
+
+/* The pass in each network namespace of the subtree: our own first, then
+ * the others, entered with setns() for the iterator's creation only. */
+static int run_iterator_everywhere(struct bpf_link *link, int cg, unsigned *ret_namespaces) {
+        struct netns_set *set = calloc(1, sizeof(*set));
+        struct stat self_st;
+        int self = -1, r;
+
+        *ret_namespaces = 1;
+        if (!set)
+                return -ENOMEM;
+        if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0 || fstat(self, &self_st) < 0) {
+                r = -errno;
+                say("cannot open my network namespace: %s", strerror(-r));
+                goto out;
+        }
+        if ((r = new_iterator(link, "")) < 0 || (r = drain_iterator(r)) < 0)
+                goto out;
+        netns_scan_cgroup(cg, set, 0);
+        if (set->full)
+                say("more than %d network namespaces in the unit's cgroup: the others are not reached", NETNS_MAX);
+        for (size_t i = 0; i < set->n; i++) {
+                char path[64];
+                int ns, q = 0;
+                if (set->ino[i] == (uint64_t) self_st.st_ino)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) set->pid[i]);
+                if ((ns = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+                        continue; /* the process is gone */
+                if (setns(ns, CLONE_NEWNET) < 0) {
+                        q = -errno;
+                        say("cannot enter the network namespace of PID %d: %s", (int) set->pid[i], strerror(-q));
+                } else {
+                        char where[64];
+                        int iter;
+                        snprintf(where, sizeof(where), " in PID %d's network namespace", (int) set->pid[i]);
+                        iter = new_iterator(link, where);
+                        if (setns(self, CLONE_NEWNET) < 0) {
+                                r = -errno;
+                                say("cannot return to my network namespace: %s", strerror(-r));
+                                if (iter >= 0)
+                                        close(iter);
+                                close(ns);
+                                goto out;
+                        }
+                        q = iter < 0 ? iter : drain_iterator(iter);
+                        (*ret_namespaces)++;
+                }
+                close(ns);
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+out:
+        if (self >= 0)
+                close(self);
+        free(set);
+        return r;
+}
+
+/* One pass of the iter/tcp program over the established connections of the
+ * cgroup subtree id: loaded for this pass, sharing the pinned parameter map
+ * and socket storage with sock_ops and setsockopt. */
+static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_counts *counts, unsigned *namespaces) {
+        struct tka_apply_target target = { .cgroup_id = id };
+        struct bpf_object *obj;
+        struct bpf_program *prog;
+        struct bpf_link *link = NULL;
+        struct bpf_map *m, *bss;
+        int managed = -1, r;
+        uint32_t zero = 0;
+
+        if ((managed = managed_map_fd()) < 0)
+                return bpf_refused("BPF_MAP_GET_FD_BY_ID", managed);
+        obj = bpf_object__open_file(object_path, NULL);
+        if (!obj) {
+                r = -errno;
+                say("cannot open %s: %s", object_path, strerror(-r));
+                close(managed);
+                return r;
+        }
+        bpf_object__for_each_program(prog, obj)
+                (void) bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), "tcpkeepalive_apply") == 0);
+        if (!(m = bpf_object__find_map_by_name(obj, "params")) || (r = bpf_map__reuse_fd(m, params_fd)) < 0 ||
+            !(m = bpf_object__find_map_by_name(obj, "managed")) || (r = bpf_map__reuse_fd(m, managed)) < 0) {
+                r = m ? r : -ENOENT;
+                say("cannot share the maps with the loaded programs: %s", strerror(-r));
+                goto out;
+        }
+        if (!(m = internal_map(obj, ".rodata")) || (r = bpf_map__set_initial_value(m, &target, sizeof(target))) < 0 ||
+            !(bss = internal_map(obj, ".bss"))) {
+                r = -EINVAL;
+                say("%s: not the object this helper was built with (the apply program's data)", object_path);
+                goto out;
+        }
+        if ((r = bpf_object__load(obj)) < 0) {
+                if (r == -EPERM || r == -EACCES)
+                        r = bpf_refused("BPF_PROG_LOAD", r);
+                else {
+                        say("the kernel refused the iter/tcp program (%s): live apply needs Linux >= 5.14 "
+                            "(bpf_setsockopt in TCP iterators); the rule reaches the unit at its next start. Run "
+                            "with --verbose for the verifier's log",
+                            strerror(-r));
+                        r = -EOPNOTSUPP;
+                }
+                goto out;
+        }
+        prog = bpf_object__find_program_by_name(obj, "tcpkeepalive_apply");
+        if (!prog || !(link = bpf_program__attach_iter(prog, NULL))) {
+                r = -errno;
+                say("cannot create the TCP iterator: bpf(BPF_LINK_CREATE): %s", strerror(-r));
+                r = r == -EPERM ? -EOPNOTSUPP : r;
+                goto out;
+        }
+        if ((r = run_iterator_everywhere(link, cg, namespaces)) < 0)
+                goto out;
+        if (bpf_map_lookup_elem(bpf_map__fd(bss), &zero, counts) < 0) {
+                r = -errno;
+                say("cannot read the pass's counts: %s", strerror(-r));
+                goto out;
+        }
+        r = 0;
+out:
+        bpf_link__destroy(link);
+        bpf_object__close(obj);
+        close(managed);
+        return r;
+}
+
+/* The rule for unit, as the generator would find it at the unit's next
+ * start: 1 (ret filled), 0 (none, or Mode=off), -errno. */
+static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, char *source, size_t size) {
+        struct ka_ruleset rs;
+        struct unit_aliases aliases;
+        struct ka_params kp;
+        const struct ka_rule *rule = NULL;
+        char **units = NULL, **enabled = NULL;
+        bool service = unit_name_is_valid_service(unit);
+        int r;
+
+        ka_ruleset_init(&rs);
+        unit_aliases_init(&aliases);
+        if ((r = ka_ruleset_load_dirs(&rs, "", ka_rule_dirs)) < 0) {
+                say("cannot load the rules: %s", strerror(-r));
+                goto out;
+        }
+        for (size_t i = 0; i < rs.n_diags; i++)
+                if (rs.diags[i].level == KA_DIAG_ERROR)
+                        say("%s:%u: %s", rs.diags[i].path, rs.diags[i].line, rs.diags[i].message);
+        /* Aliases and the tcpkeepalive@ switch exist for services only. */
+        if (service) {
+                ka_unit_scan("", &units, &enabled);
+                if (unit_aliases_load(&aliases, "", ka_unit_dirs) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                ka_units_canonical(&aliases, &enabled);
+        }
+        r = ka_unit_params(&rs, service ? &aliases : NULL, enabled, unit, &kp, &rule, NULL);
+        if (r <= 0)
+                goto out;
+        snprintf(source, size, "%s", rule ? rule->path : "systemctl enable tcpkeepalive@");
+        if (kp.mode == KA_MODE_OFF)
+                r = 0;
+        else {
+                *ret = (struct tka_bpf_params) {
+                        .enabled = 1,
+                        .force = kp.mode == KA_MODE_FORCE,
+                        .direction = kp.direction == KA_DIRECTION_INBOUND    ? TKA_BPF_INBOUND
+                                     : kp.direction == KA_DIRECTION_OUTBOUND ? TKA_BPF_OUTBOUND
+                                                                             : TKA_BPF_BOTH,
+                        .idle = kp.idle_sec > 0 && (unsigned) kp.idle_sec <= KA_IDLE_MAX ? kp.idle_sec : 0,
+                        .interval = kp.interval_sec > 0 && (unsigned) kp.interval_sec <= KA_INTERVAL_MAX ? kp.interval_sec : 0,
+                        .count = kp.count > 0 && (unsigned) kp.count <= KA_COUNT_MAX ? kp.count : 0,
+                        .user_timeout_ms = kp.user_timeout_ms > 0 && kp.user_timeout_ms <= (int64_t) KA_USER_TIMEOUT_MAX
+                                                   ? (__s32) kp.user_timeout_ms
+                                                   : 0,
+                };
+                r = 1;
+        }
+        ka_params_done(&kp);
+out:
+        strv_free(units);
+        strv_free(enabled);
+        unit_aliases_done(&aliases);
+        ka_ruleset_done(&rs);
+        return r;
+}
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
+}
+
+/*
+ * apply --unit=UNIT: the rule that covers the running unit now, on its
+ * existing connections (one iterator pass) and its new ones (sock_ops on
+ * its cgroup); or, when no rule covers it any more, no entry: new
+ * connections get nothing and existing ones keep what they have ("leave":
+ * the values before ours were never recorded, so nothing could restore
+ * them right).
+ */
+static int cmd_apply(const char *unit) {
+        struct tka_bpf_params p = { 0 };
+        struct tka_apply_counts counts = { 0 };
+        char cgroup[4096], source[4096] = "";
+        uint64_t id = 0;
+        bool explicit_attach = false;
+        unsigned namespaces = 0;
+        int lock = -1, cg = -1, map = -1, covered, r;
+
+        if ((covered = r = apply_rule_for(unit, &p, source, sizeof(source))) < 0)
+                return r;
+        if ((r = unit_control_group(unit, cgroup, sizeof(cgroup))) < 0)
+                return r == -ENOENT || r == -ESRCH ? -ESRCH : r;
+        if ((r = check_kernel()) < 0)
+                return r;
+        if ((lock = lock_state()) < 0) {
+                say("cannot lock %s: %s", LOCK_FILE, strerror(-lock));
+                return lock;
+        }
+        if ((cg = r = open_cgroup(cgroup, &id)) < 0)
+                goto out;
+        if (!covered) {
+                /* Nothing to load for this: without pins there is no entry. */
+                if (loaded()) {
+                        if ((map = r = open_pinned("params")) < 0) {
+                                r = bpf_refused("BPF_OBJ_GET", r);
+                                goto out;
+                        }
+                        if (bpf_map_delete_elem(map, &id) < 0 && errno != ENOENT) {
+                                r = bpf_refused("BPF_MAP_DELETE_ELEM", -errno);
+                                say("%s: cannot remove the parameters of cgroup %llu: %s", unit,
+                                    (unsigned long long) id, strerror(errno));
+                                goto out;
+                        }
+                }
+                (void) bpf_record_remove(NULL, unit);
+                note("%s: no rule covers it%s: new connections get no keepalive from the BPF backend, existing "
+                     "ones keep the values they have (cgroup %llu)\n",
+                     unit, *source ? " with a Mode= other than off" : "", (unsigned long long) id);
+                r = 0;
+                goto out;
+        }
+        if (!loaded() && (r = cmd_load()) < 0) {
+                r = bpf_refused("BPF_PROG_LOAD", r);
+                goto out;
+        }
+        if ((map = r = open_pinned("params")) < 0) {
+                r = bpf_refused("BPF_OBJ_GET", r);
+                goto out;
+        }
+        /* New connections first: a connection established during the pass
+         * is then covered by one or the other. */
+        if ((r = store_and_attach(cg, map, id, &p, cgroup, &explicit_attach)) < 0) {
+                r = bpf_refused("BPF_MAP_UPDATE_ELEM/BPF_PROG_ATTACH", r);
+                goto out;
+        }
+        if ((r = apply_pass(map, cg, id, &counts, &namespaces)) < 0)
+                goto out;
+        {
+                struct bpf_record rec = { .method = "bpf-live", .cgroup_id = id, .explicit_attach = explicit_attach,
+                                          .live = counts.live, .own = counts.own, .applied_usec = realtime_usec() };
+                snprintf(rec.reason, sizeof(rec.reason), "applied live by tcpkeepalive-bpf apply (%s)", source);
+                if ((r = bpf_record_write(NULL, unit, &rec)) < 0)
+                        say("cannot write the record of %s in " BPF_RECORD_DIR ": %s", unit, strerror(-r));
+        }
+        note("%s: applied live: %llu connection(s) given the rule's values, %llu left with the program's own "
+             "(cgroup %llu)\n",
+             unit, (unsigned long long) counts.live, (unsigned long long) counts.own, (unsigned long long) id);
+        if (namespaces > 1)
+                note("%s: its connections are in %u network namespaces; each had its pass\n", unit, namespaces);
+        if (counts.direction || counts.failed || counts.listeners_lost)
+                note("%s: %llu connection(s) outside the rule's Direction=, %llu refused an option, %llu listener(s) "
+                     "not noted\n",
+                     unit, (unsigned long long) counts.direction, (unsigned long long) counts.failed,
+                     (unsigned long long) counts.listeners_lost);
+        r = counts.failed ? -EIO : 0;
+out:
+        close_if(map);
+        close_if(cg);
+        close_if(lock);
         return r;
 }
 
@@ -698,12 +1203,17 @@ static void help(void) {
                "  attach [--auto]    give the calling unit's cgroup the parameters given as options\n"
                "                     (ExecStartPre=); --auto: only if the preload cannot work\n"
                "  detach             remove them (ExecStopPost=)\n"
+               "  apply --unit=UNIT  the rule that covers the running UNIT (a service, scope or slice) now,\n"
+               "                     with no restart: its established connections get the rule's values\n"
+               "                     (Mode=default: those where the program made no choice of its own),\n"
+               "                     new ones too; with no rule any more, new connections get nothing and\n"
+               "                     existing ones keep what they have (tcpkeepalive-apply@.service)\n"
                "  list               the parameters stored, per cgroup\n"
                "  gc                 remove the parameters of cgroups that are gone\n"
                "  unload             remove the pinned programs and map\n"
                "  iter-pin           load the socket iterator tcpkeepalived reads and pin it as %s/" TKA_SOCKETS_PIN "\n\n"
                "Options:\n"
-               "  --unit=NAME        the unit (attach, detach); must be the caller's cgroup's unit\n"
+               "  --unit=NAME        the unit (attach, detach: the caller's cgroup's unit; apply: any)\n"
                "  --idle=SECONDS --interval=SECONDS --count=N --user-timeout=MS\n"
                "  --mode=default|force --direction=both|inbound|outbound\n"
                "                     the rule's parameters (attach); unset ones stay the kernel's\n"
@@ -735,7 +1245,7 @@ int main(int argc, char **argv) {
         };
         char cgroup[4096] = "";
         const char *unit = NULL;
-        bool auto_method = false, own = false;
+        bool auto_method = false, own = false, rule_options = false;
         enum ka_mode mode;
         enum ka_direction dir;
         const char *cmd;
@@ -763,7 +1273,7 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h': help(); return 0;
-                case 'a': auto_method = true; break;
+                case 'a': auto_method = rule_options = true; break;
                 case 'v': verbose = true; break;
                 case 'S':
                         use_syslog = true;
@@ -777,30 +1287,35 @@ int main(int argc, char **argv) {
                         snprintf(cgroup, sizeof(cgroup), "%s", optarg);
                         break;
                 case 'u':
-                        if (!unit_name_is_valid_service(optarg)) {
-                                say("--unit=%s: not a service unit name", optarg);
+                        if (!unit_name_is_valid_cgroup_unit(optarg)) {
+                                say("--unit=%s: not a service, scope or slice unit name", optarg);
                                 return EXIT_USAGE;
                         }
                         unit = optarg;
                         break;
                 case 'I':
+                        rule_options = true;
                         if (parse_number_option("idle", optarg, 1, KA_IDLE_MAX, &params.idle) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'N':
+                        rule_options = true;
                         if (parse_number_option("interval", optarg, 1, KA_INTERVAL_MAX, &params.interval) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'C':
+                        rule_options = true;
                         if (parse_number_option("count", optarg, 1, KA_COUNT_MAX, &params.count) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'T':
+                        rule_options = true;
                         if (parse_number_option("user-timeout", optarg, 0, KA_USER_TIMEOUT_MAX,
                                                 &params.user_timeout_ms) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'M':
+                        rule_options = true;
                         if (ka_parse_mode(optarg, &mode) < 0 || mode == KA_MODE_OFF) {
                                 say("--mode=%s: want default or force", optarg);
                                 return EXIT_USAGE;
@@ -808,6 +1323,7 @@ int main(int argc, char **argv) {
                         params.force = mode == KA_MODE_FORCE;
                         break;
                 case 'D':
+                        rule_options = true;
                         if (ka_parse_direction(optarg, &dir) < 0) {
                                 say("--direction=%s: want both, inbound or outbound", optarg);
                                 return EXIT_USAGE;
@@ -819,11 +1335,20 @@ int main(int argc, char **argv) {
                 default: fprintf(stderr, "Try 'tcpkeepalive-bpf --help'.\n"); return EXIT_USAGE;
                 }
         if (optind != argc - 1) {
-                say("want one command (load, attach, detach, list, gc, unload, iter-pin); see --help");
+                say("want one command (load, attach, detach, apply, list, gc, unload, iter-pin); see --help");
                 return EXIT_USAGE;
         }
         cmd = argv[optind];
         libbpf_set_print(libbpf_log);
+        if ((strcmp(cmd, "attach") == 0 || strcmp(cmd, "detach") == 0) && unit && !unit_name_is_valid_service(unit)) {
+                say("--unit=%s: %s takes a service (ExecStartPre=, ExecStopPost=)", unit, cmd);
+                return EXIT_USAGE;
+        }
+        /* apply finds the rule itself: its only input is the unit's name. */
+        if (strcmp(cmd, "apply") == 0 && (!unit || *cgroup || rule_options)) {
+                say("apply takes --unit=UNIT (a service, scope or slice) and nothing else; see --help");
+                return EXIT_USAGE;
+        }
         if (strcmp(cmd, "attach") == 0 || strcmp(cmd, "detach") == 0) {
                 if (!*cgroup) {
                         if ((r = own_cgroup(cgroup, sizeof(cgroup))) < 0) {
@@ -850,6 +1375,8 @@ int main(int argc, char **argv) {
                 r = cmd_attach(cgroup, unit, auto_method);
         else if (strcmp(cmd, "detach") == 0)
                 r = cmd_detach(cgroup, unit);
+        else if (strcmp(cmd, "apply") == 0)
+                r = cmd_apply(unit);
         else if (strcmp(cmd, "list") == 0)
                 r = cmd_list();
         else if (strcmp(cmd, "gc") == 0) {

@@ -66,7 +66,28 @@ struct sock_cgroup_data {
         struct cgroup *cgroup;
 } __attribute__((preserve_access_index));
 
+struct ns_common {
+        unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net {
+        struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+        struct net *net;
+} possible_net_t;
+
+struct sock_common {
+        unsigned short skc_family;
+        unsigned char skc_state;
+        __u16 skc_num; /* the local port, host order */
+        possible_net_t skc_net;
+        unsigned long skc_flags;
+} __attribute__((preserve_access_index));
+
 struct sock {
+        struct sock_common __sk_common;
         struct sock_cgroup_data sk_cgrp_data;
 } __attribute__((preserve_access_index));
 
@@ -220,6 +241,7 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
         struct tka_sk_mark *mark;
         struct bpf_sock *sk = ctx->sk;
         int *optval = ctx->optval, value;
+        __u32 bit;
         bool absorb;
 
         if (ctx->level != SOL_SOCKET && ctx->level != SOL_TCP)
@@ -235,15 +257,15 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
                 return 1;
         value = *optval;
         mark = bpf_sk_storage_get(&managed, sk, 0, 0);
+        bit = ctx->level == SOL_SOCKET         ? APP_KEEPALIVE
+              : ctx->optname == TCP_KEEPIDLE  ? APP_IDLE
+              : ctx->optname == TCP_KEEPINTVL ? APP_INTERVAL
+              : ctx->optname == TCP_KEEPCNT   ? APP_COUNT
+                                              : APP_USER_TIMEOUT;
         if (!mark || !mark->cgroup_id) {
                 /* Not established yet: remember what the program chose, for
                  * sock_ops to leave it in Mode=default; not a value the
                  * kernel refuses (EINVAL: the call set nothing). */
-                __u32 bit = ctx->level == SOL_SOCKET             ? APP_KEEPALIVE
-                            : ctx->optname == TCP_KEEPIDLE ? APP_IDLE
-                            : ctx->optname == TCP_KEEPINTVL ? APP_INTERVAL
-                            : ctx->optname == TCP_KEEPCNT ? APP_COUNT
-                                                           : APP_USER_TIMEOUT;
                 if (!valid(ctx->level, ctx->optname, value))
                         return 1;
                 if (!mark)
@@ -253,8 +275,16 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
                 return 1;
         }
         p = bpf_map_lookup_elem(&params, &mark->cgroup_id);
-        if (!p || !p->enabled || !p->force)
+        if (!p || !p->enabled)
                 return 1;
+        if (!p->force) {
+                /* Mode=default: the program's own choice after
+                 * establishment, noted so that a later live apply
+                 * (tcpkeepalive_apply) leaves it too. */
+                if (valid(ctx->level, ctx->optname, value))
+                        mark->app_set |= bit;
+                return 1;
+        }
         if (ctx->level == SOL_SOCKET)
                 absorb = value == 0;
         else if (ctx->optname == TCP_KEEPIDLE)
@@ -270,6 +300,157 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
         if (absorb)
                 ctx->optlen = -1;
         return 1;
+}
+
+/* ---- live apply: tcpkeepalive-bpf apply ------------------------------------
+ *
+ * One pass of an iter/tcp program over the TCP sockets of one network
+ * namespace (the one the iterator was created in: user space runs a pass in
+ * each namespace the unit's processes are in), driven by reading the
+ * iterator to its end, for the established connections of one cgroup
+ * subtree (apply_target: a unit's cgroup). Each takes the "params" entry that sock_ops would take at
+ * establishment (its own cgroup's or the nearest ancestor's) and:
+ *  - Mode=force: the rule's values, and it is managed from now on (the
+ *    "managed" mark, so cgroup/setsockopt absorbs the program's changes);
+ *  - Mode=default: the rule's values only where the program has made no
+ *    choice of its own: no option noted in its mark (set before
+ *    establishment, or after it under a Mode=default entry), and keepalive
+ *    either off or on only because this backend turned it on (the mark
+ *    names an entry). Keepalive on without our mark is the program's
+ *    choice (set before our programs were attached): left, counted "own";
+ *  - Direction=inbound|outbound: a connection is inbound when its local
+ *    port is one a listener of the subtree listens on, in its network
+ *    namespace (the iterator visits the listening sockets before the
+ *    established ones); the others are outbound. An accepted connection
+ *    whose listener was closed before the pass counts as outbound.
+ * The kernel locks each socket while the program runs on it, which is
+ * what makes bpf_setsockopt possible here (Linux >= 5.14). */
+
+#define TCP_ESTABLISHED 1
+#define TCP_LISTEN 10
+
+enum sock_flags { SOCK_KEEPOPEN = 3 };
+
+struct bpf_iter_meta {
+        void *seq;
+        __u64 session_id;
+        __u64 seq_num;
+} __attribute__((preserve_access_index));
+
+struct bpf_iter__tcp {
+        struct bpf_iter_meta *meta;
+        struct sock_common *sk_common;
+} __attribute__((preserve_access_index));
+
+const volatile struct tka_apply_target apply_target = {};
+struct tka_apply_counts apply_counts = {};
+
+struct listener_key {
+        __u32 netns;
+        __u32 port;
+};
+
+/* The subtree's listening ports, filled by this pass's first part. */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC); /* memory only while a pass runs */
+        __uint(max_entries, 4096);
+        __type(key, struct listener_key);
+        __type(value, __u8);
+} apply_listeners SEC(".maps");
+
+static bool in_subtree(struct cgroup *cgrp, __u64 target) {
+        int level = BPF_CORE_READ(cgrp, level);
+
+        for (int i = 0; i < MAX_LEVELS; i++) {
+                int l = level - i;
+                struct cgroup *c;
+                if (l < 0)
+                        break;
+                c = BPF_CORE_READ(cgrp, ancestors[l]);
+                if (!c)
+                        break;
+                if (BPF_CORE_READ(c, kn, id) == target)
+                        return true;
+        }
+        return false;
+}
+
+/* bpf_setsockopt of one value the rule sets; false when the kernel refused it. */
+static bool iter_set(struct tcp_sock *tp, int level, int name, int value) {
+        return value <= 0 || bpf_setsockopt(tp, level, name, &value, sizeof(value)) == 0;
+}
+
+SEC("iter/tcp")
+int tcpkeepalive_apply(struct bpf_iter__tcp *ctx) {
+        struct sock_common *skc = ctx->sk_common;
+        const struct tka_bpf_params *p;
+        struct tka_sk_mark *mark;
+        struct listener_key lk = {};
+        struct cgroup *cgrp;
+        struct tcp_sock *tp;
+        struct sock *sk;
+        __u64 target = apply_target.cgroup_id, key = 0;
+        unsigned char state;
+        int one = 1;
+        bool ok;
+
+        if (!skc || !target)
+                return 0;
+        tp = bpf_skc_to_tcp_sock(skc); /* NULL for request and time-wait sockets */
+        if (!tp)
+                return 0;
+        sk = (struct sock *) tp;
+        state = BPF_CORE_READ(sk, __sk_common.skc_state);
+        if (state != TCP_ESTABLISHED && state != TCP_LISTEN)
+                return 0;
+        cgrp = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+        if (!cgrp || !in_subtree(cgrp, target))
+                return 0;
+        lk.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+        lk.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        if (state == TCP_LISTEN) {
+                __u8 yes = 1;
+                if (bpf_map_update_elem(&apply_listeners, &lk, &yes, BPF_ANY) == 0)
+                        apply_counts.listeners++;
+                else
+                        apply_counts.listeners_lost++;
+                return 0;
+        }
+        apply_counts.seen++;
+        p = params_for_cgroup(cgrp, &key);
+        if (!p || !p->enabled)
+                return 0;
+        if (p->direction != TKA_BPF_BOTH) {
+                bool inbound = bpf_map_lookup_elem(&apply_listeners, &lk) != 0;
+                if (inbound != (p->direction == TKA_BPF_INBOUND)) {
+                        apply_counts.direction++;
+                        return 0;
+                }
+        }
+        mark = bpf_sk_storage_get(&managed, tp, 0, 0);
+        if (!p->force) {
+                unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+                bool keepalive = (flags >> bpf_core_enum_value(enum sock_flags, SOCK_KEEPOPEN)) & 1;
+                if ((mark && mark->app_set) || (keepalive && !(mark && mark->cgroup_id))) {
+                        apply_counts.own++;
+                        return 0;
+                }
+        }
+        ok = bpf_setsockopt(tp, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == 0;
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPIDLE, p->idle);
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPINTVL, p->interval);
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPCNT, p->count);
+        ok &= iter_set(tp, SOL_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms);
+        if (!mark)
+                mark = bpf_sk_storage_get(&managed, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+        if (mark)
+                mark->cgroup_id = key;
+        if (ok)
+                apply_counts.live++;
+        else
+                apply_counts.failed++;
+        return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

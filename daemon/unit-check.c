@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "bpf-record.h"
 #include "bus-prefetch.h"
 #include "dropin.h"
 #include "exe-check.h"
@@ -33,7 +34,6 @@
 #include "unit-check.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
-#define BPF_STATE_DIR "/run/tcpkeepalive/bpf"
 #define SD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
 #define SD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
 
@@ -430,39 +430,9 @@ static bool tka_settings_equal(char **unit_env, const char *env, size_t env_len)
 }
 
 /* What tcpkeepalive-bpf decided when the unit last started (Method=bpf
- * or auto): /run/tcpkeepalive/bpf/UNIT, written by root only. */
-struct bpf_record {
-        char method[16]; /* bpf, preload (auto chose it) or error */
-        char reason[256];
-        uint64_t cgroup_id;
-        uint64_t written_usec; /* mtime, CLOCK_REALTIME */
-};
-
+ * or auto) or when a rule was applied to it live: lib/shared/bpf-record.h. */
 static bool read_bpf_record(const char *unit, struct bpf_record *rec) {
-        char path[512], line[512];
-        struct stat st;
-        FILE *f;
-
-        *rec = (struct bpf_record) { 0 };
-        snprintf(path, sizeof(path), BPF_STATE_DIR "/%.256s", unit);
-        if (!(f = fopen(path, "re")))
-                return false;
-        if (fstat(fileno(f), &st) < 0 || st.st_uid != 0) { /* only tcpkeepalive-bpf, as root, writes these */
-                fclose(f);
-                return false;
-        }
-        rec->written_usec = (uint64_t) st.st_mtim.tv_sec * 1000000ULL + (uint64_t) st.st_mtim.tv_nsec / 1000ULL;
-        while (fgets(line, sizeof(line), f)) {
-                line[strcspn(line, "\n")] = '\0';
-                if (strncmp(line, "method=", 7) == 0)
-                        snprintf(rec->method, sizeof(rec->method), "%.15s", line + 7);
-                else if (strncmp(line, "reason=", 7) == 0)
-                        snprintf(rec->reason, sizeof(rec->reason), "%.255s", line + 7);
-                else if (strncmp(line, "cgroup_id=", 10) == 0)
-                        rec->cgroup_id = strtoull(line + 10, NULL, 10);
-        }
-        fclose(f);
-        return rec->method[0] != '\0';
+        return bpf_record_read(NULL, unit, rec) == 0;
 }
 
 /* FNV-1a over the unit's effective keepalive settings. */

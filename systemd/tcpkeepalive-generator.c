@@ -25,23 +25,12 @@
 #include "strv.h"
 #include "unit-alias.h"
 #include "unit-name.h"
+#include "unit-scan.h"
 
 #ifndef TCPKEEPALIVE_LIBRARY_PATH
 #define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
 #endif
-#ifndef SYSTEM_UNIT_DIR_PREFIX
-#define SYSTEM_UNIT_DIR_PREFIX "/usr/local/lib/systemd/system"
-#endif
-
 #define ENABLE_PREFIX "tcpkeepalive@"
-
-/* Where units and enablement symlinks live (systemd.unit(5), system mode). */
-static const char *const unit_dirs[] = {
-        "/etc/systemd/system", "/run/systemd/system", SYSTEM_UNIT_DIR_PREFIX,
-        "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system", NULL,
-};
-/* Only these hold `systemctl enable` symlinks. */
-static const char *const enable_dirs[] = { "/etc/systemd/system", "/run/systemd/system", NULL };
 
 static FILE *log_file;
 
@@ -80,64 +69,10 @@ static void log_diag(const struct ka_diag *d) {
         free(text);
 }
 
-static bool has_suffix(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 /* Duplicates are dropped once at the end (strv_sort_unique). */
 static void add_unit(char ***units, const char *name) {
         if (unit_name_is_valid_service(name) && !unit_name_is_own(name))
                 (void) strv_push_dup(units, name);
-}
-
-/* "tcpkeepalive@foo.service" -> "foo.service", the unit it switches on. */
-static void add_enabled(char ***enabled, const char *link) {
-        char name[UNIT_NAME_MAX + 1];
-        size_t n;
-        if (strncmp(link, ENABLE_PREFIX, strlen(ENABLE_PREFIX)) != 0 || !has_suffix(link, ".service"))
-                return;
-        n = strlen(link) - strlen(ENABLE_PREFIX) - strlen(".service");
-        if (n == 0 || n + strlen(".service") > UNIT_NAME_MAX)
-                return;
-        memcpy(name, link + strlen(ENABLE_PREFIX), n);
-        strcpy(name + n, ".service");
-        add_unit(enabled, name);
-}
-
-/* Unit files, and instance names that appear only as symlinks in .wants/ and
- * .requires/ directories. */
-static void scan_dir(const char *root, const char *dir, char ***units, char ***enabled, bool enable_dir) {
-        char path[4096];
-        DIR *d;
-        struct dirent *de;
-
-        snprintf(path, sizeof(path), "%s%s", root, dir);
-        if (!(d = opendir(path)))
-                return;
-        while ((de = readdir(d))) {
-                if (de->d_name[0] == '.')
-                        continue;
-                if (has_suffix(de->d_name, ".wants") || has_suffix(de->d_name, ".requires")) {
-                        char sub[4096 + 256];
-                        DIR *s;
-                        struct dirent *se;
-                        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-                        if (!(s = opendir(sub)))
-                                continue;
-                        while ((se = readdir(s))) {
-                                if (se->d_name[0] == '.')
-                                        continue;
-                                if (enable_dir)
-                                        add_enabled(enabled, se->d_name);
-                                add_unit(units, se->d_name);
-                        }
-                        closedir(s);
-                } else if (has_suffix(de->d_name, ".service")) {
-                        add_unit(units, de->d_name);
-                }
-        }
-        closedir(d);
 }
 
 static int write_file_at(const char *dir, const char *unit, const char *text) {
@@ -171,7 +106,7 @@ static int run(const char *dest, const char *root) {
         };
         struct ka_ruleset rs;
         struct unit_aliases aliases;
-        char **units = NULL, **enabled = NULL, **canonical = NULL, **enabled_canonical = NULL;
+        char **units = NULL, **enabled = NULL;
         unsigned written = 0, failed = 0;
         int r;
 
@@ -186,12 +121,7 @@ static int run(const char *dest, const char *root) {
         for (char **b = rs.broken; b && *b; b++)
                 log_msg(3, "%s: skipped because of the errors above; the other rules apply", *b);
 
-        for (size_t i = 0; unit_dirs[i]; i++) {
-                bool enable_dir = false;
-                for (size_t j = 0; enable_dirs[j]; j++)
-                        enable_dir |= strcmp(unit_dirs[i], enable_dirs[j]) == 0;
-                scan_dir(root, unit_dirs[i], &units, &enabled, enable_dir);
-        }
+        ka_unit_scan(root, &units, &enabled);
         /* An exact name gets its drop-in even when no unit file was found:
          * it may be transient or come from another generator. */
         for (size_t i = 0; i < rs.n_rules; i++)
@@ -205,46 +135,27 @@ static int run(const char *dest, const char *root) {
          * unit's own would win. One drop-in, under the unit's own name,
          * from the rule that sorts last among those matching any name. */
         unit_aliases_init(&aliases);
-        if (unit_aliases_load(&aliases, root, unit_dirs) < 0)
+        if (unit_aliases_load(&aliases, root, ka_unit_dirs) < 0)
                 log_msg(4, "cannot read unit aliases: %s", strerror(ENOMEM));
-        for (char **u = units; u && *u; u++) {
-                const char *t = unit_aliases_resolve(&aliases, *u);
-                add_unit(&canonical, t ? t : *u);
-        }
-        for (char **e = enabled; e && *e; e++) {
-                const char *t = unit_aliases_resolve(&aliases, *e);
-                add_unit(&enabled_canonical, t ? t : *e);
-        }
-        strv_free(enabled);
-        enabled = enabled_canonical;
-        strv_free(units);
-        units = canonical;
-        strv_sort_unique(units);
-        strv_sort_unique(enabled);
+        ka_units_canonical(&aliases, &units);
+        ka_units_canonical(&aliases, &enabled);
 
         for (char **u = units; u && *u; u++) {
-                char **names = unit_aliases_names(&aliases, *u);
-                const char *one[] = { *u, NULL };
-                const struct ka_rule *overridden = NULL,
-                                     *rule = ka_ruleset_match_names(&rs, names ? (const char *const *) names : one,
-                                                                    &overridden);
-                bool is_enabled = strv_contains_sorted(enabled, *u);
+                const struct ka_rule *overridden = NULL, *rule = NULL;
                 struct ka_params params;
                 char *text, source[4096 + 64];
 
-                if (!rule && !is_enabled) {
-                        strv_free(names);
+                r = ka_unit_params(&rs, &aliases, enabled, *u, &params, &rule, &overridden);
+                if (r == 0)
                         continue;
-                }
-                if (overridden)
+                if (overridden) {
+                        char **names = unit_aliases_names(&aliases, *u);
                         log_msg(4, "%s%s%s: matched by %s and %s; %s applies (the file that sorts last wins)", *u,
                                 names && names[1] ? ", known also as " : "", names && names[1] ? names[1] : "",
                                 overridden->path, rule->path, rule->path);
-                strv_free(names);
-                ka_params_init(&params);
-                if (ka_params_overlay(&params, &rs.defaults) < 0 ||
-                    (rule && ka_params_overlay(&params, &rule->params) < 0)) {
-                        ka_params_done(&params);
+                        strv_free(names);
+                }
+                if (r < 0) {
                         failed++;
                         continue;
                 }

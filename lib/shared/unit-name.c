@@ -55,17 +55,16 @@ char *unit_glob_normalize(const char *s, const char **ret_reason) {
         if (strchr(s, '!') && !strstr(s, "[!"))
                 REFUSE("'!' outside a [!...] glob class");
 
-        if (ends_with(s, SUFFIX)) {
+        if (ends_with(s, SUFFIX) || ends_with(s, ".scope") || ends_with(s, ".slice")) {
                 r = strdup(s);
         } else {
                 /* Another unit type ("foo.socket") is a mistake, not a name to extend. */
                 const char *dot = strrchr(s, '.');
                 if (dot && !unit_name_is_glob(dot) && dot[1] && strcmp(dot, ".") != 0 &&
                     (strcmp(dot, ".socket") == 0 || strcmp(dot, ".target") == 0 || strcmp(dot, ".timer") == 0 ||
-                     strcmp(dot, ".mount") == 0 || strcmp(dot, ".slice") == 0 || strcmp(dot, ".scope") == 0 ||
-                     strcmp(dot, ".path") == 0 || strcmp(dot, ".device") == 0 || strcmp(dot, ".swap") == 0 ||
+                     strcmp(dot, ".mount") == 0 || strcmp(dot, ".path") == 0 || strcmp(dot, ".device") == 0 || strcmp(dot, ".swap") == 0 ||
                      strcmp(dot, ".automount") == 0))
-                        REFUSE("only .service units run programs that keepalive applies to");
+                        REFUSE("only .service, .scope and .slice units hold programs that keepalive applies to");
                 if (len + strlen(SUFFIX) > UNIT_NAME_MAX)
                         REFUSE("unit name longer than 255 characters");
                 r = malloc(len + strlen(SUFFIX) + 1);
@@ -76,9 +75,9 @@ char *unit_glob_normalize(const char *s, const char **ret_reason) {
         }
         if (!r)
                 REFUSE("out of memory");
-        if (r[0] == '@' || strcmp(r, SUFFIX) == 0) {
+        if (r[0] == '@' || strcmp(r, SUFFIX) == 0 || strcmp(r, ".scope") == 0 || strcmp(r, ".slice") == 0) {
                 free(r);
-                REFUSE("unit name has no prefix before '@' or '.service'");
+                REFUSE("unit name has no prefix before '@' or its suffix");
         }
         /* "foo." + ".service" (found by fuzz-unit-names) */
         if (strstr(r, "..")) {
@@ -89,7 +88,8 @@ char *unit_glob_normalize(const char *s, const char **ret_reason) {
 #undef REFUSE
 }
 
-bool unit_name_is_valid_service(const char *s) {
+/* A plain name that unit_glob_normalize keeps as it is. */
+static bool unit_name_is_valid_plain(const char *s) {
         const char *reason;
         char *n;
         bool ok;
@@ -100,6 +100,49 @@ bool unit_name_is_valid_service(const char *s) {
         ok = n && strcmp(n, s) == 0;
         free(n);
         return ok;
+}
+
+bool unit_name_is_valid_service(const char *s) {
+        return ends_with(s, SUFFIX) && unit_name_is_valid_plain(s);
+}
+
+bool unit_name_is_valid_cgroup_unit(const char *s) {
+        /* Templates have no cgroup: only instances run. */
+        if (ends_with(s, "@" SUFFIX))
+                return false;
+        return (ends_with(s, SUFFIX) || ends_with(s, ".scope") || ends_with(s, ".slice")) &&
+               unit_name_is_valid_plain(s);
+}
+
+int unit_name_escape_instance(const char *s, char *buf, unsigned size) {
+        static const char hex[] = "0123456789abcdef";
+        unsigned n = 0;
+
+        for (const char *p = s; *p; p++) {
+                unsigned char c = (unsigned char) *p;
+                bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                             c == ':' || c == '_' || (c == '.' && p != s);
+                if (c == '/') {
+                        if (n + 1 >= size)
+                                return -ENOBUFS;
+                        buf[n++] = '-';
+                } else if (plain) {
+                        if (n + 1 >= size)
+                                return -ENOBUFS;
+                        buf[n++] = (char) c;
+                } else {
+                        if (n + 4 >= size)
+                                return -ENOBUFS;
+                        buf[n++] = '\\';
+                        buf[n++] = 'x';
+                        buf[n++] = hex[c >> 4];
+                        buf[n++] = hex[c & 15];
+                }
+        }
+        if (size == 0)
+                return -ENOBUFS;
+        buf[n] = '\0';
+        return 0;
 }
 
 bool unit_name_template(const char *s, char *buf, unsigned size) {

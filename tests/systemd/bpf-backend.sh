@@ -175,11 +175,4 @@ print(n)')
         container_stop
 }
 
-scenario unified
-if [ -d /sys/fs/cgroup/unified ]; then
-        scenario hybrid
-else
-        # A cgroup v2 only host cannot boot a hybrid container; the unified
-        # scenario above is the whole test there.
-        echo "note: cgroup v2 only host: the hybrid scenario needs a hybrid host"
-fi
+container_layouts scenario

@@ -62,7 +62,7 @@ container_link_prefix() {
         fi
         # Our units' sandboxes hide /tmp and /home, where such a prefix
         # (make distcheck's _inst) often lives: make it visible, read-only.
-        for u in tcpkeepalived.service tcpkeepalive@.service; do
+        for u in tcpkeepalived.service tcpkeepalive@.service tcpkeepalive-apply@.service; do
                 inside mkdir -p "/etc/systemd/system/$u.d"
                 printf '[Service]\nBindReadOnlyPaths=%s\nProtectHome=read-only\n' "$PREFIX" |
                         inside_write "/etc/systemd/system/$u.d/test-prefix.conf"
@@ -179,7 +179,7 @@ $(tail -n 30 "$TMP/container.log")"
 # refuses: the filter is lifted there (the other builds test it).
 container_sanitizer_units() {
         [ -n "${TKA_SANITIZER_REPORTS:-}" ] || return 0
-        for u in tcpkeepalived.service tcpkeepalive@.service; do
+        for u in tcpkeepalived.service tcpkeepalive@.service tcpkeepalive-apply@.service; do
                 inside mkdir -p "/etc/systemd/system/$u.d"
                 printf '[Service]\nBindPaths=%s\nSystemCallFilter=\n' "$TKA_SANITIZER_REPORTS" |
                         inside_write "/etc/systemd/system/$u.d/test-sanitizer.conf"
@@ -257,4 +257,16 @@ expect_sockopts() {
                 [ $_try -lt 5 ] || container_fail "$5: getsockopt on the service's socket: got '$_got', want keepalive=1 idle=$2 interval=$3 count=$4"
                 sleep 0.5
         done
+}
+
+# container_layouts FUNCTION: FUNCTION unified, then FUNCTION hybrid where the
+# host is hybrid (a cgroup v2 only host cannot boot a hybrid container; the
+# unified run is the whole test there).
+container_layouts() {
+        "$1" unified
+        if [ -d /sys/fs/cgroup/unified ]; then
+                "$1" hybrid
+        else
+                echo "note: cgroup v2 only host: the hybrid scenario needs a hybrid host"
+        fi
 }
