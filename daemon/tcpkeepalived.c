@@ -386,6 +386,7 @@ static bool has_our_dropin(struct manager *m, const char *unit) {
 }
 
 static int start_live_apply(struct manager *m, const char *unit, sd_bus_message *caller);
+static bool has_live_record(const char *unit);
 
 /* Checks unit, records its state, and emits UnitStateChanged when it
  * differs from the last one signalled (the first look at the units only

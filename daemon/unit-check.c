@@ -780,16 +780,19 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
          * show them. */
         {
                 uint64_t since = settings_since(settings, settings_hash(&p, f.has_dropin));
+                f.settings_since_usec = since;
                 f.settings_current = (p.started_usec && since && p.started_usec > since) ||
                                      tka_settings_equal(p.environment, env, env_len);
         }
         f.process_preload_has_library = preload_has(env_get(env, env_len, "LD_PRELOAD"), library);
-        if (f.method && (strcmp(f.method, "bpf") == 0 || strcmp(f.method, "auto") == 0) &&
-            (f.have_bpf_record = read_bpf_record(unit, &rec))) {
+        /* Method=bpf and auto at start; any method after a live apply. */
+        if ((f.have_bpf_record = read_bpf_record(unit, &rec))) {
                 f.bpf_method = rec.method;
                 f.bpf_reason = rec.reason;
                 f.bpf_cgroup_id = rec.cgroup_id;
                 f.bpf_written_usec = rec.written_usec;
+                f.bpf_applied_usec = rec.applied_usec;
+                f.bpf_live = rec.live;
                 f.cgroup_id = cgroup_id(p.cgroup);
         }
         /* A process that holds connections without keepalive: has it the
