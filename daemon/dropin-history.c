@@ -45,9 +45,11 @@ int dropin_history_scan(struct dropin_history *h, const char *generator_dir, cha
         struct dirent *de;
         DIR *d = opendir(generator_dir);
 
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        while ((de = readdir(d))) {
+        /* systemd removes a generator directory the generators left empty:
+         * no directory is no drop-in, every one recorded is gone. */
+        if (!d && errno != ENOENT)
+                return -errno;
+        while (d && (de = readdir(d))) {
                 char name[UNIT_NAME_MAX + 1], path[UNIT_NAME_MAX + 64];
                 size_t len = strlen(de->d_name);
                 const struct dropin_record *old;
@@ -80,7 +82,8 @@ int dropin_history_scan(struct dropin_history *h, const char *generator_dir, cha
                         (void) strv_push_dup(changed, name);
                 n++;
         }
-        closedir(d);
+        if (d)
+                closedir(d);
         if (n > 1)
                 qsort(v, n, sizeof(*v), cmp_record);
         /* Gone: their units are unmanaged now. */

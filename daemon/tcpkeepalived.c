@@ -400,7 +400,7 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
 
         /* Neither ours nor followed: never loaded for nothing (LoadUnit
          * would bring back an instance systemd has just unloaded). */
-        if (!known && !has_our_dropin(m, unit))
+        if (!known && !has_our_dropin(m, unit) && !has_live_record(unit))
                 return 0;
         if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, &settings, &c)) < 0) {
                 log_warning("%s: state not refreshed: %s", unit, c.reason);
@@ -409,9 +409,13 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
         /* A rule that changed reaches the running unit live, with no
          * restart; Restart=try is for where that cannot be done (no BPF,
          * the apply failed): the apply's end queues REFRESH_AFTER_APPLY. */
-        if (kind == REFRESH_RULE_CHANGED && (c.state == UNIT_STATE_PENDING_RESTART || has_live_record(unit)) &&
-            start_live_apply(m, unit, NULL) == 0)
+        if (kind == REFRESH_RULE_CHANGED && c.state == UNIT_STATE_PENDING_RESTART && start_live_apply(m, unit, NULL) == 0)
                 kind = REFRESH_STATE;
+        /* No rule any more, but a live apply's parameters on its cgroup:
+         * taken away (the apply finds no rule), whatever brought us here. */
+        if (kind != REFRESH_AFTER_APPLY && (c.state == UNIT_STATE_UNMANAGED || c.state == UNIT_STATE_EXCLUDED) &&
+            has_live_record(unit))
+                (void) start_live_apply(m, unit, NULL);
         if (kind != REFRESH_STATE && c.state == UNIT_STATE_PENDING_RESTART) {
                 const struct ka_rule *rule = match_unit(m, unit);
                 if (rule && rule->params.restart == KA_RESTART_TRY) {
@@ -534,6 +538,11 @@ static void queue_managed_units(struct manager *m, char **changed, enum refresh_
         for (char **u = units; u && *u; u++)
                 if (!is_template(*u) && (!changed || dropin_changed(changed, *u)))
                         queue_refresh(m, *u, kind);
+        /* Units whose drop-in went: their state is unmanaged now, and what a
+         * live apply gave their cgroup is taken away. */
+        for (char **c = changed; c && *c; c++)
+                if (!is_template(*c) && !has_our_dropin(m, *c))
+                        queue_refresh(m, *c, kind);
         /* Followed units whose drop-in went: their state is unmanaged now. */
         for (size_t i = 0; i < m->states.n; i++)
                 if (!changed || dropin_changed(changed, m->states.v[i].unit))
@@ -870,8 +879,11 @@ static int on_systemd_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_e
         if (sd_bus_message_read(msg, "so", &unit, &path) < 0)
                 return 0;
         (void) systemd_cache_forget(m->cache, path);
-        if (unit_states_remove(&m->states, unit))
-                (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
+        /* A daemon-reload unloads and loads every unit again, with a
+         * UnitRemoved for each: whether it is gone is asked (GetUnit, in
+         * the background); only then is it forgotten. */
+        if (unit_states_get(&m->states, unit))
+                queue_refresh(m, unit, REFRESH_STATE);
         return 0;
 }
 
