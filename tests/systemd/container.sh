@@ -207,6 +207,15 @@ wait_listening() {
                 sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htln 'sport = :$1' | grep -q ."
 }
 
+# container_no_live_apply: the admin's way to keep rules from reaching
+# running units live (keepalived.d(5)): the apply unit masked. For tests of
+# the restart path (pending-restart, Restart=try), which a live apply
+# would otherwise make active with no restart.
+container_no_live_apply() {
+        inside systemctl mask --quiet tcpkeepalive-apply@.service
+        inside systemctl daemon-reload
+}
+
 # container_wait SECONDS WHAT CMD...: wait_until, failing with the journal.
 container_wait() {
         WAIT_FAIL=container_fail wait_until "$@"

@@ -8,6 +8,8 @@
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 
 container_boot tka-excluded
+# The restart path is under test here, not the live apply (daemon-live.sh).
+container_no_live_apply
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 getunit() { inside busctl call $BUS GetUnit s "$1"; }
 state_of() { getunit "$1" | awk '{print $3}' | tr -d '"'; }

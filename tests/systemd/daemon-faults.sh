@@ -9,6 +9,8 @@
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 
 container_boot tka-faults
+# The restart path is under test here, not the live apply (daemon-live.sh).
+container_no_live_apply
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 
 # A service whose rule never says Restart=try: nothing may restart it.

@@ -14,6 +14,8 @@
 need_cmd python3 socat
 
 container_boot tka-restart-try
+# The restart path is under test here, not the live apply (daemon-live.sh).
+container_no_live_apply
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 state_of() { inside busctl call $BUS GetUnit s "$1" | awk '{print $3}' | tr -d '"'; }
 main_pid() { inside systemctl show -P MainPID "$1"; }

@@ -9,6 +9,8 @@
 need_cmd busybox
 
 container_boot tka-states
+# The restart path is under test here, not the live apply (daemon-live.sh).
+container_no_live_apply
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 call() { inside busctl call $BUS "$@"; }
 state_of() { call GetUnit s "$1" | awk '{print $3}' | tr -d '"'; }

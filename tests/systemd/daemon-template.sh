@@ -8,6 +8,8 @@
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 
 container_boot tka-template
+# The restart path is under test here, not the live apply (daemon-live.sh).
+container_no_live_apply
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 call() { inside busctl call $BUS "$@"; }
 

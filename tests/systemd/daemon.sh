@@ -9,6 +9,8 @@
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 
 container_boot tka-daemon
+# The restart path is under test here, not the live apply (daemon-live.sh).
+container_no_live_apply
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 call() { inside busctl call $BUS "$@"; }
 prop() { inside busctl get-property $BUS "$@"; }
