@@ -212,7 +212,9 @@ wait_listening() {
 # the restart path (pending-restart, Restart=try), which a live apply
 # would otherwise make active with no restart.
 container_no_live_apply() {
-        inside systemctl mask --quiet tcpkeepalive-apply@.service
+        # As systemctl mask does, over the link to PREFIX's unit that
+        # container_link_prefix made (which systemctl mask refuses to replace).
+        inside ln -sfn /dev/null /etc/systemd/system/tcpkeepalive-apply@.service
         inside systemctl daemon-reload
 }
 
