@@ -12,6 +12,8 @@
 need_cmd socat python3
 
 container_boot tka-busy
+# Started here: a prefix outside /usr (make distcheck's) does not enable it at boot.
+inside systemctl start tcpkeepalived.service || container_fail "tcpkeepalived did not start"
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 reloads() { inside busctl get-property $BUS Reloads | awk '{print $2}'; }
 n_states() { inside busctl get-property $BUS UnitStates | awk '{print $2}'; }
