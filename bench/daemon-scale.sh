@@ -150,7 +150,7 @@ if [ -n "${TKA_SOCKREAD:-}" ] && [ -x "$TKA_SOCKREAD" ]; then
 fi
 if [ -n "${TKA_SOCKITER:-}" ] && [ -x "$TKA_SOCKITER" ]; then
         # All of it in one pass, in the kernel: every process's TCP sockets
-        # with their cgroup and keepalive values (bench/sockiter.bpf.c).
+        # with their cgroup and keepalive values (bpf/sockets.bpf.c, the daemon's own).
         inside_write /run/tka-sockiter <"$TKA_SOCKITER"
         inside_write /run/sockiter.bpf.o <"$TKA_SOCKITER_OBJECT"
         inside chmod 0755 /run/tka-sockiter

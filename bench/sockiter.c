@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* bench/sockiter: loads bench/sockiter.bpf.o (a task_file iterator), then
- * reads every TCP socket of every process, with its cgroup and keepalive
- * values, in one pass: median time of RUNS passes, and what it found.
+/* bench/sockiter: loads bpf/sockets.bpf.o (the task_file iterator the
+ * daemon reads through the pin), then reads every TCP socket of every
+ * process, with its cgroup and keepalive values, in one pass: median time
+ * of RUNS passes, and what it found.
  * Usage: sockiter OBJECT [RUNS]  (CAP_BPF + CAP_PERFMON, or root). */
 #include <errno.h>
 #include <stdint.h>
@@ -10,8 +11,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+#include "bpf/sockets.h"
 
 static double now_ms(void) {
         struct timespec ts;
@@ -60,12 +64,16 @@ int main(int argc, char **argv) {
                 while (n < sizeof(buf) && (got = read(fd, (char *) buf + n, sizeof(buf) - n)) > 0)
                         n += (size_t) got;
                 close(fd);
-                recs = n / (10 * sizeof(uint64_t));
+                recs = n > sizeof(struct tka_sockets_header)
+                               ? (n - sizeof(struct tka_sockets_header)) / sizeof(struct tka_socket_record)
+                               : 0;
                 est = ka = 0;
                 for (size_t i = 0; i < recs; i++) {
-                        const uint64_t *rec = buf + i * 10;
-                        est += rec[5] == 1;
-                        ka += rec[5] == 1 && rec[6];
+                        const struct tka_socket_record *rec =
+                                (const struct tka_socket_record *) ((const char *) buf +
+                                                                    sizeof(struct tka_sockets_header)) + i;
+                        est += rec->state == 1;
+                        ka += rec->state == 1 && rec->keepalive;
                 }
                 t[r] = now_ms() - t0;
         }
