@@ -14,21 +14,10 @@
 #include <unistd.h>
 
 #include "rule-watch.h"
+#include "check.h"
 
 #define SETTLE_USEC (100 * 1000ULL)
 #define MAX_SETTLE_USEC (400 * 1000ULL)
-
-static int failures, checks;
-#define CHECK(cond, ...)                                              \
-        do {                                                          \
-                checks++;                                             \
-                if (!(cond)) {                                        \
-                        failures++;                                   \
-                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-                        fprintf(stderr, __VA_ARGS__);                 \
-                        fputc('\n', stderr);                          \
-                }                                                     \
-        } while (0)
 
 static sd_event *event;
 static unsigned calls;

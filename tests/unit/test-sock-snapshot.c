@@ -16,18 +16,7 @@
 
 #include "tcp-table.h"
 #include "../bpf/sockets.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                      \
-        do {                                                                  \
-                if (!(cond)) {                                                \
-                        fprintf(stderr, "FAIL: %s:%d: ", __FILE__, __LINE__); \
-                        fprintf(stderr, __VA_ARGS__);                         \
-                        fputc('\n', stderr);                                  \
-                        failures++;                                           \
-                }                                                             \
-        } while (0)
+#include "check.h"
 
 static size_t build(char *buf, const struct tka_sockets_header *h, const struct tka_socket_record *r, size_t n) {
         memcpy(buf, h, sizeof(*h));

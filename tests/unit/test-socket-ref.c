@@ -23,24 +23,13 @@
 
 #include "process-ref.h"
 #include "tcp-table.h"
+#include "check.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
 
 #define N 200 /* the fd number reused */
-
-static int failures;
-
-#define CHECK(cond, ...)                                                   \
-        do {                                                               \
-                if (!(cond)) {                                             \
-                        fprintf(stderr, "FAIL: %s:%d: ", __FILE__, __LINE__); \
-                        fprintf(stderr, __VA_ARGS__);                      \
-                        fputc('\n', stderr);                              \
-                        failures++;                                        \
-                }                                                          \
-        } while (0)
 
 static unsigned long long inode_of(int fd) {
         struct stat st;

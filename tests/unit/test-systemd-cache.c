@@ -13,18 +13,7 @@
 #include <unistd.h>
 
 #include "systemd-cache.h"
-
-static int failures, checks;
-#define CHECK(cond, ...)                                                     \
-        do {                                                                 \
-                checks++;                                                    \
-                if (!(cond)) {                                               \
-                        failures++;                                          \
-                        fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-                        fprintf(stderr, __VA_ARGS__);                        \
-                        fputc('\n', stderr);                                 \
-                }                                                            \
-        } while (0)
+#include "check.h"
 
 static sd_bus *bus;
 

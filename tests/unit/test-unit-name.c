@@ -16,18 +16,7 @@
 
 #include "bpf-record.h"
 #include "unit-name.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                      \
-        do {                                                  \
-                if (!(cond)) {                                \
-                        failures++;                           \
-                        printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-                        printf(__VA_ARGS__);                  \
-                        putchar('\n');                        \
-                }                                             \
-        } while (0)
+#include "check.h"
 
 /* What systemd-escape prints for each (systemd 252). */
 static const struct { const char *name, *escaped; } escapes[] = {
