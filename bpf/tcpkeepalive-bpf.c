@@ -198,6 +198,20 @@ static int pin_path(char *buf, size_t size, const char *name) {
 }
 
 /* Loads the object and pins its two programs and the map, once. */
+/* The kernel can take our programs, bpffs is mounted, the pin directory is there. */
+static int prepare_pin_dir(void) {
+        int r;
+
+        if ((r = check_kernel()) < 0 || (r = ensure_bpffs()) < 0)
+                return r;
+        if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
+                r = -errno;
+                say("cannot create %s: %s", pin_dir, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
 static int cmd_load(void) {
         struct bpf_object *obj;
         struct { const char *prog, *pin; } progs[] = {
@@ -209,13 +223,8 @@ static int cmd_load(void) {
 
         if (loaded())
                 return 0;
-        if ((r = check_kernel()) < 0 || (r = ensure_bpffs()) < 0)
+        if ((r = prepare_pin_dir()) < 0)
                 return r;
-        if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
-                r = -errno;
-                say("cannot create %s: %s", pin_dir, strerror(-r));
-                return r;
-        }
         obj = bpf_object__open_file(object_path, NULL);
         if (!obj) {
                 r = -errno;
@@ -272,13 +281,8 @@ static int cmd_iter_pin(void) {
         char path[256], tmp[256];
         int r;
 
-        if ((r = check_kernel()) < 0 || (r = ensure_bpffs()) < 0)
+        if ((r = prepare_pin_dir()) < 0)
                 return r;
-        if (mkdir(pin_dir, 0700) < 0 && errno != EEXIST) {
-                r = -errno;
-                say("cannot create %s: %s", pin_dir, strerror(-r));
-                return r;
-        }
         if ((r = pin_path(path, sizeof(path), TKA_SOCKETS_PIN)) < 0 ||
             (r = pin_path(tmp, sizeof(tmp), TKA_SOCKETS_PIN "-new" /* bpffs refuses dots in names */)) < 0)
                 return r;
