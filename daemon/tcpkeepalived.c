@@ -687,9 +687,12 @@ static int on_systemd_job_removed(sd_bus_message *msg, void *userdata, sd_bus_er
  * that matches one is applied live when it becomes active, and to those
  * active now when the rules change; one no rule matches any more loses
  * what a live apply gave it. */
+static bool is_scope_or_slice(const char *unit) {
+        return unit_name_is_valid_cgroup_unit(unit) && !unit_name_is_valid_service(unit);
+}
+
 static bool rule_covers_cgroup_unit(struct manager *m, const char *unit) {
-        return (unit_name_is_valid_cgroup_unit(unit) && !unit_name_is_valid_service(unit)) &&
-               ka_ruleset_match(&m->rules, unit, NULL) != NULL;
+        return is_scope_or_slice(unit) && ka_ruleset_match(&m->rules, unit, NULL) != NULL;
 }
 
 static void apply_cgroup_units(struct manager *m) {
@@ -732,7 +735,7 @@ static void apply_cgroup_units(struct manager *m) {
                 struct dirent *de;
                 strv_sort_unique(seen);
                 while ((de = readdir(d)))
-                        if (unit_name_is_valid_cgroup_unit(de->d_name) && !unit_name_is_valid_service(de->d_name) &&
+                        if (is_scope_or_slice(de->d_name) &&
                             !strv_contains_sorted(seen, de->d_name) && has_live_record(de->d_name))
                                 (void) start_live_apply(m, de->d_name, NULL);
                 closedir(d);
