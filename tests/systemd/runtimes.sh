@@ -135,7 +135,11 @@ dropin=$(inside cat /run/systemd/generator/py-srv.service.d/50-tcpkeepalive.conf
         container_fail "no drop-in for py-srv.service after daemon-reload"
 expect_match "$dropin" "--auto --idle=$IDLE --interval=$INTERVAL --count=$COUNT" "the drop-in lets the helper choose (Method=auto)"
 inside systemctl start java-srv.service node-srv.service py-srv.service py-fork.service
-for port in 7801 7802 7803 7804; do wait_listening $port; done
+# `java Srv.java` compiles its source before it listens: seconds of CPU,
+# longer than wait_listening's 10 s on a machine busy with parallel tests.
+container_wait 90 "Java's listener on port 7801 in the container" \
+        sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htln 'sport = :7801' | grep -q ."
+for port in 7802 7803 7804; do wait_listening $port; done
 inside systemctl start tcpkeepalived.service
 
 for u in java-srv node-srv py-srv py-fork; do
