@@ -87,8 +87,20 @@ static bool verbose;
 static bool use_syslog;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The first thing said: why a command failed, for the record of a failed
+ * apply (the later lines are consequences). */
+static char first_said[256];
+/* Said by bpf_refused(): the refusal itself, which explains a failed apply
+ * better than whatever failed first (a load's "is CONFIG_CGROUP_BPF set?"). */
+static char refusal[256];
+
 static void say(const char *fmt, ...) {
         va_list ap;
+        if (!first_said[0]) {
+                va_start(ap, fmt);
+                vsnprintf(first_said, sizeof(first_said), fmt, ap);
+                va_end(ap);
+        }
         va_start(ap, fmt);
         if (use_syslog)
                 vsyslog(LOG_DAEMON | LOG_WARNING, fmt, ap);
@@ -177,6 +189,7 @@ static int lock_state(void) {
         int fd;
         (void) mkdir("/run/tcpkeepalive", 0755);
         (void) mkdir(BPF_RECORD_DIR, 0755);
+        (void) mkdir(BPF_APPLY_FAILED_DIR, 0755);
         fd = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
                 close(fd);
@@ -683,8 +696,9 @@ out:
  * container) that says no to BPF, exit 3 like any missing kernel feature. */
 static int bpf_refused(const char *call, int r) {
         if (r == -EPERM || r == -EACCES) {
-                say("bpf(%s) refused: %s (%s): BPF is not allowed here; the rule reaches the unit at its next start",
-                    call, r == -EPERM ? "EPERM" : "EACCES", strerror(-r));
+                snprintf(refusal, sizeof(refusal), "bpf(%s) refused: %s (%s): BPF is not allowed here", call,
+                         r == -EPERM ? "EPERM" : "EACCES", strerror(-r));
+                say("%s", refusal);
                 return -EOPNOTSUPP;
         }
         return r;
@@ -1159,6 +1173,33 @@ out:
         return r;
 }
 
+/* What the daemon reads of an apply: why it failed, kept until an apply
+ * succeeds. A scope or slice that is gone (not loaded, not active) has its
+ * records removed: nothing of it is left to report, and container managers
+ * create a scope per container. A service's start record stays (its next
+ * start writes a new one; this apply may race with that start). */
+static void apply_outcome(const char *unit, int r) {
+        struct bpf_record rec = { .method = "error" };
+        const char *dot = strrchr(unit, '.');
+        int w;
+
+        if (r == -ENOENT || r == -ESRCH) {
+                (void) bpf_record_remove(BPF_APPLY_FAILED_DIR, unit);
+                if (dot && (strcmp(dot, ".scope") == 0 || strcmp(dot, ".slice") == 0))
+                        (void) bpf_record_remove(NULL, unit);
+                return;
+        }
+        if (r >= 0) {
+                (void) bpf_record_remove(BPF_APPLY_FAILED_DIR, unit);
+                return;
+        }
+        snprintf(rec.reason, sizeof(rec.reason), "%s", refusal[0] ? refusal : first_said[0] ? first_said : strerror(-r));
+        (void) mkdir("/run/tcpkeepalive", 0755);
+        (void) mkdir(BPF_APPLY_FAILED_DIR, 0755);
+        if ((w = bpf_record_write(BPF_APPLY_FAILED_DIR, unit, &rec)) < 0 && w != -EINVAL)
+                say("cannot write the record of %s in " BPF_APPLY_FAILED_DIR ": %s", unit, strerror(-w));
+}
+
 static int cmd_list(void) {
         uint64_t key, next;
         void *prev = NULL;
@@ -1379,8 +1420,10 @@ int main(int argc, char **argv) {
                 r = cmd_attach(cgroup, unit, auto_method);
         else if (strcmp(cmd, "detach") == 0)
                 r = cmd_detach(cgroup, unit);
-        else if (strcmp(cmd, "apply") == 0)
+        else if (strcmp(cmd, "apply") == 0) {
                 r = cmd_apply(unit);
+                apply_outcome(unit, r);
+        }
         else if (strcmp(cmd, "list") == 0)
                 r = cmd_list();
         else if (strcmp(cmd, "gc") == 0) {

@@ -222,6 +222,10 @@ static int cmd_verify(const char *root, char **files, int n) {
 }
 
 static int cmd_check(const char *unit_arg, double wait_sec) {
+        struct ka_ruleset rs;
+        struct ka_params live_params;
+        struct live_rule live;
+        int live_found = 0;
         struct unit_check c;
         sd_bus *bus = NULL;
         const char *reason;
@@ -240,10 +244,17 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
                 free(unit);
                 return EXIT_FAILURE_INTERNAL;
         }
+        /* A scope or slice: no drop-in says which rule covers it; the rules do. */
+        ka_params_init(&live_params);
+        ka_ruleset_init(&rs);
+        if (unit_name_is_scope_or_slice(unit)) {
+                (void) ka_ruleset_load_dirs(&rs, "", ka_rule_dirs);
+                live_found = live_rule_find(&rs, unit, &live_params, &live);
+        }
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
                 struct tcp_tables tables = { 0 };
-                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &tables, NULL, NULL, &c);
+                r = unit_check(bus, unit, TCPKEEPALIVE_LIBRARY_PATH, &tables, NULL, NULL, live_found > 0 ? &live : NULL, &c);
                 tcp_tables_done(&tables);
                 if (r < 0 || wait_sec <= 0 || (c.state != UNIT_STATE_UNSUPPORTED && !c.main_pid_not_exec))
                         break;
@@ -263,6 +274,8 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
                 usleep(c.main_pid_not_exec ? 20 * 1000 : 100 * 1000);
         }
         sd_bus_unref(bus);
+        ka_params_done(&live_params);
+        ka_ruleset_done(&rs);
         if (r < 0) {
                 fprintf(stderr, "tcpkeepalivectl: %s: %s\n", unit, c.reason[0] ? c.reason : strerror(-r));
                 free(unit);

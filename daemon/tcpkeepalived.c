@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -93,6 +94,7 @@ struct manager {
         bool refresh_queue_sorted;
         sd_event_source *refresh_source;
         bool announce_new; /* the first look at the units records, announces nothing */
+        size_t refreshed_since_trim;
         struct dropin_history history; /* since when each drop-in has had its content */
         char generator_dir[2048]; /* GENERATOR_DIR under TCPKEEPALIVE_ROOT */
         uint64_t request_usec;    /* the call budget of one request */
@@ -250,6 +252,23 @@ static bool is_template(const char *unit) {
 /* Managed units: those the generator gave our drop-in, a template's
  * loaded instances in its place. A template without a loaded instance
  * stays in the list, so that the rule still shows. */
+/* The scopes and slices a rule covers that a live apply has acted on (or
+ * tried to): no drop-in names these. */
+static void add_cgroup_units(struct manager *m, char ***units) {
+        static const char *const dirs[] = { BPF_RECORD_DIR, BPF_APPLY_FAILED_DIR };
+
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+                DIR *d = opendir(dirs[i]);
+                struct dirent *de;
+                if (!d)
+                        continue;
+                while ((de = readdir(d)))
+                        if (unit_name_is_scope_or_slice(de->d_name) && ka_ruleset_match(&m->rules, de->d_name, NULL))
+                                (void) strv_push_dup(units, de->d_name);
+                closedir(d);
+        }
+}
+
 static char **managed_units(struct manager *m, struct call_budget *budget) {
         char **units = NULL;
         DIR *d = opendir(m->generator_dir);
@@ -274,6 +293,7 @@ static char **managed_units(struct manager *m, struct call_budget *budget) {
                         (void) strv_push_dup(&units, name);
         }
         closedir(d);
+        add_cgroup_units(m, &units);
         strv_sort_unique(units);
         return units;
 }
@@ -385,8 +405,25 @@ static bool has_our_dropin(struct manager *m, const char *unit) {
         return access(path, F_OK) == 0;
 }
 
-static int start_live_apply(struct manager *m, const char *unit, sd_bus_message *caller);
 static bool has_live_record(const char *unit);
+static bool has_any_apply_record(const char *unit);
+static bool rule_covers_cgroup_unit(struct manager *m, const char *unit);
+static int start_live_apply(struct manager *m, const char *unit, sd_bus_message *caller);
+
+/* unit_check, with the rule of a scope or slice (which only the rules say:
+ * no drop-in reaches these). */
+static int check_unit(struct manager *m, const char *unit, struct tcp_tables *tables, struct call_budget *budget,
+                      struct settings_record *settings, struct unit_check *c) {
+        struct ka_params params;
+        struct live_rule live;
+        int r;
+
+        ka_params_init(&params);
+        r = live_rule_find(&m->rules, unit, &params, &live);
+        r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget, settings, r > 0 ? &live : NULL, c);
+        ka_params_done(&params);
+        return r;
+}
 
 /* Checks unit, records its state, and emits UnitStateChanged when it
  * differs from the last one signalled (the first look at the units only
@@ -400,9 +437,9 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
 
         /* Neither ours nor followed: never loaded for nothing (LoadUnit
          * would bring back an instance systemd has just unloaded). */
-        if (!known && !has_our_dropin(m, unit) && !has_live_record(unit))
+        if (!known && !has_our_dropin(m, unit) && !has_live_record(unit) && !rule_covers_cgroup_unit(m, unit))
                 return 0;
-        if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, NULL, budget, &settings, &c)) < 0) {
+        if ((r = check_unit(m, unit, NULL, budget, &settings, &c)) < 0) {
                 log_warning("%s: state not refreshed: %s", unit, c.reason);
                 return r;
         }
@@ -426,6 +463,10 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
         /* Not loaded: nothing to follow until systemd loads it (its signals
          * say when); the record holds loaded units only. */
         if (c.not_loaded) {
+                /* A container's scope that ended: its records go (the apply
+                 * finds it gone), or each container would leave one. */
+                if (unit_name_is_scope_or_slice(unit) && has_any_apply_record(unit))
+                        (void) start_live_apply(m, unit, NULL);
                 if (unit_states_remove(&m->states, unit))
                         (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
                 return 0;
@@ -451,6 +492,8 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
  * 25 units or after 20 ms, whichever comes first: with systemd busy, 25
  * calls took over a second, and a stop waited for them. */
 #define REFRESH_BATCH 25
+/* Refreshes after which a drained queue gives the heap back (malloc_trim). */
+#define TRIM_AFTER_REFRESHES 256
 #define REFRESH_SLICE_USEC (20 * 1000ULL)
 /* A request that comes while a batch waits for systemd waits too: in the
  * background, a call waits 1 s at most (systemd answers in milliseconds
@@ -495,11 +538,19 @@ static int on_refresh(sd_event_source *source, void *userdata) {
                 }
                 m->refresh_queue[--n] = NULL;
                 free(item);
+                m->refreshed_since_trim++;
         }
         if (n == 0) {
                 strv_free(m->refresh_queue);
                 m->refresh_queue = NULL;
                 m->announce_new = true;
+                /* A burst (thousands of instances starting and ending) leaves
+                 * the heap at its peak, fragmented: glibc returns it to the
+                 * system only when asked. Once the burst is over. */
+                if (m->refreshed_since_trim >= TRIM_AFTER_REFRESHES) {
+                        m->refreshed_since_trim = 0;
+                        (void) malloc_trim(0);
+                }
                 return sd_event_source_set_enabled(m->refresh_source, SD_EVENT_OFF);
         }
         return 0;
@@ -558,6 +609,11 @@ static void queue_managed_units(struct manager *m, char **changed, enum refresh_
 static bool has_live_record(const char *unit) {
         struct bpf_record rec;
         return bpf_record_read(NULL, unit, &rec) == 0 && strcmp(rec.method, "bpf-live") == 0;
+}
+
+static bool has_any_apply_record(const char *unit) {
+        struct bpf_record rec;
+        return has_live_record(unit) || bpf_record_read(BPF_APPLY_FAILED_DIR, unit, &rec) == 0;
 }
 
 static void finish_live_apply(struct manager *m, struct live_apply *a, const char *result);
@@ -687,12 +743,8 @@ static int on_systemd_job_removed(sd_bus_message *msg, void *userdata, sd_bus_er
  * that matches one is applied live when it becomes active, and to those
  * active now when the rules change; one no rule matches any more loses
  * what a live apply gave it. */
-static bool is_scope_or_slice(const char *unit) {
-        return unit_name_is_valid_cgroup_unit(unit) && !unit_name_is_valid_service(unit);
-}
-
 static bool rule_covers_cgroup_unit(struct manager *m, const char *unit) {
-        return is_scope_or_slice(unit) && ka_ruleset_match(&m->rules, unit, NULL) != NULL;
+        return unit_name_is_scope_or_slice(unit) && ka_ruleset_match(&m->rules, unit, NULL) != NULL;
 }
 
 static void apply_cgroup_units(struct manager *m) {
@@ -735,7 +787,7 @@ static void apply_cgroup_units(struct manager *m) {
                 struct dirent *de;
                 strv_sort_unique(seen);
                 while ((de = readdir(d)))
-                        if (is_scope_or_slice(de->d_name) &&
+                        if (unit_name_is_scope_or_slice(de->d_name) &&
                             !strv_contains_sorted(seen, de->d_name) && has_live_record(de->d_name))
                                 (void) start_live_apply(m, de->d_name, NULL);
                 closedir(d);
@@ -866,7 +918,7 @@ static int on_systemd_unit_changed(sd_bus_message *msg, void *userdata, sd_bus_e
         /* A container's scope (or a slice) a rule names has started. */
         if (rule_covers_cgroup_unit(m, unit) && became_active(msg))
                 (void) start_live_apply(m, unit, NULL);
-        if (unit_name_is_valid_service(unit) && (unit_states_get(&m->states, unit) || has_our_dropin(m, unit)))
+        if (unit_states_get(&m->states, unit) || (unit_name_is_valid_service(unit) && has_our_dropin(m, unit)))
                 queue_refresh(m, unit, REFRESH_STATE);
         free(unit);
         return 0;
@@ -885,7 +937,7 @@ static int on_systemd_unit_removed(sd_bus_message *msg, void *userdata, sd_bus_e
         /* A daemon-reload unloads and loads every unit again, with a
          * UnitRemoved for each: whether it is gone is asked (GetUnit, in
          * the background); only then is it forgotten. */
-        if (unit_states_get(&m->states, unit))
+        if (unit_states_get(&m->states, unit) || (unit_name_is_scope_or_slice(unit) && has_any_apply_record(unit)))
                 queue_refresh(m, unit, REFRESH_STATE);
         return 0;
 }
@@ -1041,18 +1093,21 @@ static int prop_errors(sd_bus *bus, const char *path, const char *iface, const c
 /* A unit name from a caller: validated before it goes anywhere. The error
  * shows the name escaped and cut on a character boundary: a name cut in
  * the middle of a character is not UTF-8, and sd-bus cannot send it. */
-static int validate_unit(const char *unit, sd_bus_error *error) {
+/* A name GetUnit and GetUnitSockets take: a service, or a scope or slice
+ * (which rules reach live); RestartUnit takes services only. */
+static int validate_unit(const char *unit, bool scope_or_slice, sd_bus_error *error) {
         char shown[65], *full;
         bool cut;
 
-        if (strlen(unit) <= UNIT_NAME_MAX && unit_name_is_valid_service(unit))
+        if (strlen(unit) <= UNIT_NAME_MAX &&
+            (unit_name_is_valid_service(unit) || (scope_or_slice && unit_name_is_scope_or_slice(unit))))
                 return 0;
         text_escape_to(shown, sizeof(shown), unit);
         full = text_escape(unit);
         cut = !full || strlen(full) > strlen(shown);
         free(full);
-        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%s%s' is not a valid service unit name", shown,
-                                 cut ? "…" : "");
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%s%s' is not a valid service %s", shown,
+                                 cut ? "…" : "", scope_or_slice ? "(or scope or slice) name" : "unit name");
 }
 
 /* What a template's row says: how many of its instances systemd has
@@ -1092,7 +1147,7 @@ static int append_unit(sd_bus_message *reply, struct manager *m, struct call_bud
                 /* Not a unit systemd can load; its instances carry the state. */
                 c = (struct unit_check) { .state = UNIT_STATE_INACTIVE, .has_dropin = true };
                 template_reason(m, budget, unit, c.reason, sizeof(c.reason));
-        } else if ((r = unit_check(m->bus, unit, TCPKEEPALIVE_LIBRARY_PATH, tables, budget,
+        } else if ((r = check_unit(m, unit, tables, budget,
                                    entry ? &entry->settings : NULL, &c)) < 0)
                 c.state = UNIT_STATE_ERROR; /* c.reason says why: the reply names the units systemd did not answer for */
         tcp_tables_done(&own);
@@ -1232,7 +1287,7 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
         const char *unit;
         int r;
 
-        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0 ||
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, true, error)) < 0 ||
             (r = check_caller_share(m, msg, 1.0, error)) < 0)
                 return r;
         budget_start(m, &budget);
@@ -1259,7 +1314,7 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
         const char *unit;
         int r, n;
 
-        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, true, error)) < 0)
                 return r;
         if (!caller_is_root(msg))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
@@ -1267,7 +1322,14 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
                                          "GetUnit and ListUnits give everyone its state and connection counts",
                                          unit);
         budget_start(m, &budget);
-        n = unit_sockets(m->bus, unit, &budget, &socks, &want);
+        {
+                struct ka_params params;
+                struct live_rule live;
+                ka_params_init(&params);
+                r = live_rule_find(&m->rules, unit, &params, &live);
+                n = unit_sockets(m->bus, unit, &budget, r > 0 ? &live : NULL, &socks, &want);
+                ka_params_done(&params);
+        }
         if (n == -ETIME || n == -ETIMEDOUT) {
                 char why[512];
                 systemd_call_describe(why, sizeof(why), "LoadUnit/GetAll", unit, n, NULL, &budget);
@@ -1311,7 +1373,7 @@ static int method_restart_unit(sd_bus_message *msg, void *userdata, sd_bus_error
         const char *unit;
         int r;
 
-        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, error)) < 0)
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, false, error)) < 0)
                 return r;
         /* Answered when systemd has queued the job (or refused). */
         if ((r = systemd_call_async(m, msg, NULL, "TryRestartUnit", unit)) < 0)

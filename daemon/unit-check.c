@@ -28,6 +28,9 @@
 #include "strv.h"
 #include "systemd-cache.h"
 #include "process-ref.h"
+#include "rules.h"
+#include "unit-scan.h"
+#include "unit-name.h"
 #include "tcp-table.h"
 #include "unit-sockets.h"
 #include "safe-text.h"
@@ -36,6 +39,16 @@
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_UNIT_IFACE "org.freedesktop.systemd1.Unit"
 #define SD_SERVICE_IFACE "org.freedesktop.systemd1.Service"
+
+/* The interface with a unit's ControlGroup (and, for a service, MainPID). */
+static const char *unit_type_iface(const char *unit) {
+        const char *dot = strrchr(unit, '.');
+        if (dot && strcmp(dot, ".scope") == 0)
+                return "org.freedesktop.systemd1.Scope";
+        if (dot && strcmp(dot, ".slice") == 0)
+                return "org.freedesktop.systemd1.Slice";
+        return SD_SERVICE_IFACE;
+}
 
 /* Reads a whole /proc file (they report size 0, so read until EOF). */
 static char *read_proc(const char *path, size_t *ret_len) {
@@ -504,6 +517,34 @@ static int env_uint(char **environment, const char *key, unsigned max) {
         return ka_parse_uint(unit_env_get(environment, key), 0, max, &v) == 0 ? (int) v : -1;
 }
 
+/* A rule's parameters as the drop-in would put them in the environment
+ * (0 and out of range: not set). */
+static void rule_values_from_params(const struct ka_params *p, struct rule_values *w) {
+        *w = (struct rule_values) {
+                .idle = p->idle_sec > 0 && (unsigned) p->idle_sec <= KA_IDLE_MAX ? p->idle_sec : -1,
+                .interval = p->interval_sec > 0 && (unsigned) p->interval_sec <= KA_INTERVAL_MAX ? p->interval_sec : -1,
+                .count = p->count > 0 && (unsigned) p->count <= KA_COUNT_MAX ? p->count : -1,
+                .user_timeout = p->user_timeout_ms >= 0 && p->user_timeout_ms <= (int64_t) KA_USER_TIMEOUT_MAX
+                                        ? (int) p->user_timeout_ms
+                                        : -1,
+                .direction = p->direction >= 0 ? p->direction : KA_DIRECTION_BOTH,
+                .force = p->mode == KA_MODE_FORCE,
+        };
+}
+
+int live_rule_find(struct ka_ruleset *rs, const char *unit, struct ka_params *params, struct live_rule *ret) {
+        const struct ka_rule *rule = NULL;
+        int r;
+
+        if (!unit_name_is_scope_or_slice(unit))
+                return 0;
+        /* No aliases and no tcpkeepalive@ switch for these: the rules alone. */
+        if ((r = ka_unit_params(rs, NULL, NULL, unit, params, &rule, NULL)) <= 0)
+                return r;
+        *ret = (struct live_rule) { .params = params, .source = rule ? rule->path : "" };
+        return 1;
+}
+
 static void rule_values_from_env(char **environment, struct rule_values *w) {
         enum ka_direction d;
         enum ka_mode m;
@@ -641,15 +682,35 @@ static bool find_mask(const char *unit, char **dropins, char *buf, size_t size) 
         return false;
 }
 
+/* The records of what tcpkeepalive-bpf did for the unit: its start or its
+ * last live apply (BPF_RECORD_DIR), and a live apply's failure. */
+static void read_bpf_records(const char *unit, const char *cgroup, struct bpf_record *rec, struct bpf_record *failed,
+                             struct unit_facts *f) {
+        if ((f->have_bpf_record = read_bpf_record(unit, rec))) {
+                f->bpf_method = rec->method;
+                f->bpf_reason = rec->reason;
+                f->bpf_cgroup_id = rec->cgroup_id;
+                f->bpf_written_usec = rec->written_usec;
+                f->bpf_applied_usec = rec->applied_usec;
+                f->bpf_live = rec->live;
+                f->cgroup_id = cgroup_id(cgroup);
+        }
+        if (bpf_record_read(BPF_APPLY_FAILED_DIR, unit, failed) == 0) {
+                f->live_failure = failed->reason;
+                f->live_failure_usec = failed->written_usec;
+        }
+}
+
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
-               struct call_budget *budget, struct settings_record *settings, struct unit_check *c) {
+               struct call_budget *budget, struct settings_record *settings, const struct live_rule *live,
+               struct unit_check *c) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
         char *path = NULL, procpath[64], *env = NULL, why[512], exe_name[256], masked_by[1024] = "";
         struct unit_props p = { 0 };
         struct unit_facts f = { .unit = unit, .library = library };
-        struct bpf_record rec;
+        struct bpf_record rec, failed;
         size_t env_len = 0;
         uint32_t main_pid;
         int r, pidfd = -1;
@@ -685,6 +746,31 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                         c->has_dropin = true;
                         snprintf(c->dropin_path, sizeof(c->dropin_path), "%s", *d);
                 }
+        }
+        /* A scope or slice a rule covers: no drop-in and no main process;
+         * the rule the caller found, the connections of the cgroup and
+         * what the live apply did. */
+        if (live) {
+                sd_bus_error_free(&e);
+                if ((r = read_props(bus, budget, path, unit_type_iface(unit), &p, &e)) < 0) {
+                        systemd_call_describe(c->reason, sizeof(c->reason), "GetAll", unit, r, &e, budget);
+                        goto out;
+                }
+                r = 0;
+                snprintf(c->source, sizeof(c->source), "%s", live->source);
+                f.cgroup_unit = true;
+                f.active_state = c->active_state;
+                f.mode = live->params->mode == KA_MODE_OFF ? "off" : NULL;
+                f.source = c->source;
+                f.activation_usec = p.activation_usec;
+                rule_values_from_params(live->params, &f.want);
+                if (tables && p.cgroup[0]) {
+                        count_connections(p.cgroup, 0, tables, &f.want, &f.conns);
+                        f.counted = c->counted = true;
+                        c->conns = f.conns;
+                }
+                read_bpf_records(unit, p.cgroup, &rec, &failed, &f);
+                goto decide;
         }
         /* Service-only properties; a unit of another type has none. No
          * answer in time is no answer: MainPID 0 would claim "not running". */
@@ -786,15 +872,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         }
         f.process_preload_has_library = preload_has(env_get(env, env_len, "LD_PRELOAD"), library);
         /* Method=bpf and auto at start; any method after a live apply. */
-        if ((f.have_bpf_record = read_bpf_record(unit, &rec))) {
-                f.bpf_method = rec.method;
-                f.bpf_reason = rec.reason;
-                f.bpf_cgroup_id = rec.cgroup_id;
-                f.bpf_written_usec = rec.written_usec;
-                f.bpf_applied_usec = rec.applied_usec;
-                f.bpf_live = rec.live;
-                f.cgroup_id = cgroup_id(p.cgroup);
-        }
+        read_bpf_records(unit, p.cgroup, &rec, &failed, &f);
         /* A process that holds connections without keepalive: has it the
          * library (the program turned keepalive off) or not (a child that
          * cleared its environment, a runtime of its own)? */
@@ -836,8 +914,8 @@ out:
 
 /* ---- one unit's sockets, for show -------------------------------------- */
 
-int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret,
-                 struct rule_values *want) {
+int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, const struct live_rule *live,
+                 struct unit_socket **ret, struct rule_values *want) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
@@ -851,14 +929,17 @@ int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, stru
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &opath);
         if (r >= 0)
-                r = read_props(bus, budget, opath, SD_SERVICE_IFACE, &p, &e);
+                r = read_props(bus, budget, opath, unit_type_iface(unit), &p, &e);
         sd_bus_message_unref(reply);
         sd_bus_error_free(&e);
         if (r < 0) {
                 unit_props_done(&p);
                 return r;
         }
-        rule_values_from_env(p.environment, want);
+        if (live)
+                rule_values_from_params(live->params, want);
+        else
+                rule_values_from_env(p.environment, want);
         n = unit_sockets_read(p.cgroup, (pid_t) p.main_pid, &tables, UNIT_SOCKETS_ADDRESSES, ret, NULL);
         tcp_tables_done(&tables);
         unit_props_done(&p);

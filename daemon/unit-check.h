@@ -60,11 +60,28 @@ bool systemd_cache_usable(sd_bus *bus, struct call_budget *budget);
 void systemd_call_describe(char *buf, size_t size, const char *member, const char *unit, int r, const sd_bus_error *e,
                            const struct call_budget *budget);
 
+/* A scope or slice a rule covers: no drop-in reaches these, the rule
+ * reaches them live only (tcpkeepalive-bpf apply), so the caller, who has
+ * the rules, says which (live_rule_find). NULL for a service: its drop-in
+ * says it. */
+struct ka_params;
+struct ka_ruleset;
+struct live_rule {
+        const struct ka_params *params; /* effective: the defaults overlaid by the rule */
+        const char *source;             /* the rule file */
+};
+
+/* The rule of rs that covers unit, a scope or slice: 1 with *ret and
+ * *params filled (ka_params_done() it); 0 when unit is no scope or slice,
+ * or no rule covers it; -ENOMEM. */
+int live_rule_find(struct ka_ruleset *rs, const char *unit, struct ka_params *params, struct live_rule *ret);
+
 /* The TCP sockets of the unit's processes (its cgroup and below), in *ret
  * (to be freed; NULL when none), with addresses; want: what the unit's
- * rule asks of them. Returns how many, or -errno. */
-int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, struct unit_socket **ret,
-                 struct rule_values *want);
+ * rule asks of them (live: see struct live_rule). Returns how many, or
+ * -errno. */
+int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, const struct live_rule *live,
+                 struct unit_socket **ret, struct rule_values *want);
 
 /* The unit's effective keepalive settings as systemd gives them (its
  * TCPKEEPALIVE_*, LD_PRELOAD, whether our drop-in is in effect), hashed,
@@ -90,7 +107,8 @@ struct settings_record {
  * no answer in time). */
 struct tcp_tables;
 int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_tables *tables,
-               struct call_budget *budget, struct settings_record *settings, struct unit_check *c);
+               struct call_budget *budget, struct settings_record *settings, const struct live_rule *live,
+               struct unit_check *c);
 /* The time of systemd's last reload, CLOCK_REALTIME usec (it recreates its
  * generator directory on every reload); 0 unknown. */
 uint64_t systemd_reload_usec(const char *generator_dir);

@@ -163,7 +163,8 @@ static bool bpf_record_current(const struct unit_facts *f) {
 
 /* tcpkeepalive-bpf apply gave this run's cgroup the rule live, after the
  * unit's current settings took effect: BPF carries the rule, whatever the
- * process's environment says, until the unit's next start. */
+ * process's environment says, until the unit's next start. (A scope or slice
+ * has no settings_since_usec: the daemon applies every rule change to it.) */
 static bool live_apply_current(const struct unit_facts *f) {
         return f->have_bpf_record && streq(f->bpf_method, "bpf-live") && f->cgroup_id != 0 &&
                f->bpf_cgroup_id == f->cgroup_id && f->bpf_applied_usec >= f->settings_since_usec;
@@ -175,6 +176,9 @@ static bool live_apply_current(const struct unit_facts *f) {
 static bool bpf_failure_is_kernel(const char *reason) {
         static const int refusals[] = { EPERM, EINVAL, EOPNOTSUPP, ENOSYS, E2BIG };
         size_t n = reason ? strlen(reason) : 0;
+        /* tcpkeepalive-bpf apply's "bpf(CALL) refused: EPERM (...)". */
+        if (n && strstr(reason, ") refused: "))
+                return true;
         for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
                 const char *e = strerror(refusals[i]);
                 size_t l = strlen(e);
@@ -182,6 +186,16 @@ static bool bpf_failure_is_kernel(const char *reason) {
                         return true;
         }
         return false;
+}
+
+/* "; applying them live failed: WHY" when the live apply of the unit's
+ * present settings failed (BPF refused, the kernel too old): why the unit
+ * still waits for a restart. "" otherwise. */
+static const char *live_failure_note(const struct unit_facts *f, char *buf, size_t size) {
+        buf[0] = '\0';
+        if (f->live_failure && f->live_failure_usec >= f->settings_since_usec)
+                snprintf(buf, size, " (applying them live failed: %.200s)", f->live_failure);
+        return buf;
 }
 
 /* The process is set up (who says how): now its connections decide. */
@@ -269,6 +283,7 @@ static void connections_verdict(const struct unit_facts *f, struct unit_check *c
 /* The preload, or Method=auto's choice of it: what the process shows. */
 static void preload_verdict(const struct unit_facts *f, struct unit_check *c) {
         uint32_t pid = f->main_pid;
+        char note[256];
 
         if (f->library_mapped && f->settings_current) {
                 char who[300];
@@ -278,8 +293,8 @@ static void preload_verdict(const struct unit_facts *f, struct unit_check *c) {
         }
         if (f->library_mapped) {
                 unit_set_state(c, UNIT_STATE_PENDING_RESTART,
-                          "PID %u runs with older settings (%.200s); restart %s to apply the new ones", pid,
-                          str_or(f->environment, "none"), f->unit);
+                          "PID %u runs with older settings (%.200s); restart %s to apply the new ones%s", pid,
+                          str_or(f->environment, "none"), f->unit, live_failure_note(f, note, sizeof(note)));
                 return;
         }
         /* Not mapped: find out why, from the unit's configuration (a restart
@@ -296,7 +311,8 @@ static void preload_verdict(const struct unit_facts *f, struct unit_check *c) {
         }
         if (!f->settings_current) {
                 unit_set_state(c, UNIT_STATE_PENDING_RESTART,
-                          "PID %u started before the drop-in was in place; restart %s to apply it", pid, f->unit);
+                          "PID %u started before the drop-in was in place; restart %s to apply it%s", pid, f->unit,
+                          live_failure_note(f, note, sizeof(note)));
                 return;
         }
         if (!f->process_preload_has_library) {
@@ -315,10 +331,54 @@ static void preload_verdict(const struct unit_facts *f, struct unit_check *c) {
                           "...) probably hides %s", pid, f->library);
 }
 
+/* BPF carries the rule, applied live: the connections decide. */
+static void live_applied_verdict(const struct unit_facts *f, struct unit_check *c) {
+        char who[160];
+        snprintf(c->method, sizeof(c->method), "bpf-live");
+        snprintf(who, sizeof(who),
+                 "BPF, applied live%s (%" PRIu64 " connection(s) given the rule's values then, new ones as they connect)",
+                 f->cgroup_unit ? "" : " with no restart", f->bpf_live);
+        connections_verdict(f, c, who, true);
+}
+
+/* A scope or slice: the rule reaches it live or not at all (no drop-in,
+ * no restart that would bring it). */
+static void cgroup_unit_verdict(const struct unit_facts *f, struct unit_check *c) {
+        if (streq(f->mode, "off")) {
+                unit_set_state(c, UNIT_STATE_EXCLUDED, "excluded by %s (Mode=off)", str_or(f->source, "a rule"));
+                return;
+        }
+        if (!streq(f->active_state, "active") && !streq(f->active_state, "reloading")) {
+                unit_set_state(c, UNIT_STATE_INACTIVE, "not running (%s); the rule reaches it live when it starts",
+                               str_or(f->active_state, "?"));
+                return;
+        }
+        /* The last apply failed, after any that succeeded. */
+        if (f->live_failure && (!f->have_bpf_record || f->live_failure_usec >= f->bpf_written_usec)) {
+                snprintf(c->method, sizeof(c->method), "bpf-live");
+                unit_set_state(c, bpf_failure_is_kernel(f->live_failure) ? UNIT_STATE_UNSUPPORTED : UNIT_STATE_ERROR,
+                               "a rule reaches a scope or slice only live, and applying it failed: %.300s",
+                               f->live_failure);
+                return;
+        }
+        if (live_apply_current(f)) {
+                live_applied_verdict(f, c);
+                return;
+        }
+        unit_set_state(c, UNIT_STATE_ERROR,
+                       "the rule has not been applied to it yet (tcpkeepalivectl apply %s applies it now; "
+                       "journalctl -u 'tcpkeepalive-apply@*' says what the last apply did)",
+                       f->unit);
+}
+
 void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
         uint32_t pid = f->main_pid;
 
         c->method[0] = '\0';
+        if (f->cgroup_unit) {
+                cgroup_unit_verdict(f, c);
+                return;
+        }
         if (!f->has_dropin && f->masked_by) {
                 unit_set_state(c, UNIT_STATE_MASKED, "the drop-in is masked by %s", f->masked_by);
                 return;
@@ -366,12 +426,7 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
                 return;
         }
         if (live_apply_current(f)) {
-                char who[160];
-                snprintf(c->method, sizeof(c->method), "bpf-live");
-                snprintf(who, sizeof(who),
-                         "BPF, applied live with no restart (%" PRIu64 " connection(s) given the rule's values then, "
-                         "new ones as they connect)", f->bpf_live);
-                connections_verdict(f, c, who, true);
+                live_applied_verdict(f, c);
                 return;
         }
         snprintf(c->method, sizeof(c->method), "preload");
@@ -385,9 +440,10 @@ void unit_verdict(const struct unit_facts *f, struct unit_check *c) {
                         return;
                 }
                 if (!current || !f->settings_current) {
+                        char note[256];
                         unit_set_state(c, UNIT_STATE_PENDING_RESTART,
-                                  "PID %u started before the drop-in (Method=%s) was in place; restart %s to apply it",
-                                  pid, f->method, f->unit);
+                                  "PID %u started before the drop-in (Method=%s) was in place; restart %s to apply it%s",
+                                  pid, f->method, f->unit, live_failure_note(f, note, sizeof(note)));
                         return;
                 }
                 if (streq(f->bpf_method, "bpf")) {

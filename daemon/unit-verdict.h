@@ -136,6 +136,13 @@ struct unit_facts {
         uint64_t bpf_written_usec;       /* the record's mtime (CLOCK_REALTIME) */
         uint64_t bpf_applied_usec;       /* bpf-live: when tcpkeepalive-bpf apply ran (CLOCK_REALTIME) */
         uint64_t bpf_live;               /* bpf-live: connections it gave the rule's values */
+        /* BPF_APPLY_FAILED_DIR/UNIT: the last live apply failed, and why */
+        const char *live_failure;
+        uint64_t live_failure_usec;      /* when (CLOCK_REALTIME) */
+        /* A scope or slice a rule covers (struct live_rule): reached live
+         * only; no drop-in, no main process. mode, source, active_state,
+         * want and the records are set, the rest is not. */
+        bool cgroup_unit;
         /* Since when the unit's current keepalive settings (its drop-in's)
          * have been in effect (CLOCK_REALTIME); 0 unknown. */
         uint64_t settings_since_usec;

@@ -24,6 +24,13 @@
 #include <stdint.h>
 
 #define BPF_RECORD_DIR "/run/tcpkeepalive/bpf"
+/* tcpkeepalive-bpf apply's failures: a record (method=error, reason=why)
+ * in BPF_APPLY_FAILED_DIR/UNIT when it could not give the running UNIT its
+ * rule, removed when an apply succeeds or finds nothing to apply to. Apart
+ * from BPF_RECORD_DIR/UNIT, which says what the unit's start did and must
+ * outlive a failed apply. The daemon names the failure in the unit's state
+ * ("pending-restart: ... applying it live failed: ..."). */
+#define BPF_APPLY_FAILED_DIR "/run/tcpkeepalive/apply-failed"
 
 struct bpf_record {
         char method[16];        /* bpf, bpf-live, preload (auto chose it) or error */

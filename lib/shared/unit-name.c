@@ -114,6 +114,10 @@ bool unit_name_is_valid_cgroup_unit(const char *s) {
                unit_name_is_valid_plain(s);
 }
 
+bool unit_name_is_scope_or_slice(const char *s) {
+        return unit_name_is_valid_cgroup_unit(s) && !unit_name_is_valid_service(s);
+}
+
 int unit_name_escape_instance(const char *s, char *buf, unsigned size) {
         static const char hex[] = "0123456789abcdef";
         unsigned n = 0;

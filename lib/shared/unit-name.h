@@ -28,6 +28,10 @@ bool unit_name_is_glob(const char *s);
  * managers create) or a slice. */
 bool unit_name_is_valid_cgroup_unit(const char *s);
 
+/* One of those that is no service: no drop-in reaches it, rules reach it
+ * live only. */
+bool unit_name_is_scope_or_slice(const char *s);
+
 /*
  * The unit name as an instance string of a template ("wk@1.service" for
  * tcpkeepalive-apply@wk\x401.service), escaped as `systemd-escape` does:

@@ -50,7 +50,7 @@ for method in GetUnit GetUnitSockets; do
                 set -e
                 t=$(($(now_ms) - t0))
                 [ "$rc" -ne 0 ] || fail "$method of an invalid name succeeded: $out"
-                expect_match "$out" 'is not a valid service unit name' "$method's error for a ${#name}-character name"
+                expect_match "$out" 'is not a valid service \(or scope or slice\) name' "$method's error for a ${#name}-character name"
                 [ "$t" -lt 3000 ] || fail "$method took $t ms to refuse a name"
         done
         pass "$method refuses long, non-ASCII and control-character names at once, with an error that names them"

@@ -149,6 +149,9 @@ case $out in
 esac
 inside journalctl --no-pager -o cat -u 'tcpkeepalive-apply@*' | grep -qi 'bpf.*operation not permitted\|Operation not permitted' ||
         container_fail "the refused apply's journal does not name the refusal"
+# The state says why a restart is still needed (issue 15, item 7).
+container_wait 10 "echo.service's reason naming the refused live apply" sh -c \
+        "nsenter -t $CONTAINER_LEADER -a busctl call $BUS GetUnit s echo.service | grep -q 'applying them live failed: bpf(.*) refused: EPERM'"
 expect_eq "$(main_pid echo.service)" "$pid" "echo.service's main PID (no Restart=try)"
 pass "bpf(2) refused: pending-restart, apply exits 1 and says so, nothing restarted"
 printf '[Match]\nUnit=echo.service\n[KeepAlive]\nIdleSec=78\n[Service]\nRestart=try\n' |

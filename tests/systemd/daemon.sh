@@ -88,8 +88,8 @@ expect_eq "$rc" 1 "GetUnitSockets as nobody fails"
 expect_match "$socks_nobody" "Access denied" "GetUnitSockets as nobody: access denied"
 expect_no_match "$socks_nobody" "127\.0\.0\.1" "no address reaches nobody"
 expect_match "$(call GetUnitSockets s crm.service)" '"127.0.0.1:7301"' "root still gets socket detail"
-expect_match "$bad" "is not a valid service unit name" "a path is not a unit name"
-expect_match "$bad2" "is not a valid service unit name" "only services"
+expect_match "$bad" "is not a valid service \(or scope or slice\) name" "a path is not a unit name"
+expect_match "$bad2" "is not a valid service \(or scope or slice\) name" "only services, scopes and slices"
 pass "states for everyone, socket detail, Reload and RestartUnit for root, arguments validated"
 
 # A broken rule: in the API and the journal; the good rule stays.

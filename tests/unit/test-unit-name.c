@@ -66,6 +66,11 @@ static void test_names(void) {
                 CHECK(unit_name_is_valid_cgroup_unit(good[i]), "%s is a cgroup unit", good[i]);
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 CHECK(!unit_name_is_valid_cgroup_unit(bad[i]), "'%s' is no cgroup unit", bad[i]);
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                CHECK(unit_name_is_scope_or_slice(good[i]) == !strstr(good[i], ".service"),
+                      "%s: a scope or slice, or a service", good[i]);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                CHECK(!unit_name_is_scope_or_slice(bad[i]), "'%s' is no scope or slice", bad[i]);
         {
                 /* Rules may name scopes and slices, by name or glob, as they are. */
                 static const char *const kept[] = { "docker-*.scope", "machine.slice", "libpod-[0-9a-f]*.scope" };

@@ -44,6 +44,12 @@
         RUNNING, .method = "bpf", .library_mapped = false, .unit_preload_has_library = false,           \
                  .process_preload_has_library = false, .have_bpf_record = true, .bpf_written_usec = 2000
 #define BPF_FAILED(err) "the BPF backend failed: " err
+/* What tcpkeepalive-apply@ records where bpf(2) is refused. */
+#define REFUSED "bpf(BPF_PROG_LOAD) refused: EPERM (Operation not permitted): BPF is not allowed here"
+/* A running container's scope a rule covers (no drop-in, no main PID). */
+#define SCOPE                                                                                                    \
+        .unit = "docker-0a1b.scope", .library = LIB, .source = RULE, .cgroup_unit = true, .active_state = "active", \
+        .cgroup_id = 9, .activation_usec = 1000, .want = WANT_IDLE51
 
 struct row {
         const char *name;
@@ -204,6 +210,38 @@ static const struct row rows[] = {
         { "a reason quoting a control character stays one line",
           { RUNNING, NOT_MAPPED, .exe_preload_works = false, .exe_why = "/srv/evil\nname is setuid" },
           UNIT_STATE_UNSUPPORTED, "preload", "/srv/evil", "\n" },
+
+        /* The live apply's failure (BPF_APPLY_FAILED_DIR), named where the
+         * unit waits for a restart; an older one (before the settings) not. */
+        { "pending-restart, the live apply refused", { RUNNING, .settings_current = false, .settings_since_usec = 3000,
+                                                       .live_failure = REFUSED, .live_failure_usec = 4000 },
+          UNIT_STATE_PENDING_RESTART, "preload", "restart web.service to apply the new ones (applying them live failed: "
+          REFUSED ")", NULL },
+        { "Method=bpf pending-restart, the live apply refused",
+          { BPF_RUN, .have_bpf_record = false, .settings_since_usec = 3000, .live_failure = REFUSED,
+            .live_failure_usec = 4000 },
+          UNIT_STATE_PENDING_RESTART, "preload", "(applying them live failed: " REFUSED ")", NULL },
+        { "pending-restart, an apply failure older than the settings",
+          { RUNNING, .settings_current = false, .settings_since_usec = 5000, .live_failure = REFUSED,
+            .live_failure_usec = 4000 },
+          UNIT_STATE_PENDING_RESTART, "preload", "restart web.service to apply the new ones", "applying them live" },
+
+        /* Scopes and slices: reached live only. */
+        { "a scope, applied live", { SCOPE, .have_bpf_record = true, .bpf_method = "bpf-live", .bpf_cgroup_id = 9,
+                                     .bpf_live = 2, .counted = true, .conns = { .established = 2, .rule = 2 } },
+          UNIT_STATE_ACTIVE, "bpf-live", "BPF, applied live (2 connection(s)", NULL },
+        { "a scope, Mode=off", { SCOPE, .mode = "off" }, UNIT_STATE_EXCLUDED, "", "excluded by " RULE, NULL },
+        { "a scope not running", { SCOPE, .active_state = "inactive" }, UNIT_STATE_INACTIVE, "",
+          "the rule reaches it live when it starts", NULL },
+        { "a scope, the apply refused", { SCOPE, .live_failure = REFUSED, .live_failure_usec = 4000 },
+          UNIT_STATE_UNSUPPORTED, "bpf-live", "only live, and applying it failed: " REFUSED, NULL },
+        { "a scope, a refusal older than the apply that worked",
+          { SCOPE, .have_bpf_record = true, .bpf_method = "bpf-live", .bpf_cgroup_id = 9, .bpf_written_usec = 5000,
+            .live_failure = REFUSED, .live_failure_usec = 4000 },
+          UNIT_STATE_ACTIVE, "bpf-live", "applied live", NULL },
+        { "a scope, a record of an earlier scope of that name",
+          { SCOPE, .have_bpf_record = true, .bpf_method = "bpf-live", .bpf_cgroup_id = 8 },
+          UNIT_STATE_ERROR, "", "has not been applied to it yet", NULL },
 };
 
 /* One connection against the rule: socket_classify, every class. */
