@@ -2,8 +2,9 @@
 /*
  * tcpkeepalive-bpf: loads, attaches and feeds the BPF backend.
  *
- *   load     load tcpkeepalive.bpf.o and pin its programs and the parameter
- *            map under /sys/fs/bpf/tcpkeepalive (tcpkeepalive-bpf.service)
+ *   load     load tcpkeepalive.bpf.o and pin its programs, the parameter
+ *            map and the socket storage (managed) under
+ *            /sys/fs/bpf/tcpkeepalive (tcpkeepalive-bpf.service)
  *   attach   (ExecStartPre= of a unit with Method=bpf|auto, through
  *            tcpkeepalive-bpf-launch) write the parameters given as options
  *            under the unit's cgroup id and attach the
