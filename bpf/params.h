@@ -23,6 +23,35 @@ struct tka_bpf_params {
         __u32 reserved;
 };
 
+/* The "managed" socket storage (BPF_MAP_TYPE_SK_STORAGE, pinned as
+ * TKA_MANAGED_PIN under KA_BPF_PIN_DIR): what the BPF backend did to one
+ * socket. Written by tcpkeepalive.bpf.c (sock_ops, setsockopt, the live
+ * apply), read by sockets.bpf.c (the daemon's iterator); both declare the
+ * map with this value, and the one created first is the one both use. */
+#define TKA_MANAGED_PIN "managed"
+
+struct tka_sk_mark {
+        __u64 cgroup_id; /* the "params" entry applied; 0: not (yet) managed */
+        __u32 app_set;   /* APP_* options the program set itself */
+        __u32 applied;   /* TKA_APPLIED_*: how the rule's values came (was
+                          * "reserved", always 0: older marks read as unknown) */
+};
+
+enum {
+        APP_KEEPALIVE = 1 << 0,
+        APP_IDLE = 1 << 1,
+        APP_INTERVAL = 1 << 2,
+        APP_COUNT = 1 << 3,
+        APP_USER_TIMEOUT = 1 << 4,
+};
+
+/* The last of the programs that gave the socket the rule's values. */
+enum {
+        TKA_APPLIED_UNKNOWN = 0,     /* not recorded: a mark of older programs */
+        TKA_APPLIED_ESTABLISHED = 1, /* sock_ops, at ACTIVE/PASSIVE_ESTABLISHED */
+        TKA_APPLIED_LIVE = 2,        /* tcpkeepalive-bpf apply's iter/tcp pass, on an established connection */
+};
+
 /* tcpkeepalive-bpf apply: the iter/tcp program's input (.rodata, set before
  * load) and what one pass did (.bss, read after it). */
 struct tka_apply_target {

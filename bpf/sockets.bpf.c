@@ -5,12 +5,16 @@
  * otherwise gathers per connection from cgroup.procs, /proc/PID/fd,
  * /proc/PID/net/tcp and pidfd_getfd + getsockopt. tcpkeepalive-bpf
  * iter-pin loads it and pins the iterator; each open() of the pin runs it
- * once for the reader. CO-RE: only the fields read are declared. */
+ * once for the reader. CO-RE: only the fields read are declared.
+ * The socket's flags come from the BPF backend's "managed" socket storage:
+ * iter-pin makes this object's map the pinned one tcpkeepalive.bpf.o uses. */
 #include <linux/bpf.h>
 #include <linux/types.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
+#include "bpf/params.h"
 #include "bpf/sockets.h"
 
 #define CORE __attribute__((preserve_access_index))
@@ -45,10 +49,20 @@ struct sock_common {
         possible_net_t skc_net;
         unsigned long skc_flags;
 } CORE;
+struct bpf_local_storage;
 struct sock {
         struct sock_common __sk_common;
         __u16 sk_type, sk_protocol;
+        struct bpf_local_storage *sk_bpf_storage;
 } CORE;
+/* The kernel's socket storage (kernel/bpf/bpf_local_storage.c), for
+ * storage_mark(): a socket's storage lists one element per map. */
+struct hlist_node { struct hlist_node *next; } CORE;
+struct hlist_head { struct hlist_node *first; } CORE;
+struct bpf_local_storage { struct hlist_head list; } CORE;
+struct bpf_local_storage_map;
+struct bpf_local_storage_data { struct bpf_local_storage_map *smap; __u8 data[0]; } CORE;
+struct bpf_local_storage_elem { struct hlist_node snode; struct bpf_local_storage_data sdata; } CORE;
 struct socket { struct sock *sk; } CORE;
 struct inet_connection_sock { __u32 icsk_user_timeout; } CORE;
 struct tcp_sock {
@@ -64,9 +78,51 @@ struct bpf_iter__task_file {
 } CORE;
 enum sock_flags { SOCK_KEEPOPEN = 3 };
 
+/* tcpkeepalive.bpf.c's map, declared alike (libbpf reuses a pinned map
+ * only when type, sizes and flags match). */
+struct {
+        __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+        __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+        __type(key, int);
+        __type(value, struct tka_sk_mark);
+} managed SEC(".maps");
+
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 extern unsigned int CONFIG_HZ __kconfig __weak;
 char LICENSE[] SEC("license") = "GPL";
+
+#define MAX_STORAGE_MAPS 16 /* a socket's storage elements searched: one per map that has one */
+
+/* The socket's "managed" mark, read into *mark; false when it has none.
+ * Not bpf_sk_storage_get(): the verifier takes only a trusted socket
+ * pointer, and sock->sk of bpf_sock_from_file()'s socket is not one
+ * (Linux >= 6.x marks walked pointers untrusted). The storage is read as
+ * bpf_sk_storage_get reads it, through its list of elements, one per map;
+ * each probe read fails safely on a socket closing meanwhile. */
+static __always_inline bool storage_mark(struct sock *sk, struct tka_sk_mark *mark) {
+        __u64 snode = bpf_core_field_offset(struct bpf_local_storage_elem, snode);
+        __u64 sdata = bpf_core_field_offset(struct bpf_local_storage_elem, sdata);
+        __u64 smap_at = sdata + bpf_core_field_offset(struct bpf_local_storage_data, smap);
+        __u64 data_at = sdata + bpf_core_field_offset(struct bpf_local_storage_data, data);
+        __u64 first_at = bpf_core_field_offset(struct bpf_local_storage, list) +
+                         bpf_core_field_offset(struct hlist_head, first);
+        __u64 next_at = bpf_core_field_offset(struct hlist_node, next);
+        __u64 storage = 0, node = 0, smap = 0;
+
+        if (bpf_core_read(&storage, sizeof(storage), &sk->sk_bpf_storage) < 0 || !storage ||
+            bpf_probe_read_kernel(&node, sizeof(node), (void *) (storage + first_at)) < 0)
+                return false;
+        for (int i = 0; i < MAX_STORAGE_MAPS && node; i++) {
+                __u64 elem = node - snode;
+                if (bpf_probe_read_kernel(&smap, sizeof(smap), (void *) (elem + smap_at)) < 0)
+                        return false;
+                if (smap == (__u64) (unsigned long) &managed)
+                        return bpf_probe_read_kernel(mark, sizeof(*mark), (void *) (elem + data_at)) == 0;
+                if (bpf_probe_read_kernel(&node, sizeof(node), (void *) (node + next_at)) < 0)
+                        return false;
+        }
+        return false;
+}
 
 /* The task's thread group id as the reader's PID namespace numbers it. */
 static __always_inline __s32 pid_in_reader_ns(struct task_struct *task) {
@@ -95,6 +151,7 @@ int tcp_sockets(struct bpf_iter__task_file *ctx) {
         struct socket *sock;
         struct sock *sk;
         struct tcp_sock *tp;
+        struct tka_sk_mark mark = { 0 };
         struct net *net;
         unsigned int hz = CONFIG_HZ;
         __u32 v;
@@ -130,6 +187,13 @@ int tcp_sockets(struct bpf_iter__task_file *ctx) {
         v = tp->keepalive_probes;
         rec.count = (__s32) (v ? v : net->ipv4.sysctl_tcp_keepalive_probes);
         rec.user_timeout = tp->inet_conn.icsk_user_timeout;
+        if (storage_mark(sk, &mark) && mark.cgroup_id) {
+                rec.flags = TKA_SOCKET_MANAGED;
+                if (mark.applied == TKA_APPLIED_LIVE)
+                        rec.flags |= TKA_SOCKET_APPLIED_LIVE;
+                else if (mark.applied == TKA_APPLIED_ESTABLISHED)
+                        rec.flags |= TKA_SOCKET_APPLIED_ESTABLISHED;
+        }
         bpf_seq_write(seq, &rec, sizeof(rec));
         return 0;
 }

@@ -31,5 +31,13 @@ struct tka_socket_record {
          * namespace's net.ipv4.tcp_keepalive_* */
         __s32 idle, interval, count; /* seconds, seconds, probes */
         __u32 user_timeout;     /* TCP_USER_TIMEOUT, ms */
-        __u32 reserved;
+        __u32 flags;            /* TKA_SOCKET_*; 0 from iterators older than the field (then: unknown) */
+};
+
+/* What the BPF backend's "managed" mark (bpf/params.h, struct tka_sk_mark)
+ * says of the socket; none of them without a mark. */
+enum {
+        TKA_SOCKET_MANAGED = 1 << 0,           /* the rule's values through the BPF backend */
+        TKA_SOCKET_APPLIED_LIVE = 1 << 1,      /* ... by tcpkeepalive-bpf apply, established before */
+        TKA_SOCKET_APPLIED_ESTABLISHED = 1 << 2, /* ... by sock_ops, at establishment */
 };

@@ -2,8 +2,9 @@
 /*
  * tcpkeepalive-bpf: loads, attaches and feeds the BPF backend.
  *
- *   load     load tcpkeepalive.bpf.o and pin its programs and the parameter
- *            map under /sys/fs/bpf/tcpkeepalive (tcpkeepalive-bpf.service)
+ *   load     load tcpkeepalive.bpf.o and pin its programs, the parameter
+ *            map and the socket storage (managed) under
+ *            /sys/fs/bpf/tcpkeepalive (tcpkeepalive-bpf.service)
  *   attach   (ExecStartPre= of a unit with Method=bpf|auto, through
  *            tcpkeepalive-bpf-launch) write the parameters given as options
  *            under the unit's cgroup id and attach the
@@ -225,24 +226,67 @@ static int prepare_pin_dir(void) {
         return 0;
 }
 
+static int managed_map_fd(void);
+static int cmd_iter_pin(void);
+
+/* The "managed" socket storage is pinned (TKA_MANAGED_PIN) so that the two
+ * objects that use it share one map whatever order they load in: load
+ * (tcpkeepalive-bpf.service, or the first attach) and iter-pin
+ * (tcpkeepalived.service's ExecStartPre=) are not ordered against each
+ * other, and either may come first at boot. Each names the pin before
+ * loading: libbpf reuses the pinned map when there is one, else creates
+ * the map and pins it; both hold the state lock, so only one creates it.
+ * Programs loaded by a helper that did not pin the map yet (an older one)
+ * decide: their map is pinned first, and reused. */
+static int share_managed_map(struct bpf_object *obj) {
+        struct bpf_map *m = bpf_object__find_map_by_name(obj, "managed");
+        char path[256];
+        int r;
+
+        if (!m)
+                return -ENOENT;
+        if ((r = pin_path(path, sizeof(path), TKA_MANAGED_PIN)) < 0)
+                return r;
+        if (access(path, F_OK) < 0 && loaded()) {
+                int fd = managed_map_fd();
+                if (fd >= 0) {
+                        if (bpf_obj_pin(fd, path) < 0) {
+                                r = -errno;
+                                say("cannot pin the loaded programs' socket storage at %s: %s", path, strerror(-r));
+                        }
+                        close(fd);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return bpf_map__set_pin_path(m, path);
+}
+
 static int cmd_load(void) {
         struct bpf_object *obj;
         struct { const char *prog, *pin; } progs[] = {
                 { "tcpkeepalive_sockops", "sockops" },
                 { "tcpkeepalive_setsockopt", "setsockopt" },
         };
-        char path[256];
+        char path[256], sockets[256];
+        bool new_map;
         int r;
 
         if (loaded())
                 return 0;
-        if ((r = prepare_pin_dir()) < 0)
+        if ((r = prepare_pin_dir()) < 0 || (r = pin_path(path, sizeof(path), TKA_MANAGED_PIN)) < 0 ||
+            (r = pin_path(sockets, sizeof(sockets), TKA_SOCKETS_PIN)) < 0)
                 return r;
+        new_map = access(path, F_OK) < 0;
         obj = bpf_object__open_file(object_path, NULL);
         if (!obj) {
                 r = -errno;
                 say("cannot open %s: %s", object_path, strerror(-r));
                 return r;
+        }
+        if ((r = share_managed_map(obj)) < 0) {
+                say("cannot share the socket storage with the socket iterator: %s", strerror(-r));
+                goto out;
         }
         /* The live apply's iterator is loaded by apply, each time, where
          * the kernel has it (>= 5.14): never a reason for the start-time
@@ -270,13 +314,18 @@ static int cmd_load(void) {
         if ((r = pin_path(path, sizeof(path), "params")) < 0 ||
             (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "params"), path)) < 0)
                 say("cannot pin the parameter map at %s: %s", path, strerror(-r));
+        /* A new socket storage (its pin was gone: unload) while the
+         * daemon's iterator still reads the old one: pin the iterator
+         * again, on the new map. */
+        else if (new_map && access(sockets, F_OK) == 0)
+                (void) cmd_iter_pin();
 out:
         bpf_object__close(obj);
         return r;
 }
 
 static int cmd_unload(void) {
-        const char *names[] = { "sockops", "setsockopt", "params" };
+        const char *names[] = { "sockops", "setsockopt", "params", TKA_MANAGED_PIN };
         char path[256];
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 if (pin_path(path, sizeof(path), names[i]) == 0 && unlink(path) < 0 && errno != ENOENT)
@@ -303,6 +352,11 @@ static int cmd_iter_pin(void) {
         if (!obj) {
                 r = -errno;
                 say("cannot open %s: %s", sockets_object_path, strerror(-r));
+                return r;
+        }
+        if ((r = share_managed_map(obj)) < 0) {
+                say("cannot share the socket storage with the BPF backend: %s", strerror(-r));
+                bpf_object__close(obj);
                 return r;
         }
         if ((r = bpf_object__load(obj)) < 0) {
@@ -762,8 +816,9 @@ out:
         return r;
 }
 
-/* The "managed" socket storage the pinned programs use: not pinned (older
- * loads did not), found through the pinned setsockopt program's maps. */
+/* The "managed" socket storage the pinned programs use, found through the
+ * pinned setsockopt program's maps: what they use, also when an older
+ * helper loaded them and did not pin it. */
 static int managed_map_fd(void) {
         uint32_t ids[8] = { 0 };
         struct bpf_prog_info info = { .nr_map_ids = 8, .map_ids = (uint64_t) (uintptr_t) ids };
@@ -1255,7 +1310,7 @@ static void help(void) {
                "                     existing ones keep what they have (tcpkeepalive-apply@.service)\n"
                "  list               the parameters stored, per cgroup\n"
                "  gc                 remove the parameters of cgroups that are gone\n"
-               "  unload             remove the pinned programs and map\n"
+               "  unload             remove the pinned programs and maps\n"
                "  iter-pin           load the socket iterator tcpkeepalived reads and pin it as %s/" TKA_SOCKETS_PIN "\n\n"
                "Options:\n"
                "  --unit=NAME        the unit (attach, detach: the caller's cgroup's unit; apply: any)\n"

@@ -110,22 +110,7 @@ struct {
         __type(value, struct tka_bpf_params);
 } params SEC(".maps");
 
-/* The sockets the rule manages: the key of the "params" entry that sock_ops
- * applied at establishment. */
-struct tka_sk_mark {
-        __u64 cgroup_id; /* 0: not (yet) managed */
-        __u32 app_set;   /* APP_* options the program set before establishment */
-        __u32 reserved;
-};
-
-enum {
-        APP_KEEPALIVE = 1 << 0,
-        APP_IDLE = 1 << 1,
-        APP_INTERVAL = 1 << 2,
-        APP_COUNT = 1 << 3,
-        APP_USER_TIMEOUT = 1 << 4,
-};
-
+/* The sockets the rule manages: struct tka_sk_mark (bpf/params.h). */
 /* BPF_F_CLONE: an accepted connection starts with its listener's entry
  * (app_set: what the program set on the listener, which the connection
  * inherits in the kernel too; a listener is never established, so its
@@ -199,6 +184,7 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         mark = bpf_sk_storage_get(&managed, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
         if (mark) {
                 mark->cgroup_id = key;
+                mark->applied = TKA_APPLIED_ESTABLISHED;
                 /* Mode=default: what the program set before connect() stays
                  * its own (the preload, there from socket(), lets those calls
                  * through too); force: the rule's values. */
@@ -444,8 +430,10 @@ int tcpkeepalive_apply(struct bpf_iter__tcp *ctx) {
         ok &= iter_set(tp, SOL_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms);
         if (!mark)
                 mark = bpf_sk_storage_get(&managed, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
-        if (mark)
+        if (mark) {
                 mark->cgroup_id = key;
+                mark->applied = TKA_APPLIED_LIVE;
+        }
         if (ok)
                 apply_counts.live++;
         else

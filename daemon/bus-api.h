@@ -20,5 +20,8 @@
 /* A socket, as GetUnitSockets gives it: local, peer, TCP state, PID, fd,
  * SO_KEEPALIVE, idle, interval, count, user timeout (-1: unread), its
  * class against the rule ("rule", "own", "none", "unread", "not-covered",
- * "" when not established) and why it is unread ("" otherwise). */
-#define UNIT_SOCKET_SIGNATURE "(sssuubiiiiss)"
+ * "" when not established), why it is unread ("" otherwise), and how a
+ * "rule" socket got the values: "live" (tcpkeepalive-bpf apply, on the
+ * established connection), "bpf" (the BPF backend at establishment), ""
+ * (unknown: the preload, the socket iterator not pinned, older programs). */
+#define UNIT_SOCKET_SIGNATURE "(sssuubiiiisss)"

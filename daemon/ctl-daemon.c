@@ -225,7 +225,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL, *socks = NULL;
         struct unit_row u;
-        const char *local, *peer, *state, *class, *note;
+        const char *local, *peer, *state, *class, *note, *applied;
         uint32_t pid, fd;
         int ka, idle, intvl, cnt, uto, r, n = 0;
 
@@ -274,7 +274,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
         }
         r = sd_bus_message_enter_container(socks, 'a', UNIT_SOCKET_SIGNATURE);
         while (r >= 0 && (r = sd_bus_message_read(socks, UNIT_SOCKET_SIGNATURE, &local, &peer, &state, &pid, &fd, &ka,
-                                                  &idle, &intvl, &cnt, &uto, &class, &note)) > 0) {
+                                                  &idle, &intvl, &cnt, &uto, &class, &note, &applied)) > 0) {
                 if (json) {
                         printf("%s{\"local\":", n ? "," : "");
                         json_str(local);
@@ -288,6 +288,11 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                         json_str(class);
                         printf(",\"unread\":");
                         json_str(note);
+                        printf(",\"applied\":");
+                        if (*applied)
+                                json_str(applied);
+                        else
+                                printf("null");
                         printf("}");
                 } else if (*note) {
                         /* Never shown as "off" or as no socket: what stopped the reading. */
@@ -298,9 +303,9 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                 } else {
                         char pf[32];
                         snprintf(pf, sizeof(pf), "%u/%u", pid, fd);
-                        printf("  %-24s %-24s %-12s %8s %s%9s%s %5d %5d %5d %8d %s\n", local, peer, state, pf,
+                        printf("  %-24s %-24s %-12s %8s %s%9s%s %5d %5d %5d %8d %s%s%s\n", local, peer, state, pf,
                                ka ? state_colour("active") : state_colour("error"), ka ? "on" : "off", colour_off(),
-                               idle, intvl, cnt, uto, *class ? class : "-");
+                               idle, intvl, cnt, uto, *class ? class : "-", *applied ? ", " : "", applied);
                 }
                 n++;
         }

@@ -348,6 +348,7 @@ int sock_snapshot_parse(const void *buf, size_t len, struct sock_snapshot *ret) 
                         .local_port = r.local_port, .state = r.state, .keepalive = r.keepalive != 0,
                         .idle = r.idle, .interval = r.interval, .count = r.count,
                         .user_timeout = r.user_timeout > INT32_MAX ? INT32_MAX : (int32_t) r.user_timeout,
+                        .flags = r.flags,
                 };
                 if (r.state == TCP_STATE_LISTEN)
                         ret->listeners[nl++] = (struct iter_listener) { .netns = r.netns, .port = r.local_port };

@@ -43,6 +43,7 @@ struct iter_socket {
         uint16_t local_port;
         uint8_t state, keepalive;
         int32_t idle, interval, count, user_timeout;
+        uint32_t flags; /* TKA_SOCKET_* (bpf/sockets.h): the BPF backend's mark; 0 from older iterators */
 };
 
 struct iter_listener {

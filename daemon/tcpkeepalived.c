@@ -1301,7 +1301,7 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
 }
 
 
-/* Sockets: (local, peer, state, pid, fd, keepalive, idle, interval, count, user timeout).
+/* Sockets: (local, peer, state, pid, fd, keepalive, idle, interval, count, user timeout, class, note, applied).
  * Root only: the PIDs, fds and addresses of other users' services and of
  * containers are no business of every local user (hidepid= hides far
  * less). Everyone gets the state and the counts from GetUnit/ListUnits. */
@@ -1342,13 +1342,16 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
                 r = sd_bus_message_open_container(reply, 'a', UNIT_SOCKET_SIGNATURE);
         for (int i = 0; r >= 0 && i < n; i++) {
                 const struct unit_socket *s = &socks[i];
+                enum socket_class c = socket_classify(&want, s);
                 char note[128] = "";
                 if (s->read_errno)
                         snprintf(note, sizeof(note), "%s: %s", s->read_call ? s->read_call : "?", strerror(s->read_errno));
                 r = sd_bus_message_append(reply, UNIT_SOCKET_SIGNATURE, s->local[0] ? s->local : "?",
                                           s->peer[0] ? s->peer : "?", s->state, (uint32_t) s->pid, (uint32_t) s->fd,
                                           s->keepalive == 1, s->idle, s->interval, s->count, s->user_timeout,
-                                          socket_class_to_string(socket_classify(&want, s)), note);
+                                          socket_class_to_string(c), note,
+                                          /* Values that are not the rule's did not come from it. */
+                                          c == SOCKET_CLASS_RULE ? unit_socket_applied_to_string(s->applied) : "");
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);

@@ -940,6 +940,9 @@ int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, cons
                 rule_values_from_params(live->params, want);
         else
                 rule_values_from_env(p.environment, want);
+        /* The values and addresses through the fds; how the values came
+         * (live or at establishment) only the iterator's pass can tell. */
+        tables.use_iterator = true;
         n = unit_sockets_read(p.cgroup, (pid_t) p.main_pid, &tables, UNIT_SOCKETS_ADDRESSES, ret, NULL);
         tcp_tables_done(&tables);
         unit_props_done(&p);

@@ -15,8 +15,11 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
 #include "tcp-table.h"
 #include "unit-sockets.h"
+#include "../bpf/sockets.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -218,6 +221,50 @@ static int cmp_by_pid_fd(const void *a, const void *b) {
         return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
+const char *unit_socket_applied_to_string(enum unit_socket_applied a) {
+        return a == UNIT_SOCKET_APPLIED_LIVE ? "live" : a == UNIT_SOCKET_APPLIED_BPF ? "bpf" : "";
+}
+
+/* A mark that names no entry (an older program's, or a listener's notes)
+ * says nothing of how values came. */
+static enum unit_socket_applied applied_from_flags(uint32_t flags) {
+        if (!(flags & TKA_SOCKET_MANAGED))
+                return UNIT_SOCKET_APPLIED_UNKNOWN;
+        if (flags & TKA_SOCKET_APPLIED_LIVE)
+                return UNIT_SOCKET_APPLIED_LIVE;
+        if (flags & TKA_SOCKET_APPLIED_ESTABLISHED)
+                return UNIT_SOCKET_APPLIED_BPF;
+        return UNIT_SOCKET_APPLIED_UNKNOWN;
+}
+
+static int cmp_unit_socket_inode(const void *a, const void *b) {
+        const struct unit_socket *x = *(const struct unit_socket *const *) a, *y = *(const struct unit_socket *const *) b;
+        return (x->inode > y->inode) - (x->inode < y->inode);
+}
+
+/* The sockets read through /proc (show: addresses need the fds) get how
+ * their values came from the snapshot, by inode (unique per socket, and
+ * the same however many processes hold it): one pass over the snapshot,
+ * each record looked up among the unit's sockets. */
+static void join_applied(struct unit_socket *socks, size_t n, const struct sock_snapshot *snap) {
+        struct unit_socket **by_inode = n > 0 ? calloc(n, sizeof(*by_inode)) : NULL;
+
+        if (!by_inode)
+                return; /* unknown, as without a snapshot */
+        for (size_t i = 0; i < n; i++)
+                by_inode[i] = &socks[i];
+        qsort(by_inode, n, sizeof(*by_inode), cmp_unit_socket_inode);
+        for (size_t i = 0; i < snap->n; i++) {
+                struct unit_socket key = { .inode = snap->sockets[i].inode }, *k = &key, **hit;
+                if (!(snap->sockets[i].flags & TKA_SOCKET_MANAGED))
+                        continue;
+                hit = bsearch(&k, by_inode, n, sizeof(*by_inode), cmp_unit_socket_inode);
+                if (hit)
+                        (*hit)->applied = applied_from_flags(snap->sockets[i].flags);
+        }
+        free(by_inode);
+}
+
 /* The unit's sockets from the snapshot, as the /proc path reports them:
  * the TCP sockets the kernel's tables hold (not those never bound), each
  * once, with the first process (by pid, fd) that holds it. -ENOENT: the
@@ -273,11 +320,12 @@ static ssize_t unit_sockets_from_snapshot(const struct sock_snapshot *snap, cons
         for (size_t i = 0; i < k; i++) {
                 const struct iter_socket *e = pick[i];
                 struct unit_socket *s = &out[i];
-                *s = (struct unit_socket) { .pid = e->pid, .fd = e->fd,
+                *s = (struct unit_socket) { .inode = e->inode, .pid = e->pid, .fd = e->fd,
                                             .established = e->state == TCP_STATE_ESTABLISHED,
                                             .inbound = sock_snapshot_listening(snap, e->netns, e->local_port),
                                             .keepalive = e->keepalive, .idle = e->idle, .interval = e->interval,
-                                            .count = e->count, .user_timeout = e->user_timeout };
+                                            .count = e->count, .user_timeout = e->user_timeout,
+                                            .applied = applied_from_flags(e->flags) };
                 snprintf(s->state, sizeof(s->state), "%s", tcp_state_name(e->state));
         }
         free(pick);
@@ -338,7 +386,7 @@ ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables 
                 /* Not in the TCP table: not a TCP socket (or closed since). */
                 if (!(e = tcp_table_find(t, refs[i].inode)))
                         continue;
-                *s = (struct unit_socket) { .pid = refs[i].pid, .fd = refs[i].fd,
+                *s = (struct unit_socket) { .inode = refs[i].inode, .pid = refs[i].pid, .fd = refs[i].fd,
                                             .established = e->state == TCP_STATE_ESTABLISHED,
                                             .inbound = tcp_table_port_listening(t, e->local_port),
                                             .keepalive_timer = e->timer == TCP_TIMER_KEEPALIVE,
@@ -364,6 +412,8 @@ ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables 
         if (pidfd >= 0)
                 close(pidfd);
         free(refs);
+        if (n > 0 && (snap = tcp_tables_snapshot(tables)))
+                join_applied(out, n, snap);
         if (n == 0) {
                 free(out);
                 out = NULL;

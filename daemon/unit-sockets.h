@@ -17,7 +17,16 @@
 struct tcp_tables;
 struct socket_scan_errors;
 
+/* How a socket got the rule's values, from the BPF backend's mark (the
+ * socket iterator's record, joined in by inode). */
+enum unit_socket_applied {
+        UNIT_SOCKET_APPLIED_UNKNOWN, /* no mark read: not the BPF backend, no iterator, older programs */
+        UNIT_SOCKET_APPLIED_BPF,     /* the sock_ops program, at establishment */
+        UNIT_SOCKET_APPLIED_LIVE,    /* tcpkeepalive-bpf apply, on the established connection */
+};
+
 struct unit_socket {
+        uint64_t inode;
         char local[64], peer[64];   /* only with UNIT_SOCKETS_ADDRESSES; else "" */
         char state[16];             /* "established", "listen", ... */
         pid_t pid;
@@ -30,7 +39,11 @@ struct unit_socket {
         int read_errno;
         const char *read_call;      /* "pidfd_open" or "pidfd_getfd", static */
         int keepalive, idle, interval, count, user_timeout; /* -1: unread */
+        enum unit_socket_applied applied;
 };
+
+/* "live", "bpf", "" (unknown): GetUnitSockets' word for it. */
+const char *unit_socket_applied_to_string(enum unit_socket_applied a);
 
 enum {
         UNIT_SOCKETS_ADDRESSES = 1 << 0, /* getsockname/getpeername, for show */
@@ -38,7 +51,9 @@ enum {
 
 /* The TCP sockets of the processes in cgroup (a unit's ControlGroup=, ""
  * for none: then main_pid alone), in *ret (to be freed; NULL when none).
- * tables: the TCP tables of the request (one read per namespace).
+ * tables: the TCP tables of the request (one read per namespace); with
+ * tables->use_iterator, each socket's applied comes from the iterator's
+ * snapshot also when its values are read through /proc.
  * errors (may be NULL): the processes whose fds could not be listed.
  * Returns how many, or -ENOMEM. */
 ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables *tables, unsigned flags,

@@ -4,7 +4,9 @@
 # established connections. A rule file written for it: within a bounded
 # wait, all three carry the rule's values, with the same main PID, and
 # still echo; the state is active with method bpf-live; a connection
-# opened after gets the values too. `tcpkeepalivectl apply` does the same
+# opened after gets the values too. `tcpkeepalivectl show` marks the three
+# "rule, live" and the one opened after "rule, bpf" (sock_ops), in its
+# text and --json. `tcpkeepalivectl apply` does the same
 # on demand. The rule removed: a new connection gets no keepalive, the
 # three keep theirs (keepalived.d(5): "leave"). In nspawn's default
 # sandbox, where bpf(2) is refused, the unit stays pending-restart with the
@@ -19,6 +21,29 @@ row_of() { inside busctl call $BUS GetUnit s "$1"; }
 state_of() { row_of "$1" | awk '{print $3}' | tr -d '"'; }
 method_of() { row_of "$1" | awk '{print $NF}' | tr -d '"'; }
 main_pid() { inside systemctl show -P MainPID "$1"; }
+
+# shows_applied LIVE BPF: `tcpkeepalivectl show echo.service` marks LIVE of
+# the service's established connections "rule, live" and BPF "rule, bpf",
+# in the text (VALUES) and in --json ("applied").
+json_applied() {
+        python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(sum(1 for s in d["sockets"] if s["state"] == "established" and s["applied"] == sys.argv[2]))' "$TMP/show.json" "$1"
+}
+shows_applied() {
+        inside tcpkeepalivectl show echo.service >"$TMP/show" 2>&1 || return 1
+        inside tcpkeepalivectl --json show echo.service >"$TMP/show.json" 2>&1 || return 1
+        [ "$(grep -c ' established .* rule, live$' "$TMP/show")" -eq "$1" ] &&
+                [ "$(grep -c ' established .* rule, bpf$' "$TMP/show")" -eq "$2" ] &&
+                [ "$(json_applied live)" -eq "$1" ] && [ "$(json_applied bpf)" -eq "$2" ]
+}
+show_fail() {
+        container_fail "$*
+--- tcpkeepalivectl show echo.service ---
+$(cat "$TMP/show" 2>/dev/null)
+--- --json ---
+$(cat "$TMP/show.json" 2>/dev/null)"
+}
 
 setup_echo() {
         cat <<'PY' | inside_write /etc/echo.py
@@ -102,8 +127,16 @@ container_wait 10 "echo.service's state active after the live apply" sh -c \
 expect_eq "$(method_of echo.service)" bpf-live "echo.service's method after the live apply"
 pass "a rule written for a running service: its 3 connections carry 77/11/4 in $t_live ms (settle and reload included), same PID $pid, still echoing; state $(row_of echo.service | cut -d'"' -f6 | cut -c1-120)"
 
+WAIT_FAIL=show_fail wait_until 10 "tcpkeepalivectl show echo.service marking its 3 connections 'rule, live'" \
+        shows_applied 3 0
+pass "tcpkeepalivectl show: the 3 connections applied live (text and --json)"
+
 expect_idle "$(connection_timer 7601)" 77 "a connection to echo.service opened after the live apply"
 pass "a connection opened after the live apply gets the rule's values"
+# Before `tcpkeepalivectl apply` below, which gives it the values live too.
+WAIT_FAIL=show_fail wait_until 10 "tcpkeepalivectl show echo.service marking the new connection 'rule, bpf'" \
+        shows_applied 3 1
+pass "tcpkeepalivectl show: the connection opened after the apply got its values from sock_ops (rule, bpf)"
 
 out=$(inside tcpkeepalivectl apply echo.service) || fail "tcpkeepalivectl apply echo.service failed: $out"
 case $out in

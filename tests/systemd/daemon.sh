@@ -56,8 +56,8 @@ pass "a rule dropped in reaches the running service (Restart=try)"
 units=$(call ListUnits)
 expect_match "$units" '"crm.service" "active" "PID [0-9]+ has .*libtcpkeepalive.so; 1 of 1 established connections carry the rule.{1,2}s values \(idle 41 s, interval 6 s, count 3\)" "/etc/keepalived.d/50-crm.ini" [0-9]+ 1 1 0 0 0 "preload"' "ListUnits"
 socks=$(call GetUnitSockets s crm.service)
-expect_match "$socks" '"127.0.0.1:7301" "-" "listen" [0-9]+ [0-9]+ true 41 6 3 0 "" ""' "GetUnitSockets: the listener"
-expect_match "$socks" '"127.0.0.1:7301" "127.0.0.1:[0-9]+" "established" [0-9]+ [0-9]+ true 41 6 3 0 "rule" ""' "GetUnitSockets: the connection"
+expect_match "$socks" '"127.0.0.1:7301" "-" "listen" [0-9]+ [0-9]+ true 41 6 3 0 "" "" ""' "GetUnitSockets: the listener"
+expect_match "$socks" '"127.0.0.1:7301" "127.0.0.1:[0-9]+" "established" [0-9]+ [0-9]+ true 41 6 3 0 "rule" "" ""' "GetUnitSockets: the connection (preload: not applied by BPF)"
 expect_match "$(prop Rules)" '"/etc/keepalived.d/50-crm.ini" 1 "crm.service" 41 6 3 -1 "default" "both" "try"' "Rules"
 pass "ListUnits, GetUnitSockets, Rules"
 
