@@ -596,8 +596,16 @@ static void queue_managed_units(struct manager *m, char **changed, enum refresh_
                         queue_refresh(m, *c, kind);
         /* Followed units whose drop-in went: their state is unmanaged now. */
         for (size_t i = 0; i < m->states.n; i++)
-                if (!changed || dropin_changed(changed, m->states.v[i].unit))
+                if (!changed || dropin_changed(changed, m->states.v[i].unit)) {
+                        /* Their settings took effect with this reload, whatever
+                         * they were before: a drop-in removed and written again
+                         * with the same content is not the one a process
+                         * started in between had (the record may never have
+                         * seen the unit without it). */
+                        if (changed)
+                                m->states.v[i].settings.valid = false;
                         queue_refresh(m, m->states.v[i].unit, kind);
+                }
         strv_free(units);
 }
 

@@ -163,6 +163,23 @@ printf '%s\n' "$line" | grep -qv 'timer:(keepalive' ||
         fail "the three connections lost their keepalive when the rule was removed (keepalived.d(5) says they keep it)"
 echo_round_trip two
 pass "the rule removed: new connections get none, the three keep theirs and still echo"
+
+# Restarted without the rule, then the same rule again: the drop-in comes
+# back with the content it had, but the running process started without
+# it. It must be applied live (it was called "overridden" once: the daemon
+# took the settings for the ones from before the restart).
+inside systemctl stop hold.service
+inside systemctl restart echo.service
+wait_listening 7601
+pid=$(main_pid echo.service)
+printf '[Match]\nUnit=echo.service\n[KeepAlive]\nIdleSec=77\nIntervalSec=11\nCount=4\n' |
+        inside_write /etc/keepalived.d/50-echo.ini
+container_wait 15 "echo.service active (bpf-live) after the same rule came back" sh -c \
+        "nsenter -t $CONTAINER_LEADER -a busctl call $BUS GetUnit s echo.service | grep -q '^(ssssuuuuuus) \"echo.service\" \"active\"'"
+expect_eq "$(method_of echo.service)" bpf-live "echo.service's method when the same rule came back"
+expect_idle "$(connection_timer 7601)" 77 "a connection to echo.service, restarted without the rule, the rule back"
+expect_eq "$(main_pid echo.service)" "$pid" "echo.service's main PID"
+pass "the same rule removed and written again around a restart: applied live, not taken for the old settings"
 container_stop
 
 # ---- nspawn's default sandbox: bpf(2) refused ------------------------------------------------
