@@ -57,7 +57,7 @@
 #endif
 
 #define GENERATOR_DIR "/run/systemd/generator"
-#define SETTLE_USEC (300 * 1000ULL) /* an editor's save, a package upgrade */
+#define SETTLE_USEC (100 * 1000ULL) /* an editor's save, a package upgrade (dpkg writes its files milliseconds apart) */
 #define SETTLE_MAX_USEC (1000 * 1000ULL) /* events that never stop do not hold a change back */
 /* A handler waits for systemd with the event loop stopped: each call at
  * most CALL_USEC, all calls of one request at most REQUEST_USEC (or a third

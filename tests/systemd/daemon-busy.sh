@@ -47,7 +47,7 @@ container_wait 10 "the rule change applied" sh -c \
         "[ \$(nsenter -t $CONTAINER_LEADER -a busctl get-property $BUS Reloads | awk '{print \$2}') -gt $r0 ]"
 t=$(($(now_ms) - t0))
 [ "$t" -lt 4000 ] || fail "a rule change took $t ms to apply after $N instances"
-pass "a rule change applied in $t ms (settle 300 ms included) after $N instances"
+pass "a rule change applied in $t ms (settle 100 ms included) after $N instances"
 
 # ---- a flooding user ---------------------------------------------------------------
 # nobody sends 3,000 GetUnit calls at once over one connection (a client

@@ -80,7 +80,7 @@ wait_until 20 "tcpkeepalived owns org.tcpkeepalive1 (log: $(tail -n 5 "$TMP/daem
 rules=$(rules)
 expect_match "$rules" '50-a.ini" 1 "a.service" 60 ' "the first rule is loaded"
 
-# Quiet: the 0.3 s settle time plus our polling.
+# Quiet: the 0.1 s settle time plus our polling.
 quiet=$(time_to_apply "a rule change on a quiet host" '"a.service" 61 ' rule "$ROOT/etc/keepalived.d/50-a.ini" a.service 61s)
 pass "a rule change is applied in $quiet ms on a quiet host"
 
