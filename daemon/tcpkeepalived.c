@@ -713,10 +713,12 @@ static void finish_live_apply(struct manager *m, struct live_apply *a, const cha
                 if (send_apply_start(m, a) == 0)
                         return;
         }
-        if (strcmp(result, "done") != 0)
+        /* A scope that ended has its records removed by an apply that
+         * finds it gone (exit 1): that is no failure to report. */
+        if (strcmp(result, "done") != 0 && !(unit_name_is_scope_or_slice(unit) && !has_any_apply_record(unit)))
                 log_warning("%s: the live apply ended with '%s' (journalctl -u %s)", unit, result, a->apply_unit);
         budget_start(m, &budget);
-        if (unit_name_is_valid_service(unit))
+        if (unit_name_is_valid_cgroup_unit(unit))
                 (void) refresh_unit(m, &budget, unit, REFRESH_AFTER_APPLY);
         e = unit_states_get(&m->states, unit);
         if (bpf_record_read(NULL, unit, &rec) == 0)

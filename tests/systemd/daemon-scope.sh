@@ -89,7 +89,10 @@ container_wait 20 "the records of the stopped $docker gone" sh -c \
 if inside busctl call $BUS ListUnits | grep -q "\"$docker\""; then
         container_fail "ListUnits still lists the stopped $docker"
 fi
-pass "a stopped scope: its record removed, ListUnits no longer lists it"
+if inside journalctl -u tcpkeepalived.service -o cat --no-pager | grep "^$docker: the live apply ended"; then
+        container_fail "the daemon reported the cleanup of a stopped scope as a failed apply"
+fi
+pass "a stopped scope: its record removed, ListUnits no longer lists it, no failure logged"
 container_stop
 
 # ---- nspawn's default sandbox: bpf(2) refused ------------------------------------------------
