@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,88 @@ enum {
         EXIT_CANNOT_EXEC = 126,  /* as env(1) and the shells */
         EXIT_NOT_FOUND = 127,
 };
+
+/* ld.so expands these in LD_PRELOAD (ld.so(8), "Dynamic string tokens"):
+ * $LIB to the library directory of the program's ABI (lib,
+ * lib/x86_64-linux-gnu, lib64, ...), $PLATFORM to the processor type.
+ * The Debian package's path is /usr/$LIB/tcp-keepalive/libtcpkeepalive.so:
+ * checked literally, it never exists. */
+static const struct {
+        const char *token, *glob;
+} dst_tokens[] = {
+        { "${LIB}", "lib{,32,64,x32,/*}" },
+        { "$LIB", "lib{,32,64,x32,/*}" },
+        { "${PLATFORM}", "*" },
+        { "$PLATFORM", "*" },
+};
+
+/* path with each token as a glob of what ld.so may expand it to, the rest
+ * escaped; NULL when path has no token (or no memory). */
+static char *dst_pattern(const char *path) {
+        size_t size = strlen(path) * 2 + 64, n = 0;
+        char *out = malloc(size);
+        bool any = false;
+
+        if (!out)
+                return NULL;
+        while (*path) {
+                size_t i, len = 0;
+                for (i = 0; i < sizeof(dst_tokens) / sizeof(dst_tokens[0]); i++)
+                        if (!strncmp(path, dst_tokens[i].token, (len = strlen(dst_tokens[i].token))))
+                                break;
+                if (i < sizeof(dst_tokens) / sizeof(dst_tokens[0])) {
+                        size_t g = strlen(dst_tokens[i].glob);
+                        char *bigger = n + g + 3 > size ? realloc(out, (size += g + 64)) : out;
+                        if (!bigger) {
+                                free(out);
+                                return NULL;
+                        }
+                        out = bigger;
+                        memcpy(out + n, dst_tokens[i].glob, g);
+                        n += g;
+                        path += len;
+                        any = true;
+                        continue;
+                }
+                if (n + 3 > size) {
+                        char *bigger = realloc(out, (size += 64));
+                        if (!bigger) {
+                                free(out);
+                                return NULL;
+                        }
+                        out = bigger;
+                }
+                if (strchr("*?[]{}\\", *path))
+                        out[n++] = '\\';
+                out[n++] = *path++;
+        }
+        out[n] = '\0';
+        if (!any) {
+                free(out);
+                return NULL;
+        }
+        return out;
+}
+
+/* Can ld.so open the library? A path with $LIB or $PLATFORM: is there a
+ * readable file for any expansion. 0, or -errno (errno set). */
+static int library_readable(const char *path) {
+        char *pattern = dst_pattern(path);
+        glob_t g;
+        int r = -ENOENT;
+
+        if (!pattern)
+                return access(path, R_OK) < 0 ? -errno : 0;
+        if (glob(pattern, GLOB_BRACE | GLOB_NOSORT, NULL, &g) == 0) {
+                for (size_t i = 0; i < g.gl_pathc && r < 0; i++)
+                        if (access(g.gl_pathv[i], R_OK) == 0)
+                                r = 0;
+                globfree(&g);
+        }
+        free(pattern);
+        errno = -r;
+        return r;
+}
 
 static void help(void) {
         printf("Usage: tcpkeepalive [OPTION]... [--] COMMAND [ARG]...\n"
@@ -195,8 +279,9 @@ int main(int argc, char **argv) {
          * program's users may never see: refuse here instead. */
         if (library[0] != '/')
                 return usage_error("--library: '%s' is not an absolute path", library);
-        if (access(library, R_OK) < 0) {
-                report_error("%s: %s", library, strerror(errno));
+        if (library_readable(library) < 0) {
+                report_error("%s: %s%s", library, strerror(errno),
+                             strchr(library, '$') ? " (for every expansion of $LIB and $PLATFORM ld.so could make)" : "");
                 return EXIT_NO_LIBRARY;
         }
         if (strpbrk(library, ": ")) {

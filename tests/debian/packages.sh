@@ -70,6 +70,17 @@ expect_match "$(inside cat "/proc/$pid/maps")" "/usr/lib/$multiarch/tcp-keepaliv
 expect_match "$(inside tcpkeepalivectl check legacy.service)" "^legacy.service: active: " "tcpkeepalivectl check"
 pass "a rule for a real server works with the installed packages"
 
+# The tcpkeepalive command, as packaged: its library path has $LIB, which
+# ld.so expands (the command once checked the literal path and always
+# failed, exit 3).
+out=$(inside tcpkeepalive --idle=61 --interval=8 -- python3 -c 'import socket
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+c = socket.create_connection(l.getsockname())
+print(c.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), c.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+      c.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL))' 2>&1) || fail "the packaged tcpkeepalive command failed: $out"
+expect_eq "$out" "1 61 8" "a python3 client under the packaged tcpkeepalive command (keepalive, idle, interval)"
+pass "the packaged tcpkeepalive command: idle 61, interval 8 on a python3 client's socket"
+
 # The per-service switch for a second server, the way the README shows it.
 printf '[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:7802,bind=127.0.0.1,fork,reuseaddr EXEC:/bin/cat\n' |
         inside_write /etc/systemd/system/switched.service

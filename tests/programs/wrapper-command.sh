@@ -73,3 +73,23 @@ for o in --idle --interval --count --user-timeout --mode --direction --debug --l
 done
 expect_match "$("$TK" --version)" "^tcpkeepalive [0-9]+\.[0-9]+" "--version"
 pass "--help and --version"
+
+# A library path with $LIB, as the Debian package's
+# (/usr/$LIB/tcp-keepalive/libtcpkeepalive.so): ld.so expands it, so must
+# the check that the library is there (it said "No such file" for the
+# literal path and exited 3, every time).
+multiarch=$(gcc -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH)
+mkdir -p "$TMP/dst/lib/$multiarch"
+cp "${TKA_SANITIZED_LIB:-$TKA_LIB}" "$TMP/dst/lib/$multiarch/libtcpkeepalive.so"
+# shellcheck disable=SC2016
+dst_lib="$TMP/dst/"'$LIB'"/libtcpkeepalive.so"
+if [ -n "${TKA_SANITIZED_LIB:-}" ]; then
+        out=$(LD_PRELOAD=$TKA_ASAN_RUNTIME "$TK" --library="$dst_lib" --idle=43 -- "$PROBE" connection4)
+else
+        out=$("$TK" --library="$dst_lib" --idle=43 -- "$PROBE" connection4)
+fi
+expect_match "$(probe_line "$out" client)" "keepalive=1 idle=43 " "--library with \$LIB, expanded by ld.so to lib/$multiarch"
+# shellcheck disable=SC2016
+status 3 'for every expansion of \$LIB and \$PLATFORM' --library="$TMP/none/"'$LIB'"/libtcpkeepalive.so" -- true
+status 3 'No such file' --library="$TMP/d*/"'$LIB'"/libtcpkeepalive.so" -- true
+pass "a --library path with \$LIB: found where ld.so looks; none there: exit 3, saying so"
