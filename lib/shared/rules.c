@@ -177,6 +177,7 @@ struct parser {
 
 #define P_ERROR(p, kv, ...) \
         do { diag((p)->rs, KA_DIAG_ERROR, (p)->path, (p)->line, kv, __VA_ARGS__); (p)->errors++; } while (0)
+#define P_WARNING(p, kv, ...) diag((p)->rs, KA_DIAG_WARNING, (p)->path, (p)->line, kv, __VA_ARGS__)
 
 static bool line_is_blank_or_comment(const char *s) {
         return !*s || *s == '#' || *s == ';' || *s == '\n';
@@ -290,9 +291,15 @@ static int parse_seconds(struct parser *p, const char *kv, const char *value, un
                 P_ERROR(p, kv, "not a time span (examples: 75, 75s, 2min, 1h)");
                 return r;
         }
+        /* systemd takes "1.5s" and "500ms"; the kernel counts whole seconds:
+         * the nearest (at least 1 s), said. */
         if (usec % USEC_PER_SEC != 0) {
-                P_ERROR(p, kv, "the kernel counts this in whole seconds");
-                return -EINVAL;
+                uint64_t rounded = (usec + USEC_PER_SEC / 2) / USEC_PER_SEC * USEC_PER_SEC;
+                if (rounded == 0)
+                        rounded = USEC_PER_SEC;
+                P_WARNING(p, kv, "rounded to %llus: the kernel counts this in whole seconds",
+                          (unsigned long long) (rounded / USEC_PER_SEC));
+                usec = rounded;
         }
         if (usec < USEC_PER_SEC || usec / USEC_PER_SEC > max) {
                 P_ERROR(p, kv, "out of the kernel's range 1s..%us", max);
@@ -404,12 +411,16 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
                                 P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
                         else if (r < 0)
                                 P_ERROR(p, kv, "not a time span (examples: 0, 90s, 500ms, 5min)");
-                        else if (usec % USEC_PER_MSEC != 0)
-                                P_ERROR(p, kv, "the kernel counts this in whole milliseconds");
-                        else if (usec / USEC_PER_MSEC > KA_USER_TIMEOUT_MAX)
-                                P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
-                        else
-                                pr->user_timeout_ms = (int64_t) (usec / USEC_PER_MSEC);
+                        else {
+                                uint64_t ms = (usec + USEC_PER_MSEC / 2) / USEC_PER_MSEC;
+                                if (usec % USEC_PER_MSEC != 0)
+                                        P_WARNING(p, kv, "rounded to %llums: the kernel counts this in whole milliseconds",
+                                                  (unsigned long long) ms);
+                                if (ms > KA_USER_TIMEOUT_MAX)
+                                        P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
+                                else
+                                        pr->user_timeout_ms = (int64_t) ms;
+                        }
                 } else if (strcmp(key, "Mode") == 0) {
                         enum ka_mode m;
                         if (ka_parse_mode(value, &m) < 0)

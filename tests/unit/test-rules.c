@@ -101,8 +101,27 @@ static void test_timespan(void) {
         CHECK(timespan_parse("1w", &u) == 0 && u == 604800 * USEC_PER_SEC);
         CHECK(timespan_parse("", &u) == -EINVAL);
         CHECK(timespan_parse("abc", &u) == -EINVAL);
-        CHECK(timespan_parse("1.5h", &u) == -EINVAL);
-        CHECK(timespan_parse("1h 30", &u) == -EINVAL);
+        /* What systemd takes (issue 18 item 5): fractions, a bare part, its units. */
+        CHECK(timespan_parse("1.5h", &u) == 0 && u == 5400 * USEC_PER_SEC);
+        CHECK(timespan_parse("1.5min", &u) == 0 && u == 90 * USEC_PER_SEC);
+        CHECK(timespan_parse("1.5s", &u) == 0 && u == 1500 * USEC_PER_MSEC);
+        CHECK(timespan_parse(".5s", &u) == 0 && u == 500 * USEC_PER_MSEC);
+        CHECK(timespan_parse("0.25", &u) == 0 && u == 250 * USEC_PER_MSEC);
+        CHECK(timespan_parse("1.5 min", &u) == 0 && u == 90 * USEC_PER_SEC);
+        CHECK(timespan_parse("1h 30", &u) == 0 && u == 3630 * USEC_PER_SEC);
+        CHECK(timespan_parse("1min30s", &u) == 0 && u == 90 * USEC_PER_SEC);
+        CHECK(timespan_parse("2 minutes 3 seconds", &u) == 0 && u == 123 * USEC_PER_SEC);
+        CHECK(timespan_parse("1M", &u) == 0 && u == 2629800 * USEC_PER_SEC);
+        CHECK(timespan_parse("1y", &u) == 0 && u == 31557600 * USEC_PER_SEC);
+        CHECK(timespan_parse("7\xc2\xb5s", &u) == 0 && u == 7);
+        CHECK(timespan_parse("7\xce\xbcs", &u) == 0 && u == 7);
+        CHECK(timespan_parse("1.000001s", &u) == 0 && u == USEC_PER_SEC + 1);
+        CHECK(timespan_parse("12.34 .56", &u) == 0 && u == 12900 * USEC_PER_MSEC);
+        CHECK(timespan_parse("12.34.56", &u) == -EINVAL);
+        CHECK(timespan_parse("3.", &u) == -EINVAL);
+        CHECK(timespan_parse(".", &u) == -EINVAL);
+        CHECK(timespan_parse("3.s", &u) == -EINVAL);
+        CHECK(timespan_parse("infinity", &u) == -EINVAL);
         CHECK(timespan_parse("-5", &u) == -EINVAL);
         CHECK(timespan_parse("5 parsecs", &u) == -EINVAL);
         CHECK(timespan_parse("99999999999999999999", &u) == -ERANGE);
@@ -140,6 +159,38 @@ static void test_out_of_range(void) {
         d = find_diag(&rs, "20-bad.ini", 4);
         CHECK(d && d->message && strstr(d->message, "not a time span"));
         CHECK(rs.n_rules == 0);
+        ka_ruleset_done(&rs);
+}
+
+/* Time spans as systemd writes them; rounded to what the kernel counts,
+ * with a warning, never refused (issue 18 item 5). */
+static void test_spans_rounded(void) {
+        const char *dirs[] = { "/sp", NULL };
+        const struct ka_diag *d;
+        const struct ka_rule *r;
+        struct ka_ruleset rs;
+
+        mkdirs("/sp");
+        write_file("/sp/10-span.ini", "[Match]\nUnit=span\n[KeepAlive]\nIdleSec=1.5min\nIntervalSec=1.5s\n"
+                                      "UserTimeoutSec=1.5s\n");
+        write_file("/sp/20-round.ini", "[Match]\nUnit=round\n[KeepAlive]\nIdleSec=400ms\nIntervalSec=1h 30\n"
+                                       "UserTimeoutSec=1.0004s\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        CHECK(rs.n_rules == 2 && rs.n_errors == 0);
+        r = find_rule(&rs, "10-span.ini");
+        CHECK(r && r->params.idle_sec == 90 && r->params.interval_sec == 2 && r->params.user_timeout_ms == 1500);
+        CHECK(!find_diag(&rs, "10-span.ini", 4)); /* 1.5min is 90 s: nothing to say */
+        d = find_diag(&rs, "10-span.ini", 5);
+        CHECK(d && d->level == KA_DIAG_WARNING && strcmp(d->key, "IntervalSec") == 0 &&
+              strstr(d->message, "rounded to 2s"));
+        CHECK(!find_diag(&rs, "10-span.ini", 6));
+        r = find_rule(&rs, "20-round.ini");
+        CHECK(r && r->params.idle_sec == 1 && r->params.interval_sec == 3630 && r->params.user_timeout_ms == 1000);
+        d = find_diag(&rs, "20-round.ini", 4);
+        CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "rounded to 1s"));
+        d = find_diag(&rs, "20-round.ini", 6);
+        CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "rounded to 1000ms"));
         ka_ruleset_done(&rs);
 }
 
@@ -331,8 +382,8 @@ static void test_layering_and_diagnostics(void) {
         CHECK(d && strstr(d->message, "set twice"));
         d = find_diag(&rs, "40-broken.ini", 6);
         CHECK(d && strcmp(d->value, "128") == 0 && strstr(d->message, "1..127"));
-        d = find_diag(&rs, "40-broken.ini", 7);
-        CHECK(d && strstr(d->message, "whole seconds"));
+        d = find_diag(&rs, "40-broken.ini", 7); /* 1500ms: systemd takes it; rounded, said */
+        CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "rounded to 2s: the kernel counts this in whole seconds"));
         d = find_diag(&rs, "40-broken.ini", 8);
         CHECK(d && strcmp(d->key, "Bogus") == 0 && strstr(d->message, "unknown key"));
         d = find_diag(&rs, "40-broken.ini", 9);
@@ -758,6 +809,7 @@ int main(void) {
         test_names_and_trust();
         test_matching();
         test_out_of_range();
+        test_spans_rounded();
         test_aliases();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
