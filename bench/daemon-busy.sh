@@ -17,7 +17,7 @@ RUNS=${RUNS:-5}
 
 container_boot tka-bench-busy
 # Started here: a prefix outside /usr (make distcheck's) does not enable it at boot.
-inside systemctl start tcpkeepalived.service || container_fail "tcpkeepalived did not start"
+container_start_daemon
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 reloads() { inside busctl get-property $BUS Reloads | awk '{print $2}'; }
 rss_kb() { inside sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$(inside systemctl show -P MainPID tcpkeepalived.service)/status"; }

@@ -59,7 +59,7 @@ while [ "$(held)" -lt "$want" ]; do
         [ "$(date +%s)" -lt "$_deadline" ] || container_fail "only $(held) of $want connections after 120 s"
         sleep 0.2
 done
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 pid=$(inside systemctl show -P MainPID tcpkeepalived.service)
 rss0=$(inside sed -n 's/^VmRSS: *//p' "/proc/$pid/status")
 

@@ -34,7 +34,7 @@ PY
 printf '[Service]\nExecStart=/usr/bin/python3 /etc/bench-server.py\nLimitNOFILE=65536\n' |
         inside_write /etc/systemd/system/bench-server.service
 inside systemctl daemon-reload
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 
 established() { inside ss -Htn state established 'sport = :7701' | wc -l; }
 with_timer() { inside ss -Htnoe state established 'sport = :7701' | grep -c 'timer:(keepalive' || true; }

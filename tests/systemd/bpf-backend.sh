@@ -89,7 +89,7 @@ rules: $(inside ls -l /etc/keepalived.d 2>&1)"
                 "$mode: the helper attaches, through the launcher, the rule as its arguments"
         inside systemctl start static.service dynbpf.service dynauto.service forced.service unforced.service
         for port in 7601 7602 7603 7604 7605; do wait_listening $port; done
-        inside systemctl start tcpkeepalived.service
+        container_start_daemon
 
         # Two services, their own parameters, at the same time.
         expect_idle "$(connection_timer 7601)" 61 "$mode: static busybox under Method=auto"

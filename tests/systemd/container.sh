@@ -207,6 +207,15 @@ wait_listening() {
                 sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htln 'sport = :$1' | grep -q ."
 }
 
+# container_start_daemon: starts tcpkeepalived; when it does not start,
+# fails with systemctl status and the journal's end (a start that failed
+# once in CI without a word of why).
+container_start_daemon() {
+        inside systemctl start tcpkeepalived.service ||
+                container_fail "tcpkeepalived did not start:
+$(inside systemctl status --no-pager tcpkeepalived.service 2>&1 | tail -n 20)"
+}
+
 # container_no_live_apply: the admin's way to keep rules from reaching
 # running units live (keepalived.d(5)): the apply unit masked. For tests of
 # the restart path (pending-restart, Restart=try), which a live apply

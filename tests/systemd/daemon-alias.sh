@@ -10,7 +10,7 @@
 container_boot tka-alias
 # The restart path is under test here, not the live apply (daemon-live.sh).
 container_no_live_apply
-inside systemctl start tcpkeepalived.service || container_fail "tcpkeepalived did not start"
+container_start_daemon
 
 printf '[Service]\nSuccessExitStatus=143\nExecStart=/usr/bin/socat TCP-LISTEN:7321,bind=127.0.0.1,fork,reuseaddr EXEC:/bin/cat\n[Install]\nAlias=alias.service\nWantedBy=multi-user.target\n' |
         inside_write /etc/systemd/system/real.service

@@ -18,7 +18,7 @@ printf '[Match]\nUnit=dynbpf.service\n[KeepAlive]\nIdleSec=51\nMethod=bpf\n' | i
 inside systemctl daemon-reload
 inside systemctl start dynbpf.service
 wait_listening 7601
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 
 record=$(inside cat /run/tcpkeepalive/bpf/dynbpf.service) || fail "no BPF record for dynbpf.service"
 echo "the record: $record"

@@ -27,7 +27,7 @@ printf '[Match]\nUnit=cache-*.service\n[KeepAlive]\nIdleSec=47\n' | inside_write
 inside systemctl daemon-reload
 # shellcheck disable=SC2046
 inside systemctl start $(seq -f 'cache-%g.service' 1 $N)
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 container_wait 20 "the daemon's first look at the $N units" sh -c \
         "[ \$(nsenter -t $CONTAINER_LEADER -a busctl get-property $BUS UnitStates | awk '{print \$2}') -eq $N ]"
 

@@ -30,7 +30,7 @@ inside ln -s /dev/null /etc/systemd/system/masked.service.d/50-tcpkeepalive.conf
 inside systemctl daemon-reload
 inside systemctl start queue-audit.service masked.service
 for port in 7501 7502; do wait_listening $port; done
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 
 # What systemd itself says, for the record of this test.
 echo "masked.service DropInPaths: $(inside systemctl show -P DropInPaths masked.service)"

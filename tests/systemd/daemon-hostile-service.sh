@@ -31,7 +31,7 @@ printf '[Match]\nUnit=hostile-env hostile-exe plain\n[KeepAlive]\nIdleSec=51\n' 
 inside systemctl daemon-reload
 inside systemctl start hostile-env.service hostile-exe.service plain.service
 for port in 7501 7502 7503; do wait_listening $port; done
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 
 list=$(call ListUnits) || container_fail "ListUnits failed with hostile services running: $list"
 expect_match "$list" '"plain.service" "active"' "ListUnits answers for the other units"

@@ -109,7 +109,7 @@ pid=$(main_pid echo.service)
 if inside ss -Htnoe state established 'sport = :7601' | grep -q keepalive; then
         fail "echo.service's connections carry keepalive before any rule: the test shows nothing"
 fi
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 expect_eq "$(state_of echo.service)" unmanaged "echo.service before its rule"
 
 t0=$(now_ms)
@@ -186,7 +186,7 @@ container_stop
 CONTAINER_SANDBOX=default container_boot tka-live-sandbox
 setup_echo
 pid=$(main_pid echo.service)
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 printf '[Match]\nUnit=echo.service\n[KeepAlive]\nIdleSec=77\n' | inside_write /etc/keepalived.d/50-echo.ini
 container_wait 20 "echo.service pending-restart, the live apply refused" sh -c \
         "nsenter -t $CONTAINER_LEADER -a busctl call $BUS GetUnit s echo.service | grep -q '\"pending-restart\"'"

@@ -53,7 +53,7 @@ if inside tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -q '^TCPKEEPALIV
         fail "title.service's environ still shows TCPKEEPALIVE_*: the test no longer shows the case it is about"
 fi
 inside grep -q libtcpkeepalive "/proc/$pid/maps" || container_fail "title.service: the library is not mapped (Environment: $(inside systemctl show -P Environment title.service); DropInPaths: $(inside systemctl show -P DropInPaths title.service))"
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 expect_eq "$(state_of title.service)" active "title.service, its environ overwritten, started after its drop-in"
 pass "a process that writes over its environ is active, not pending-restart"
 

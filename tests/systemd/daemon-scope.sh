@@ -47,7 +47,7 @@ reloads() { inside busctl get-property $BUS Reloads | awk '{print $2}'; }
 
 # ---- a host that allows BPF --------------------------------------------------------
 container_boot tka-scope
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 r0=$(reloads)
 printf '[Match]\nUnit=docker-*.scope\n[KeepAlive]\nIdleSec=78\nIntervalSec=12\nCount=5\n' |
         inside_write /etc/keepalived.d/50-docker.ini
@@ -97,7 +97,7 @@ container_stop
 
 # ---- nspawn's default sandbox: bpf(2) refused ------------------------------------------------
 CONTAINER_SANDBOX=default container_boot tka-scope-sandbox
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 r0=$(reloads)
 printf '[Match]\nUnit=docker-*.scope\n[KeepAlive]\nIdleSec=78\n' | inside_write /etc/keepalived.d/50-docker.ini
 rules_applied "$r0"

@@ -34,7 +34,7 @@ rule 50-worker.ini 'worker@*.service'
 inside systemctl daemon-reload
 inside systemctl start web.service static.service overridden.service worker@7405.service worker@7406.service
 for port in 7401 7402 7403 7405 7406; do wait_listening $port; done
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 
 # Every signal of the daemon, as busctl sees it on the bus.
 inside systemd-run --quiet --unit=monitor -p StandardOutput=file:/run/monitor.txt \

@@ -13,7 +13,7 @@ container_no_live_apply
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 call() { inside busctl call $BUS "$@"; }
 
-inside systemctl start tcpkeepalived.service || container_fail "tcpkeepalived did not start"
+container_start_daemon
 
 # Two instances of a template run; then a rule naming the template, with
 # Restart=try, is dropped in. Nothing else.

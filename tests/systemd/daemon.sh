@@ -16,7 +16,7 @@ call() { inside busctl call $BUS "$@"; }
 prop() { inside busctl get-property $BUS "$@"; }
 as_nobody() { inside setpriv --reuid=65534 --regid=65534 --clear-groups busctl "$@"; }
 
-inside systemctl start tcpkeepalived.service || container_fail "tcpkeepalived did not start"
+container_start_daemon
 expect_eq "$(inside systemctl show -P Type tcpkeepalived.service)" "notify" "Type=notify"
 expect_eq "$(inside systemctl is-active tcpkeepalived.service)" "active" "active after READY=1"
 pid=$(inside systemctl show -P MainPID tcpkeepalived.service)
@@ -114,7 +114,7 @@ inside systemctl stop tcpkeepalived.service
 pass "daemon restart and stop"
 
 # tcpkeepalivectl, the admin's side of the same API.
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 # (open for 120 s: the checks below must all see it, in a sanitizer build
 # on a loaded machine too; the container's end closes it)
 (sleep 120 | inside socat - TCP:127.0.0.1:7301 >/dev/null 2>&1 &)

@@ -91,7 +91,7 @@ expect_match "$dropin" "tcpkeepalive-bpf-launch attach --unit=%n --auto --idle=7
 inside systemctl start go-dyn.service go-static.service
 wait_listening 7701
 wait_listening 7702
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"
 for kind in dyn static; do

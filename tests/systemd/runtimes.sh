@@ -140,7 +140,7 @@ inside systemctl start java-srv.service node-srv.service py-srv.service py-fork.
 container_wait 90 "Java's listener on port 7801 in the container" \
         sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htln 'sport = :7801' | grep -q ."
 for port in 7802 7803 7804; do wait_listening $port; done
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 
 for u in java-srv node-srv py-srv py-fork; do
         case $u in
@@ -179,7 +179,7 @@ unit py-srv.service "$PYTHON /opt/srv/srv.py 7803"
 inside systemctl daemon-reload
 inside systemctl start py-srv.service
 wait_listening 7803
-inside systemctl start tcpkeepalived.service
+container_start_daemon
 what="Python under nspawn's default filter"
 # The filter is really there: pidfd_getfd refused to a service.
 probe=$(inside systemd-run --quiet --wait --pipe --collect -p StandardInput=null \
