@@ -72,9 +72,10 @@ static void help(void) {
                "  -h, --help           show this help\n"
                "      --version        show the version\n"
                "\n"
-               "Rule directories, highest priority first: %s, %s, %s.\n"
-               "See tcpkeepalivectl(1), keepalived.d(5).\n",
-               ka_rule_dirs[0], ka_rule_dirs[1], ka_rule_dirs[2]);
+               "Rule directories, highest priority first:");
+        for (size_t i = 0; ka_rule_dirs[i]; i++)
+                printf("%s %s", i ? "," : "", ka_rule_dirs[i]);
+        printf(".\nSee tcpkeepalivectl(1), keepalived.d(5).\n");
 }
 
 static void print_params(const struct ka_params *p) {

@@ -29,11 +29,18 @@
 
 /* Like systemd's unit path: a /usr/local install is searched before the
  * distribution's /usr/lib, and a prefix of /usr lists /usr/lib once. */
+/* As systemd reads unit directories: /etc, /run, /usr/local/lib and
+ * /usr/lib in every build (a --prefix=/usr package still reads the
+ * admin's /usr/local/lib/keepalived.d), and a prefix of its own (/opt/...)
+ * between /run and those. */
 const char *const ka_rule_dirs[] = {
-        RULE_DIR_ETC, "/run/keepalived.d", RULE_DIR_LIB,
-#ifndef RULE_DIR_LIB_IS_DISTRO
-        "/usr/lib/keepalived.d",
+        RULE_DIR_ETC,
+        "/run/keepalived.d",
+#ifdef RULE_DIR_LIB_IS_OWN
+        RULE_DIR_LIB,
 #endif
+        "/usr/local/lib/keepalived.d",
+        "/usr/lib/keepalived.d",
         NULL,
 };
 

@@ -81,6 +81,17 @@ print(c.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), c.getsockopt(socket.
 expect_eq "$out" "1 61 8" "a python3 client under the packaged tcpkeepalive command (keepalive, idle, interval)"
 pass "the packaged tcpkeepalive command: idle 61, interval 8 on a python3 client's socket"
 
+# /usr/local/lib/keepalived.d, which the docs name, is read by the packaged
+# (--prefix=/usr) build too (it was not: the rule was ignored).
+inside mkdir -p /usr/local/lib/keepalived.d
+printf '[Match]\nUnit=local-only.service\n[KeepAlive]\nIdleSec=66\n' |
+        inside_write /usr/local/lib/keepalived.d/60-local.ini
+out=$(inside tcpkeepalivectl verify 2>&1) || true
+expect_match "$out" "^/usr/local/lib/keepalived.d/60-local.ini: ok: idle=66s" "verify of the packaged build reads /usr/local/lib/keepalived.d"
+expect_match "$(inside tcpkeepalivectl --help)" "/usr/local/lib/keepalived.d, /usr/lib/keepalived.d" "--help lists the four rule directories"
+inside rm /usr/local/lib/keepalived.d/60-local.ini
+pass "the packaged build reads /usr/local/lib/keepalived.d and says so in --help"
+
 # The per-service switch for a second server, the way the README shows it.
 printf '[Service]\nExecStart=/usr/bin/socat TCP-LISTEN:7802,bind=127.0.0.1,fork,reuseaddr EXEC:/bin/cat\n' |
         inside_write /etc/systemd/system/switched.service

@@ -164,6 +164,25 @@ static void test_out_of_range(void) {
 
 /* Time spans as systemd writes them; rounded to what the kernel counts,
  * with a warning, never refused (issue 18 item 5). */
+/* Every build reads the four directories systemd's layout has, in
+ * systemd's order (issue 18 item 2: a --prefix=/usr build ignored
+ * /usr/local/lib/keepalived.d). */
+static void test_rule_dirs(void) {
+        static const char *const want[] = { "/run/keepalived.d", "/usr/local/lib/keepalived.d",
+                                            "/usr/lib/keepalived.d" };
+        size_t n = 0, w = 0;
+
+        CHECK(ka_rule_dirs[0] && strstr(ka_rule_dirs[0], "/keepalived.d"));
+        for (; ka_rule_dirs[n]; n++)
+                if (w < 3 && strcmp(ka_rule_dirs[n], want[w]) == 0)
+                        w++;
+        CHECK(w == 3); /* all three, in this order */
+        CHECK(strcmp(ka_rule_dirs[n - 1], "/usr/lib/keepalived.d") == 0);
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = i + 1; j < n; j++)
+                        CHECK(strcmp(ka_rule_dirs[i], ka_rule_dirs[j]) != 0);
+}
+
 static void test_spans_rounded(void) {
         const char *dirs[] = { "/sp", NULL };
         const struct ka_diag *d;
@@ -810,6 +829,7 @@ int main(void) {
         test_matching();
         test_out_of_range();
         test_spans_rounded();
+        test_rule_dirs();
         test_aliases();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
