@@ -25,6 +25,7 @@
 #include "unit-alias.h"
 #include "unit-check.h"
 #include "unit-name.h"
+#include "unit-scan.h"
 
 #ifndef TCPKEEPALIVE_LIBRARY_PATH
 #define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
@@ -110,90 +111,71 @@ static const struct ka_rule *winner(struct ka_ruleset *rs, const struct unit_ali
         return w;
 }
 
-static void print_unit(struct ka_ruleset *rs, const struct unit_aliases *aliases, const struct ka_rule *rule,
-                       const char *name) {
-        const char *target = unit_aliases_resolve(aliases, name);
-        printf(" %s", name);
-        if (target)
-                printf(" (alias of %s)", target);
-        if (winner(rs, aliases, name) != rule)
-                printf(" (overridden by a later rule)");
-}
-
-/* The units a rule would reach, as the generator sees them: exact names, and
- * the unit files and instances found under root that match its globs. */
+/* The units a rule reaches, from the list the generator works from
+ * (ka_units_reached): each unit one of its patterns matches under any of
+ * its names, with the rule file that wins it where that is another. */
 static void print_reach(struct ka_ruleset *rs, const struct unit_aliases *aliases, const struct ka_rule *rule,
-                        char **known_units) {
+                        char **units) {
         bool any = false;
         printf("    applies to:");
-        for (char **g = rule->units; g && *g; g++) {
-                bool template = !unit_name_is_glob(*g) && strstr(*g, "@.service");
-                if (!unit_name_is_glob(*g)) {
-                        print_unit(rs, aliases, rule, *g);
+        for (char **u = units; u && *u; u++) {
+                char **names = unit_aliases_names(aliases, *u);
+                const char *one[] = { *u, NULL }, *const *n, *matched = NULL;
+                const struct ka_rule *w;
+                for (n = names ? (const char *const *) names : one; *n && !matched; n++)
+                        for (char **g = rule->units; g && *g && !matched; g++)
+                                if (ka_unit_matches(*g, *n))
+                                        matched = *n;
+                if (matched) {
+                        if (strcmp(matched, *u) != 0)
+                                printf(" %s (alias of %s)", matched, *u);
+                        else
+                                printf(" %s", *u);
+                        if ((w = winner(rs, aliases, *u)) != rule)
+                                printf(" (overridden by %s)", w ? w->name : "?");
                         any = true;
                 }
-                /* The same test as the generator and the daemon: a glob's
-                 * units, and a template's instances. */
-                for (char **u = known_units; u && *u; u++)
-                        if (strcmp(*u, *g) != 0 && ka_unit_matches(*g, *u)) {
-                                print_unit(rs, aliases, rule, *u);
-                                any = true;
-                        }
-                if (template || strstr(*g, "@*.service"))
-                        printf(" (and every instance of %s)", *g);
+                strv_free(names);
         }
+        for (char **g = rule->units; g && *g; g++)
+                if ((!unit_name_is_glob(*g) && strstr(*g, "@.service")) || strstr(*g, "@*.service"))
+                        printf(" (and every instance of %s)", *g);
         if (!any)
                 printf(" no unit found now (globs: %s)", rule->units && rule->units[0] ? rule->units[0] : "");
         printf("\n");
 }
 
-static void collect_units(const char *root, const char *dir, char ***units) {
-        char path[4096];
-        struct dirent *de;
-        DIR *d;
-
-        snprintf(path, sizeof(path), "%s%s", root, dir);
-        if (!(d = opendir(path)))
-                return;
-        while ((de = readdir(d))) {
-                size_t n = strlen(de->d_name);
-                /* Instances named only by their links in .wants/ and
-                 * .requires/, as the generator finds them. */
-                if ((n > 6 && strcmp(de->d_name + n - 6, ".wants") == 0) ||
-                    (n > 9 && strcmp(de->d_name + n - 9, ".requires") == 0)) {
-                        char sub[4096 + 256];
-                        snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-                        if (strlen(sub) < 4096)
-                                collect_units(root, sub, units);
-                        continue;
-                }
-                if (unit_name_is_valid_service(de->d_name) && !strv_contains(*units, de->d_name))
-                        (void) strv_push_dup(units, de->d_name);
-        }
-        closedir(d);
-}
-
 static int cmd_verify(const char *root, char **files, int n) {
-        static const char *const unit_dirs[] = { "/etc/systemd/system", "/run/systemd/system",
-                                                 "/usr/local/lib/systemd/system", "/usr/lib/systemd/system", NULL };
         struct ka_ruleset rs;
         struct unit_aliases aliases;
-        char **units = NULL;
+        char **units = NULL, **enabled = NULL;
         int r;
 
         ka_ruleset_init(&rs);
         unit_aliases_init(&aliases);
-        r = n > 0 ? ka_ruleset_load_files(&rs, files, (size_t) n) : ka_ruleset_load_dirs(&rs, root, ka_rule_dirs);
+        if (n > 0) {
+                /* The files given, over the defaults.conf the rule
+                 * directories give (one of the files may be another). */
+                struct ka_ruleset layered;
+                ka_ruleset_init(&layered);
+                (void) ka_ruleset_load_dirs(&layered, root, ka_rule_dirs);
+                if (layered.defaults_path) {
+                        (void) ka_params_overlay(&rs.defaults, &layered.defaults);
+                        rs.defaults_path = strdup(layered.defaults_path);
+                }
+                ka_ruleset_done(&layered);
+                r = ka_ruleset_load_files(&rs, files, (size_t) n);
+        } else
+                r = ka_ruleset_load_dirs(&rs, root, ka_rule_dirs);
         if (r < 0) {
                 fprintf(stderr, "tcpkeepalivectl: cannot load rules: %s\n", strerror(-r));
                 return EXIT_FAILURE_INTERNAL;
         }
         for (size_t i = 0; i < rs.n_diags; i++)
                 ka_diag_print(&rs.diags[i], stderr);
-        for (size_t i = 0; unit_dirs[i]; i++)
-                collect_units(root ? root : "", unit_dirs[i], &units);
-        strv_sort_unique(units); /* in name order, each once */
-        (void) unit_aliases_load(&aliases, root ? root : "", unit_alias_default_dirs);
+        (void) unit_aliases_load(&aliases, root ? root : "", ka_unit_dirs);
+        /* What the generator would reach, found as it finds it. */
+        ka_units_reached(&rs, &aliases, root ? root : "", &units, &enabled);
         if (rs.defaults_path) {
                 printf("%s: defaults: ", rs.defaults_path);
                 print_params(&rs.defaults);
@@ -217,6 +199,7 @@ static int cmd_verify(const char *root, char **files, int n) {
         printf("%zu rule(s), %zu error(s), %zu masked\n", rs.n_rules, rs.n_errors, strv_length(rs.masked));
         r = rs.n_errors > 0 ? EXIT_PROBLEMS : 0;
         strv_free(units);
+        strv_free(enabled);
         unit_aliases_done(&aliases);
         ka_ruleset_done(&rs);
         return r;

@@ -69,12 +69,6 @@ static void log_diag(const struct ka_diag *d) {
         free(text);
 }
 
-/* Duplicates are dropped once at the end (strv_sort_unique). */
-static void add_unit(char ***units, const char *name) {
-        if (unit_name_is_valid_service(name) && !unit_name_is_own(name))
-                (void) strv_push_dup(units, name);
-}
-
 static int write_file_at(const char *dir, const char *unit, const char *text) {
         char path[4096];
         int fd;
@@ -121,15 +115,6 @@ static int run(const char *dest, const char *root) {
         for (char **b = rs.broken; b && *b; b++)
                 log_msg(3, "%s: skipped because of the errors above; the other rules apply", *b);
 
-        ka_unit_scan(root, &units, &enabled);
-        /* An exact name gets its drop-in even when no unit file was found:
-         * it may be transient or come from another generator. */
-        for (size_t i = 0; i < rs.n_rules; i++)
-                for (char **g = rs.rules[i].units; g && *g; g++)
-                        if (!unit_name_is_glob(*g))
-                                add_unit(&units, *g);
-        for (char **e = enabled; e && *e; e++)
-                add_unit(&units, *e);
         /* An alias and the unit it names are one unit: systemd applies the
          * drop-ins of every name, and of two files of the same name the
          * unit's own would win. One drop-in, under the unit's own name,
@@ -137,8 +122,9 @@ static int run(const char *dest, const char *root) {
         unit_aliases_init(&aliases);
         if (unit_aliases_load(&aliases, root, ka_unit_dirs) < 0)
                 log_msg(4, "cannot read unit aliases: %s", strerror(ENOMEM));
-        ka_units_canonical(&aliases, &units);
-        ka_units_canonical(&aliases, &enabled);
+        /* An exact name gets its drop-in even when no unit file was found:
+         * it may be transient or come from another generator. */
+        ka_units_reached(&rs, &aliases, root, &units, &enabled);
 
         for (char **u = units; u && *u; u++) {
                 const struct ka_rule *overridden = NULL, *rule = NULL;

@@ -101,6 +101,19 @@ void ka_units_canonical(const struct unit_aliases *aliases, char ***list) {
         strv_sort_unique(*list);
 }
 
+void ka_units_reached(struct ka_ruleset *rs, const struct unit_aliases *aliases, const char *root, char ***units,
+                      char ***enabled) {
+        ka_unit_scan(root, units, enabled);
+        for (size_t i = 0; i < rs->n_rules; i++)
+                for (char **g = rs->rules[i].units; g && *g; g++)
+                        if (!unit_name_is_glob(*g))
+                                add_unit(units, *g);
+        for (char **e = *enabled; e && *e; e++)
+                add_unit(units, *e);
+        ka_units_canonical(aliases, units);
+        ka_units_canonical(aliases, enabled);
+}
+
 int ka_unit_params(struct ka_ruleset *rs, const struct unit_aliases *aliases, char **enabled, const char *unit,
                    struct ka_params *ret, const struct ka_rule **ret_rule, const struct ka_rule **ret_overridden) {
         char **names = aliases ? unit_aliases_names(aliases, unit) : NULL;

@@ -31,6 +31,18 @@ void ka_unit_scan(const char *root, char ***units, char ***enabled);
 void ka_units_canonical(const struct unit_aliases *aliases, char ***list);
 
 /*
+ * The units the generator writes drop-ins for, found as it finds them:
+ * ka_unit_scan's, every name a rule of rs gives exactly (a unit with no
+ * file yet may be transient or come from another generator), every
+ * switched-on unit; canonical (ka_units_canonical) into *units, the
+ * switched-on ones into *enabled. tcpkeepalivectl verify reports from the
+ * same list, so that what it says a rule applies to is what the generator
+ * does.
+ */
+void ka_units_reached(struct ka_ruleset *rs, const struct unit_aliases *aliases, const char *root, char ***units,
+                      char ***enabled);
+
+/*
  * The parameters that apply to the service (or scope, or slice) unit: the
  * defaults, overlaid by the rule that matches unit or one of its aliases
  * (the file that sorts last wins), or the defaults alone when the unit is
