@@ -63,7 +63,10 @@ int timespan_parse(const char *s, uint64_t *ret_usec) {
                         p++;
                 if (!*p)
                         break;
-                /* "-5" is no span (systemd says so too); a sign is refused. */
+                /* "+5" is 5 s (strtoll takes the sign, so systemd does); "-5"
+                 * is no span. */
+                if (*p == '+' && !is_digit(*++p))
+                        return -EINVAL; /* "+.5": strtoll finds no number there */
                 if (!is_digit(*p) && *p != '.')
                         return -EINVAL;
                 for (digits = p; is_digit(*p); p++) {
