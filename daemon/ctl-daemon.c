@@ -150,7 +150,7 @@ int ctl_list(sd_bus *bus, bool json) {
         if (json)
                 printf("]\n");
         else
-                printf("\n%d unit(s). KEEPALIVE: established TCP connections with a keepalive timer / all.\n", n);
+                printf("\n%d unit(s). RULE/CONNS: established TCP connections with the rule's values / all.\n", n);
         return 0;
 }
 
