@@ -121,6 +121,20 @@ expect_match "$out" "idle=120s interval=30s count=4" "the README's rule: 2min/30
 expect_match "$out" "applies to: crm.service" "the README's rule applies to crm.service"
 pass "the README's rule verifies as the README says"
 
+# keepalived.d(5): " ;" after a value starts a comment like " #"; a
+# defaults.conf replaces the one of a later directory whole (no key merge).
+R3=$TMP/root3
+mkdir -p "$R3$sysconfdir/keepalived.d" "$R3/usr/lib/keepalived.d" "$R3/usr/lib/systemd/system"
+: >"$R3/usr/lib/systemd/system/crm.service"
+printf '[KeepAlive]\nIdleSec=60\nIntervalSec=15\nCount=4\n' >"$R3/usr/lib/keepalived.d/defaults.conf"
+printf '[KeepAlive]\nIdleSec=99\n' >"$R3$sysconfdir/keepalived.d/defaults.conf"
+printf '[Match]\nUnit=crm.service ; the CRM\n' >"$R3$sysconfdir/keepalived.d/50-crm.ini"
+out=$("$CTL" verify --root="$R3" 2>&1) || fail "verify: exit $?: $out"
+expect_match "$out" "idle=99s interval=kernel count=kernel" \
+        "keepalived.d(5): $sysconfdir/keepalived.d/defaults.conf replaces the packaged one whole"
+expect_match "$out" "applies to: crm.service$" "keepalived.d(5): ' ;' after a value starts a comment"
+pass "keepalived.d(5)'s comment and defaults.conf sentences hold"
+
 # ---- 5. status rows as tcpkeepalivectl prints them -------------------------
 # The README's rows, formatted by print_unit_line's format (checked to be
 # still the one in daemon/ctl-daemon.c), must come out unchanged.
