@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # install-dirs.sh sets the directories
 # What the README and the man pages promise is what happens (issue 18):
 # the built man pages name this build's paths; the commands and options
 # they and the README name exist; the samples are what the programs print
@@ -13,6 +14,7 @@ GEN=$TKA_BUILDDIR/tcpkeepalive-generator
 BPF=$TKA_BUILDDIR/tcpkeepalive-bpf
 # prefix, sbindir, sysconfdir, unitdir, generatordir, dbuspolicydir,
 # pkglibexecdir, preloaddir: where make install puts things.
+# shellcheck source=/dev/null disable=SC2154
 . "$TKA_BUILDDIR/tests/install-dirs.sh"
 # The LD_PRELOAD value configure compiled in (it may hold ld.so's $LIB).
 PRELOAD_PATH=$(sed -n 's/^#define TCPKEEPALIVE_LIBRARY_PATH "\(.*\)"$/\1/p' "$TKA_BUILDDIR/config.h")
@@ -41,6 +43,7 @@ check_paths() {
                 done || fail "a man page names a path of another build"
         done
 }
+# shellcheck disable=SC2016,SC2154
 check_paths libtcpkeepalive.so "$PRELOAD_PATH" "$preloaddir/libtcpkeepalive.so" '/usr/$LIB/tcp-keepalive/libtcpkeepalive.so'
 check_paths tcpkeepalive-bpf-launch "$pkglibexecdir/tcpkeepalive-bpf-launch"
 check_paths /tcpkeepalived "$sbindir/tcpkeepalived"
@@ -143,6 +146,7 @@ grep -qF '"%s%-16s%s %-32s %5u/%-5u %-7s %s\n"' "$TKA_SRCDIR/daemon/ctl-daemon.c
 rows=$(grep -E '^#   [a-z-]+ +[a-z0-9@_.-]+\.(service|scope|slice) +[0-9]+/[0-9]+ ' "$README" || true)
 [ -n "$rows" ] || fail "no status rows found in the README"
 printf '%s\n' "$rows" | while IFS= read -r line; do
+        # shellcheck disable=SC2086 # the row's words, split
         set -- ${line#"#   "}
         [ $# -ge 4 ] || fail "README status row with fewer than 4 fields: $line"
         want=$(printf '#   %-16s %-32s %5s/%-5s %-7s %s' "$1" "$2" "${3%/*}" "${3#*/}" "$4" "${5:-}")
