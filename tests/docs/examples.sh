@@ -57,6 +57,15 @@ expect_match "$(page_text libtcpkeepalive.7)" "^LD_PRELOAD='$(printf '%s' "$PREL
         "libtcpkeepalive(7) SYNOPSIS: this build's LD_PRELOAD value"
 pass "the man pages name this build's paths"
 
+# tcpkeepalive(1) has every option of tcpkeepalive --help, and its default library.
+wrap_help=$("$TKA_BUILDDIR/tcpkeepalive" --help)
+wrap_page=$(page_text tcpkeepalive.1)
+for o in $(printf '%s\n' "$wrap_help" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        expect_match "$wrap_page" "$o" "tcpkeepalive(1) describes the option $o of --help"
+done
+expect_match "$wrap_help" "default $(printf '%s' "$PRELOAD_PATH" | sed 's/[$.]/\\&/g')\)" "tcpkeepalive --help: this build's library"
+pass "tcpkeepalive(1) has every option of tcpkeepalive --help"
+
 if [ ! -x "$CTL" ]; then
         echo "# a build without systemd parts: the rest is theirs"
         exit 0
