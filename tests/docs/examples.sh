@@ -119,6 +119,25 @@ diff -u "$TMP/dropin.page" "$TMP/dropin.real" >"$TMP/dropin.diff" ||
         fail "tcpkeepalive-generator(8)'s drop-in is not what the generator writes for keepalived.d(5)'s 50-crm.ini (- page, + real):
 $(cat "$TMP/dropin.diff")"
 pass "tcpkeepalive-generator(8)'s sample drop-in is the generator's, line for line"
+if [ -x "$BPF" ]; then
+        # The page's two commands for IdleSec=75, Count=20, Mode=force, Method=auto.
+        printf '[Match]\nUnit=auto.service\n[KeepAlive]\nIdleSec=75\nCount=20\nMode=force\nMethod=auto\n' \
+                >"$R$sysconfdir/keepalived.d/60-auto.ini"
+        : >"$R/usr/lib/systemd/system/auto.service"
+        rm -rf "$TMP/out" && mkdir "$TMP/out"
+        TCPKEEPALIVE_ROOT=$R TCPKEEPALIVE_GENERATOR_STDERR=1 "$GEN" "$TMP/out" 2>"$TMP/gen.log" || fail "generator: $(cat "$TMP/gen.log")"
+        real=$(cat "$TMP/out/auto.service.d/50-tcpkeepalive.conf")
+        n=0
+        for line in $(page_text tcpkeepalive-generator.8 | grep -n '^Exec\(StartPre\|StopPost\)=' | cut -d: -f1); do
+                want=$(page_text tcpkeepalive-generator.8 | sed -n "${line}p")
+                printf '%s\n' "$real" | grep -qxF -- "$want" ||
+                        fail "tcpkeepalive-generator(8)'s line is not in the generator's drop-in for Method=auto: $want
+$real"
+                n=$((n + 1))
+        done
+        expect_eq "$n" 2 "tcpkeepalive-generator(8) shows two BPF commands"
+        pass "tcpkeepalive-generator(8)'s BPF commands are the generator's"
+fi
 
 # ---- 4. the README's rule, verified -----------------------------------------
 R2=$TMP/root2
