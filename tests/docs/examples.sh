@@ -152,6 +152,21 @@ expect_match "$out" "idle=120s interval=30s count=4" "the README's rule: 2min/30
 expect_match "$out" "applies to: crm.service" "the README's rule applies to crm.service"
 pass "the README's rule verifies as the README says"
 
+# keepalived.d(5)'s EXAMPLES and the shipped conf/examples: no errors.
+R4=$TMP/root4
+mkdir -p "$R4$sysconfdir/keepalived.d" "$R4/usr/lib/systemd/system"
+for name in $(page_text keepalived.d.5 | sed -n "s|^# $sysconfdir/keepalived.d/\([^ ]*\.ini\)\$|\1|p"); do
+        page_text keepalived.d.5 | sed -n "\\|^# $sysconfdir/keepalived.d/$name\$|,/^\\.RE/p" | sed '1d;$d' \
+                >"$R4$sysconfdir/keepalived.d/$name"
+done
+set -- "$R4$sysconfdir/keepalived.d"/*.ini
+[ $# -ge 3 ] || fail "keepalived.d(5)'s examples not found: $*"
+out=$("$CTL" verify --root="$R4" 2>&1) || fail "verify of keepalived.d(5)'s examples: exit $?: $out"
+expect_no_match "$out" "error:" "keepalived.d(5)'s examples verify without errors"
+out=$("$CTL" verify "$TKA_SRCDIR"/conf/examples/*.ini 2>&1) || fail "verify of conf/examples: exit $?: $out"
+expect_no_match "$out" "error:" "conf/examples verify without errors"
+pass "keepalived.d(5)'s examples and conf/examples verify without errors"
+
 # keepalived.d(5): " ;" after a value starts a comment like " #"; a
 # defaults.conf replaces the one of a later directory whole (no key merge).
 R3=$TMP/root3
