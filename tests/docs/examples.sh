@@ -204,6 +204,14 @@ for m in $(printf '%s\n' "$rows" | awk '{print $5}' | sort -u); do
 done
 pass "the README's status rows are laid out as tcpkeepalivectl prints them"
 
+# The README's check sample, in the words of unit-verdict.c's active state.
+grep -qF '"%s; %u of %u established connections carry the rule'"'"'s values (%s)%s"' "$TKA_SRCDIR/daemon/unit-verdict.c" ||
+        fail "the active state's reason changed in daemon/unit-verdict.c: update this test and the README's check sample"
+sample=$(sed -n '/^tcpkeepalivectl check crm.service$/,/^```$/p' "$README" | sed -n 's/^#   //p' | tr '\n' ' ' | sed 's/ $//')
+expect_match "$sample" "^crm\.service: active: PID [0-9]+ has [^;]+; [0-9]+ of [0-9]+ established connections carry the rule's values \(idle 120 s, interval 30 s, count 4\)\$" \
+        "the README's check sample is the active state's reason for its rule (2min, 30s, 4)"
+pass "the README's check sample is what check prints"
+
 # ---- 6. the quick start's preload and ss, run -------------------------------
 # ss leaves the State column out with a state filter: no sample may show one.
 for f in "$README" $(for p in $PAGES; do echo "$MAN/$p"; done); do
