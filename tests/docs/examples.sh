@@ -210,6 +210,12 @@ grep -qF '"%s; %u of %u established connections carry the rule'"'"'s values (%s)
 sample=$(sed -n '/^tcpkeepalivectl check crm.service$/,/^```$/p' "$README" | sed -n 's/^#   //p' | tr '\n' ' ' | sed 's/ $//')
 expect_match "$sample" "^crm\.service: active: PID [0-9]+ has [^;]+; [0-9]+ of [0-9]+ established connections carry the rule's values \(idle 120 s, interval 30 s, count 4\)\$" \
         "the README's check sample is the active state's reason for its rule (2min, 30s, 4)"
+# show's first line: "UNIT: STATE REASON" (no colon after the state; check has one).
+grep -qF '"BPF, applied live%s (%" PRIu64 " connection(s) given the rule'"'"'s values then, new ones as they connect)"' \
+        "$TKA_SRCDIR/daemon/unit-verdict.c" || fail "the live-apply reason changed in daemon/unit-verdict.c: update this test and the README"
+sample=$(sed -n '/^tcpkeepalivectl show crm.service$/,/^[^#]/p' "$README" | sed -n 's/^#   //p' | tr '\n' ' ' | sed 's/ $//')
+expect_match "$sample" "^crm\.service: active BPF, applied live with no restart \([0-9]+ connection\(s\) given the rule's values then, new ones as they connect\); [0-9]+ of [0-9]+ established connections carry the rule's values \(idle 120 s, interval 30 s, count 4\)\$" \
+        "the README's show sample is show's first line for a rule applied live"
 pass "the README's check sample is what check prints"
 
 # ---- 6. the quick start's preload and ss, run -------------------------------
