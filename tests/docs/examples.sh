@@ -137,6 +137,16 @@ $real"
         done
         expect_eq "$n" 2 "tcpkeepalive-generator(8) shows two BPF commands"
         pass "tcpkeepalive-generator(8)'s BPF commands are the generator's"
+        # tcpkeepalive-bpf(8)'s, for IdleSec=75, Mode=force, Method=bpf.
+        printf '[Match]\nUnit=gw.service\n[KeepAlive]\nIdleSec=75\nMode=force\nMethod=bpf\n' \
+                >"$R$sysconfdir/keepalived.d/60-gw.ini"
+        : >"$R/usr/lib/systemd/system/gw.service"
+        rm -rf "$TMP/out" && mkdir "$TMP/out"
+        TCPKEEPALIVE_ROOT=$R TCPKEEPALIVE_GENERATOR_STDERR=1 "$GEN" "$TMP/out" 2>"$TMP/gen.log" || fail "generator: $(cat "$TMP/gen.log")"
+        real=$(grep '^Exec' "$TMP/out/gw.service.d/50-tcpkeepalive.conf")
+        expect_eq "$(page_text tcpkeepalive-bpf.8 | grep '^Exec\(StartPre\|StopPost\)=')" "$real" \
+                "tcpkeepalive-bpf(8)'s commands are the generator's for IdleSec=75, Mode=force, Method=bpf"
+        pass "tcpkeepalive-bpf(8)'s commands are the generator's"
 fi
 
 # ---- 4. the README's rule, verified -----------------------------------------
