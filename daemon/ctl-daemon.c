@@ -150,7 +150,7 @@ int ctl_list(sd_bus *bus, bool json) {
         if (json)
                 printf("]\n");
         else
-                printf("\n%d unit(s). KEEPALIVE: established TCP connections with a keepalive timer / all.\n", n);
+                printf("\n%d unit(s). RULE/CONNS: established TCP connections with the rule's values / all.\n", n);
         return 0;
 }
 
@@ -219,6 +219,26 @@ int ctl_status(sd_bus *bus, bool json) {
         sd_bus_message_unref(errors);
         free(version);
         return r < 0 ? -r : (n_errors > 0 ? CTL_EXIT_PROBLEMS : 0);
+}
+
+/* Whether systemd knows UNIT: LoadState=not-found is a name with no unit
+ * file and nothing running under it (a typo, as often as not). When systemd
+ * cannot be asked, the unit is taken to exist: the daemon's answer stands. */
+static bool unit_not_found(sd_bus *bus, const char *unit) {
+        sd_bus_message *reply = NULL;
+        const char *opath;
+        char *load_state = NULL;
+        bool not_found = false;
+
+        if (sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "LoadUnit", NULL, &reply, "s", unit) >= 0 &&
+            sd_bus_message_read(reply, "o", &opath) >= 0 &&
+            sd_bus_get_property_string(bus, "org.freedesktop.systemd1", opath, "org.freedesktop.systemd1.Unit",
+                                       "LoadState", NULL, &load_state) >= 0)
+                not_found = strcmp(load_state, "not-found") == 0;
+        free(load_state);
+        sd_bus_message_unref(reply);
+        return not_found;
 }
 
 int ctl_show(sd_bus *bus, const char *unit, bool json) {
@@ -313,9 +333,15 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                 printf("]}\n");
         else if (n == 0)
                 printf("  (no TCP sockets)\n");
+        r = 0;
+        if (unit_not_found(bus, u.unit)) { /* u.unit is the name as the daemon completed it */
+                fflush(stdout);
+                fprintf(stderr, "tcpkeepalivectl: %s: no such unit (systemd has no unit file for it)\n", u.unit);
+                r = CTL_EXIT_NO_UNIT;
+        }
         sd_bus_message_unref(reply);
         sd_bus_message_unref(socks);
-        return 0;
+        return r;
 }
 
 int ctl_call(sd_bus *bus, const char *method, const char *unit) {

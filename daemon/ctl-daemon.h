@@ -8,6 +8,7 @@ enum {
         CTL_EXIT_PROBLEMS = 1, /* rule errors, or a unit without keepalive */
         CTL_EXIT_USAGE = 2,
         CTL_EXIT_FAILURE = 3,  /* the daemon or systemd could not be asked */
+        CTL_EXIT_NO_UNIT = 4,  /* show: systemd has no such unit (systemctl's 4) */
 };
 
 int ctl_status(sd_bus *bus, bool json);

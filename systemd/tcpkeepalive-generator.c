@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "dropin.h"
@@ -36,24 +37,44 @@ static FILE *log_file;
 
 __attribute__((format(printf, 2, 3)))
 static void log_msg(int level, const char *fmt, ...) {
+        char text[2048];
         va_list ap;
         if (!log_file)
                 return;
-        fprintf(log_file, "<%d>tcpkeepalive-generator[%d]: ", level, (int) getpid());
         va_start(ap, fmt);
-        vfprintf(log_file, fmt, ap);
+        vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        fputc('\n', log_file);
-        fflush(log_file);
+        if (fprintf(log_file, "<%d>tcpkeepalive-generator[%d]: %s\n", level, (int) getpid(), text) < 0 ||
+            fflush(log_file) != 0) {
+                if (log_file == stderr)
+                        return;
+                /* A /dev/kmsg that refuses writes (a container's): stderr,
+                 * which systemd logs, from now on. */
+                fclose(log_file);
+                log_file = stderr;
+                fprintf(log_file, "<%d>tcpkeepalive-generator[%d]: %s\n", level, (int) getpid(), text);
+                fflush(log_file);
+        }
 }
 
-/* The kernel log, as systemd.generator(7) asks; stderr when run by hand. */
+/* The kernel log, as systemd.generator(7) asks; stderr when run by hand,
+ * and where there is no kernel log: a container has no /dev/kmsg, or one
+ * that is something else (a link to /dev/null or /dev/console), and
+ * messages written there would vanish. */
 static void log_open(void) {
         int fd = isatty(STDERR_FILENO) || getenv("TCPKEEPALIVE_GENERATOR_STDERR") ? -1
                                                                                   : open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 11))) {
+                close(fd);
+                fd = -1;
+        }
         log_file = fd >= 0 ? fdopen(fd, "we") : NULL;
-        if (!log_file)
+        if (!log_file) {
+                if (fd >= 0)
+                        close(fd);
                 log_file = stderr;
+        }
 }
 
 static void log_diag(const struct ka_diag *d) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -98,6 +99,7 @@ void ka_ruleset_done(struct ka_ruleset *rs) {
         free(rs->rules);
         ka_params_done(&rs->defaults);
         free(rs->defaults_path);
+        free(rs->root);
         strv_free(rs->masked);
         strv_free(rs->broken);
         for (size_t i = 0; i < rs->n_diags; i++) {
@@ -316,6 +318,19 @@ static int parse_seconds(struct parser *p, const char *kv, const char *value, un
         return 0;
 }
 
+/* False only when the library is known to be missing: a path with ld.so's
+ * $LIB or $PLATFORM, or one this reader may not look into, is not judged. */
+static bool extra_preload_exists(const char *root, const char *path) {
+        char full[PATH_MAX];
+        struct stat st;
+
+        if (strchr(path, '$'))
+                return true;
+        if (snprintf(full, sizeof(full), "%s%s", root ? root : "", path) >= (int) sizeof(full))
+                return true;
+        return stat(full, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
+}
+
 static int parse_preload_list(struct parser *p, const char *kv, const char *value, char ***list) {
         char *copy = strdup(value), *save = NULL;
         int r = 0;
@@ -329,6 +344,12 @@ static int parse_preload_list(struct parser *p, const char *kv, const char *valu
                         r = -EINVAL;
                         continue;
                 }
+                /* ld.so prints an error into every process of the unit for a
+                 * library it cannot find, and goes on: say it here. Checked
+                 * under the root the rules are read from. */
+                if (!extra_preload_exists(p->rs->root, w))
+                        P_WARNING(p, kv, "'%s' does not exist: ld.so will print an error in every process of the unit",
+                                  w);
                 if (strv_push_dup(list, w) < 0) {
                         r = -ENOMEM;
                         break;
@@ -474,19 +495,25 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
         return 1;
 }
 
+/* Not cached: a test drops to nobody in a forked child. */
 static bool running_as_root(void) {
-        static int euid = -1;
-        if (euid < 0)
-                euid = (int) geteuid();
-        return euid == 0;
+        return geteuid() == 0;
 }
 
 /* A rule file can put a library into the processes of root's services:
  * only root may be able to write it. */
 static int check_trust(struct ka_ruleset *rs, const char *path, const struct stat *st) {
-        if (!running_as_root())
-                return 0; /* verify run by a user: nothing to protect */
-        if (st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH))) {
+        bool foreign = st->st_uid != 0 || (st->st_mode & (S_IWGRP | S_IWOTH));
+        if (foreign && !running_as_root()) {
+                /* verify run by a user: nothing to protect, but "ok" would
+                 * promise what the generator, run as root, refuses. */
+                diag(rs, KA_DIAG_WARNING, path, 0, NULL,
+                     "the generator (run as root) refuses this file: someone other than root can write it "
+                     "(owner uid %u, mode %04o)",
+                     (unsigned) st->st_uid, (unsigned) (st->st_mode & 07777));
+                return 0;
+        }
+        if (foreign) {
                 diag(rs, KA_DIAG_ERROR, path, 0, NULL,
                      "refusing a file that someone other than root can write (owner uid %u, mode %04o)",
                      (unsigned) st->st_uid, (unsigned) (st->st_mode & 07777));
@@ -650,6 +677,9 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
 
         if (!root)
                 root = "";
+        free(rs->root);
+        if (!(rs->root = strdup(root)))
+                return -ENOMEM;
         for (size_t i = 0; dirs[i]; i++) {
                 char *dp;
                 if (asprintf(&dp, "%s%s", root, dirs[i]) < 0 || strv_push(&dirpaths, dp) < 0)

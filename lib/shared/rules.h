@@ -58,6 +58,7 @@ struct ka_ruleset {
         char *defaults_path;       /* NULL when there is none */
         char **masked;             /* paths of masked rule files */
         char **broken;             /* paths of files skipped for errors */
+        char *root;                /* ka_ruleset_load_dirs' root, for the paths rules name */
         struct ka_diag *diags;
         size_t n_diags;
         size_t n_errors;

@@ -38,6 +38,20 @@ expect_match "$(dpkg-deb -c "$lib_deb")" "\\./usr/lib/$multiarch/tcp-keepalive/l
 expect_match "$(dpkg-deb -f "$main_deb" Depends)" "libtcpkeepalive \\(= 0\\.1\\.0\\)" "tcpkeepalive depends on the library"
 pass "package split and multiarch layout"
 
+# The packaged man pages name the package's paths (issue 18 item 3: they
+# named a /usr/lib or /usr/local build's).
+man_page() { dpkg-deb --fsys-tarfile "$1" | tar -xOf - "./usr/share/man/$2.gz" | gzip -dc | sed 's/\\-/-/g'; }
+# shellcheck disable=SC2016
+expect_match "$(man_page "$lib_deb" man7/libtcpkeepalive.7)" "^LD_PRELOAD='/usr/\\\$LIB/tcp-keepalive/libtcpkeepalive\\.so' " \
+        "libtcpkeepalive(7): the package's LD_PRELOAD value"
+expect_match "$(man_page "$lib_deb" man7/libtcpkeepalive.7)" "^\\.I /usr/lib/$multiarch/tcp-keepalive/libtcpkeepalive\\.so\$" \
+        "libtcpkeepalive(7) FILES: the multiarch directory by its name"
+expect_match "$(man_page "$main_deb" man8/tcpkeepalive-generator.8)" "^\\.B /lib/systemd/system-generators/tcpkeepalive-generator\$" \
+        "tcpkeepalive-generator(8): the package's generator directory"
+expect_match "$(man_page "$main_deb" man8/tcpkeepalive-bpf.8)" "/usr/libexec/tcp-keepalive/tcpkeepalive-bpf-launch" \
+        "tcpkeepalive-bpf(8): the package's launcher"
+pass "the packaged man pages name the package's paths"
+
 CONTAINER_IMAGE=host-overlay container_boot tka-deb
 # A build machine's policy-rc.d (it forbids starting services) is not what
 # an admin's machine has; this one is the overlay's, gone after the test.

@@ -242,3 +242,18 @@ out=$("$CTL" verify --root="$R6" 2>&1)
 expect_match "$out" "^    applies to: crm.service \(overridden by 70-c.ini\)\$" "verify: 50-crm.ini's crm.service goes to 70-c.ini"
 expect_match "$out" "^    applies to: c.service crm.service\$" "verify: 70-c.ini applies to c.service and crm.service"
 pass "verify and the generator agree: a glob in a later file wins a unit named earlier that has no unit file"
+
+# Issue 18 item 8: in a container whose /dev/kmsg is no kernel log (here
+# /dev/null bound over it, in a mount namespace of this test's own), the
+# messages go to stderr, which systemd logs; they used to vanish.
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && [ -e /dev/kmsg ]; then
+        OUT7=$TMP/out7
+        mkdir "$OUT7"
+        TCPKEEPALIVE_ROOT=$R unshare -m sh -c 'mount --bind /dev/null /dev/kmsg && exec "$0" "$1"' "$GEN" "$OUT7" \
+                2>"$TMP/log7" </dev/null || fail "generator exit status $? (no kernel log)"
+        expect_match "$(cat "$TMP/log7")" "<3>tcpkeepalive-generator\[[0-9]+\]: .*60-broken.ini:4: error: Count=900" \
+                "no kernel log: the generator's messages on stderr"
+        pass "a /dev/kmsg that is no kernel log: messages on stderr"
+else
+        echo "# not root, no unshare or no /dev/kmsg: the kmsg fallback is not tested here"
+fi

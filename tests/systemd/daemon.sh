@@ -141,6 +141,10 @@ fi
 show=$(inside tcpkeepalivectl show crm)
 expect_match "$show" "^crm.service: active PID [0-9]+ has " "show: state and reason"
 expect_match "$show" "127.0.0.1:7301 +127.0.0.1:[0-9]+ +established +[0-9]+/[0-9]+ +on +41 +6 +3 +0" "show: socket table"
+# A unit systemd does not know: the daemon's row, then exit 4 (it was 0).
+rc=0; inside tcpkeepalivectl show no-such-unit-here >"$TMP/show-missing" 2>&1 || rc=$?
+expect_eq "$rc" 4 "show of a unit that does not exist: exit status 4"
+expect_match "$(cat "$TMP/show-missing")" "no-such-unit-here.service: no such unit" "show of a unit that does not exist: said"
 json=$(inside tcpkeepalivectl --json show crm.service)
 printf '%s' "$json" | python3 -c '
 import json, sys

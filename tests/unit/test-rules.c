@@ -274,6 +274,8 @@ static void test_layering_and_diagnostics(void) {
                 CHECK(symlink("/nonexistent/file.ini", p) == 0);
         }
         write_file("/usr/lib/k/25-dangling.ini", "[Match]\nUnit=dangling\n");
+        /* ExtraPreload= names one library that exists and one that does not */
+        write_file("/usr/lib/libjemalloc.so.2", "");
         /* comments, indentation, inline comments, Unit= over two lines */
         write_file("/etc/k/30-good.ini",
                    "# a comment\n"
@@ -390,6 +392,13 @@ static void test_layering_and_diagnostics(void) {
                 CHECK(r->params.restart == KA_RESTART_TRY);
                 CHECK(strv_length(r->params.extra_preload) == 2);
         }
+        /* A missing ExtraPreload= library is warned about (ld.so would print
+         * an error into every process), the one that exists is not. */
+        d = find_diag(&rs, "30-good.ini", 16);
+        CHECK(d && d->level == KA_DIAG_WARNING && d->key && strcmp(d->key, "ExtraPreload") == 0 &&
+              strstr(d->message, "'/opt/x/liby.so' does not exist"));
+        for (size_t i = 0; i < rs.n_diags; i++)
+                CHECK(!rs.diags[i].message || !strstr(rs.diags[i].message, "libjemalloc"));
 
         CHECK(!find_rule(&rs, "40-broken.ini"));
         d = find_diag(&rs, "40-broken.ini", 2);
@@ -526,6 +535,11 @@ static void test_unreadable(void) {
         write_file("/etc/k2/10-secret.ini", "[Match]\nUnit=secret\n");
         write_file("/etc/k2/20-good.ini", "[Match]\nUnit=good\n");
         chmod(at("/etc/k2/10-secret.ini"), 0600);
+        /* Loaded by a user, it is shown; the generator (root) would refuse it. */
+        write_file("/etc/k2/30-nobodys.ini", "[Match]\nUnit=nobodys\n");
+        chmod(at("/etc/k2/30-nobodys.ini"), 0664);
+        if (geteuid() == 0)
+                CHECK(chown(at("/etc/k2/30-nobodys.ini"), 65534, 65534) == 0);
         chmod(root, 0755);
         pid = fork();
         if (pid == 0) {
@@ -540,6 +554,10 @@ static void test_unreadable(void) {
                 CHECK(!find_rule(&rs, "10-secret.ini"));
                 d = find_diag(&rs, "/etc/k2/10-secret.ini", 0);
                 CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "Permission denied"));
+                CHECK(find_rule(&rs, "30-nobodys.ini") != NULL);
+                d = find_diag(&rs, "/etc/k2/30-nobodys.ini", 0);
+                CHECK(d && d->level == KA_DIAG_WARNING &&
+                      strstr(d->message, "the generator (run as root) refuses this file") && strstr(d->message, "mode 0664"));
                 ka_ruleset_done(&rs);
                 _exit(failures ? 1 : 0);
         }
