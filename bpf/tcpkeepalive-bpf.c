@@ -511,13 +511,13 @@ static int cmd_closes_pin(void) {
                 if (bpf_program__autoload(probe) && globals.keepalive_mib > 0 && (link = bpf_program__attach(probe)))
                         (void) pin_link_as(link, TKA_CLOSES_PROBES_PIN, 0400);
                 else
-                        note("keepalive probes are not counted: the kernel refused fentry/tcp_write_wakeup");
+                        note("keepalive probes are not counted: the kernel refused fentry/tcp_write_wakeup\n");
                 bpf_link__destroy(link);
                 link = NULL;
                 /* The counting programs' own .bss: the probe program reads keepalive_mib. */
                 if ((bss = internal_map(obj, ".bss")) &&
                     bpf_map_update_elem(bpf_map__fd(bss), &(int){ 0 }, &globals, 0) < 0)
-                        note("cannot set the close counters' globals: %s", strerror(errno));
+                        note("cannot set the close counters' globals: %s\n", strerror(errno));
         }
         /* The header's since and flags, for the iterator, from the pins
          * (the counting programs may be an earlier iter-pin's). */
