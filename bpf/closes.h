@@ -11,7 +11,8 @@
 /* Pins under KA_BPF_PIN_DIR (bpffs refuses dots in names). */
 #define TKA_CLOSES_PIN "closes"              /* the iterator the daemon reads (0400) */
 #define TKA_CLOSES_MAP_PIN "closes-map"      /* the counters (0600) */
-#define TKA_CLOSES_STATE_PIN "closes-state"  /* link: tp_btf/inet_sock_set_state */
+#define TKA_CLOSES_ERRORS_PIN "closes-errors" /* link: tp_btf/inet_sk_error_report (counting is on while it is pinned) */
+#define TKA_CLOSES_DESTROY_PIN "closes-destroy" /* link: tp_btf/tcp_destroy_sock */
 #define TKA_CLOSES_PROBES_PIN "closes-probes" /* link: fentry/tcp_write_wakeup */
 /* Cgroups counted at once: an LRU hash, so the cgroups of units long gone
  * make room for new ones. */
@@ -50,7 +51,7 @@ struct tka_close_counts {
         __u64 keepalive;    /* keepalive probes unanswered: TCP_KEEPCNT reached */
         __u64 user_timeout; /* TCP_USER_TIMEOUT elapsed (while probing or with data unacknowledged) */
         __u64 retransmit;   /* data unacknowledged after net.ipv4.tcp_retries2 (no TCP_USER_TIMEOUT) */
-        __u64 covered;      /* connections closed (any way) with SO_KEEPALIVE on */
+        __u64 covered;      /* connections ended (any way) with SO_KEEPALIVE on */
         __u64 probes;       /* keepalive probes sent (TKA_CLOSES_PROBES_COUNTED) */
 };
 

@@ -461,7 +461,8 @@ static struct bpf_object *closes_open_load(bool tracers, bool probe, int *ret) {
                 return NULL;
         }
         if ((r = bpf_map__set_pin_path(bpf_object__find_map_by_name(obj, "close_counts"), map_path)) < 0 ||
-            (r = bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "on_state"), tracers)) < 0 ||
+            (r = bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "on_error"), tracers)) < 0 ||
+            (r = bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "on_destroy"), tracers)) < 0 ||
             (r = bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "on_probe"), tracers && probe)) < 0 ||
             (r = bpf_object__load(obj)) < 0) {
                 bpf_object__close(obj);
@@ -478,16 +479,16 @@ static int cmd_closes_pin(void) {
         struct bpf_object *obj;
         struct bpf_link *link = NULL;
         struct bpf_map *bss;
-        char state_pin[256], probes_pin[256];
+        char errors_pin[256], probes_pin[256];
         struct stat st;
         bool counting, probes;
         int r = 0;
         struct tka_closes_globals globals = { 0 };
 
-        if ((r = prepare_pin_dir()) < 0 || (r = pin_path(state_pin, sizeof(state_pin), TKA_CLOSES_STATE_PIN)) < 0 ||
+        if ((r = prepare_pin_dir()) < 0 || (r = pin_path(errors_pin, sizeof(errors_pin), TKA_CLOSES_ERRORS_PIN)) < 0 ||
             (r = pin_path(probes_pin, sizeof(probes_pin), TKA_CLOSES_PROBES_PIN)) < 0)
                 return r;
-        counting = stat(state_pin, &st) == 0;
+        counting = stat(errors_pin, &st) == 0;
         obj = closes_open_load(!counting, true, &r);
         if (!obj && !counting)
                 obj = closes_open_load(true, false, &r);
@@ -500,13 +501,22 @@ static int cmd_closes_pin(void) {
         if (!counting) {
                 struct bpf_program *probe = bpf_object__find_program_by_name(obj, "on_probe");
                 globals.keepalive_mib = kernel_keepalive_mib();
-                link = bpf_program__attach(bpf_object__find_program_by_name(obj, "on_state"));
-                if (!link || (r = pin_link_as(link, TKA_CLOSES_STATE_PIN, 0400)) < 0) {
+                /* The covered counter first: when the errors' link is
+                 * pinned, counting is on (the test above). */
+                link = bpf_program__attach(bpf_object__find_program_by_name(obj, "on_destroy"));
+                if (!link || (r = pin_link_as(link, TKA_CLOSES_DESTROY_PIN, 0400)) < 0) {
                         r = link ? r : -errno;
-                        say("cannot attach the close counter to inet_sock_set_state: %s", strerror(-r));
+                        say("cannot attach the close counter to tcp_destroy_sock: %s", strerror(-r));
                         goto out;
                 }
                 bpf_link__destroy(link); /* the pin holds it */
+                link = bpf_program__attach(bpf_object__find_program_by_name(obj, "on_error"));
+                if (!link || (r = pin_link_as(link, TKA_CLOSES_ERRORS_PIN, 0400)) < 0) {
+                        r = link ? r : -errno;
+                        say("cannot attach the close counter to inet_sk_error_report: %s", strerror(-r));
+                        goto out;
+                }
+                bpf_link__destroy(link);
                 link = NULL;
                 if (bpf_program__autoload(probe) && globals.keepalive_mib > 0 && (link = bpf_program__attach(probe)))
                         (void) pin_link_as(link, TKA_CLOSES_PROBES_PIN, 0400);
@@ -521,7 +531,7 @@ static int cmd_closes_pin(void) {
         }
         /* The header's since and flags, for the iterator, from the pins
          * (the counting programs may be an earlier iter-pin's). */
-        if (stat(state_pin, &st) < 0) {
+        if (stat(errors_pin, &st) < 0) {
                 r = -errno;
                 goto out;
         }

@@ -12,6 +12,8 @@
 #                  namespace, data in flight: retransmit
 #   healthy        keepalive on, nothing dropped, idle through 2 rounds of
 #                  probes: no death counted, one connection covered
+#   listener       a listener with SO_KEEPALIVE (as the preload sets it)
+#                  closed: not a connection, not covered
 # Each case's counts are read before and after: only its own reason moves.
 # The counters count whatever set keepalive (here the program itself);
 # the preload and Method=bpf units are in tests/systemd/closes.sh.
@@ -48,14 +50,14 @@ expect_eq "$rc" 1 "closes-dump without a pin: exit status"
 expect_match "$out" "^unavailable: not counted: .* is not pinned" "no pin: unavailable, not 0"
 
 "$BPF" iter-pin 2>"$TMP/iter-pin.err" || fail "iter-pin: $(cat "$TMP/iter-pin.err")"
-for pin in closes closes-map closes-state; do
+for pin in closes closes-map closes-errors closes-destroy; do
         [ -e "$TCPKEEPALIVE_BPF_PIN_DIR/$pin" ] || fail "iter-pin did not pin $pin"
 done
 expect_eq "$(stat -c %a "$PIN")" 400 "the iterator the daemon reads: mode"
-expect_eq "$(stat -c %a "$TCPKEEPALIVE_BPF_PIN_DIR/closes-state")" 400 "the counting link's pin: mode"
-state_ino=$(stat -c %i "$TCPKEEPALIVE_BPF_PIN_DIR/closes-state")
+expect_eq "$(stat -c %a "$TCPKEEPALIVE_BPF_PIN_DIR/closes-errors")" 400 "the counting link's pin: mode"
+state_ino=$(stat -c %i "$TCPKEEPALIVE_BPF_PIN_DIR/closes-errors")
 "$BPF" iter-pin 2>"$TMP/iter-pin.err" || fail "second iter-pin: $(cat "$TMP/iter-pin.err")"
-expect_eq "$(stat -c %i "$TCPKEEPALIVE_BPF_PIN_DIR/closes-state")" "$state_ino" \
+expect_eq "$(stat -c %i "$TCPKEEPALIVE_BPF_PIN_DIR/closes-errors")" "$state_ino" \
         "a second iter-pin keeps the counting link (counts survive a daemon restart)"
 pass "iter-pin pins the close counters, their iterator (0400), once"
 
@@ -138,4 +140,18 @@ expect_match "$out" "^timeout after" "healthy: the connection stayed up through 
 expect_eq "$("$DUMP" "$PIN" "$CG")" "keepalive=1 user_timeout=1 retransmit=1 covered=2 probes=-" \
         "healthy: no death counted, one more connection covered"
 pass "a healthy idle connection with keepalive: no death counted ($out)"
+
+run_listener() {
+        sh -c 'echo $$ >"$1/cgroup.procs" && exec ip netns exec "$2" "$3" -c "$4"' sh "$CG" "$ns" "$PY" \
+                'import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.close()'
+}
+run_listener
+expect_eq "$("$DUMP" "$PIN" "$CG")" "keepalive=1 user_timeout=1 retransmit=1 covered=2 probes=-" \
+        "a listener with SO_KEEPALIVE closed: not covered"
+pass "a listener with keepalive is not counted as a connection"
 

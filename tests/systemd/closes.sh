@@ -177,8 +177,8 @@ pass "show, status, --json and metrics report the counts"
 # are root's, read-only, under a /sys its sandbox makes read-only.
 expect_eq "$(inside stat -c '%a %U' /sys/fs/bpf/tcpkeepalive/closes)" "400 root" "the iterator's pin"
 pid=$(inside systemctl show -P MainPID tcpkeepalived.service)
-if inside nsenter -t "$pid" -m rm -f /sys/fs/bpf/tcpkeepalive/closes-state 2>/dev/null ||
-        ! inside test -e /sys/fs/bpf/tcpkeepalive/closes-state; then
+if inside nsenter -t "$pid" -m rm -f /sys/fs/bpf/tcpkeepalive/closes-errors 2>/dev/null ||
+        ! inside test -e /sys/fs/bpf/tcpkeepalive/closes-errors; then
         fail "from tcpkeepalived's mount namespace the counting link's pin could be removed"
 fi
 pass "the daemon's view of the pins is read-only"
