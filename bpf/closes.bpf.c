@@ -105,7 +105,7 @@ static __always_inline struct tka_close_counts *counts_of(struct sock *sk) {
 
         if (!cgrp)
                 return NULL;
-        id = BPF_CORE_READ(cgrp, kn, id);
+        id = cgrp->kn->id; /* BTF-typed loads, no helper call */
         c = bpf_map_lookup_elem(&close_counts, &id);
         if (c)
                 return c;
