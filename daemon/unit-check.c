@@ -964,6 +964,10 @@ int unit_close_counts(sd_bus *bus, const char *unit, struct call_budget *budget,
                                 &e, &reply, "s", unit);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &opath);
+        /* InactiveExitTimestamp (the unit's last activation) is the Unit
+         * interface's, ControlGroup its type's. */
+        if (r >= 0)
+                r = read_props(bus, budget, opath, SD_UNIT_IFACE, &p, &e);
         if (r >= 0)
                 r = read_props(bus, budget, opath, unit_type_iface(unit), &p, &e);
         sd_bus_message_unref(reply);
