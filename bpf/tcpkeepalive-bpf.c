@@ -1483,7 +1483,8 @@ static void help(void) {
                "  list               the parameters stored, per cgroup\n"
                "  gc                 remove the parameters of cgroups that are gone\n"
                "  unload             remove the pinned programs and maps\n"
-               "  iter-pin           load the socket iterator tcpkeepalived reads and pin it as %s/" TKA_SOCKETS_PIN "\n\n"
+               "  iter-pin           load the socket iterator tcpkeepalived reads and pin it as %s/" TKA_SOCKETS_PIN "\n"
+               "                     and the close counters (once; their iterator: %s/" TKA_CLOSES_PIN ")\n\n"
                "Options:\n"
                "  --unit=NAME        the unit (attach, detach: the caller's cgroup's unit; apply: any)\n"
                "  --idle=SECONDS --interval=SECONDS --count=N --user-timeout=MS\n"
@@ -1496,7 +1497,7 @@ static void help(void) {
                "The environment is never read: the drop-ins of tcpkeepalive-generator(8) run this through\n"
                "tcpkeepalive-bpf-launch with the rule's values as options.\n"
                "Exit status: 0 done, 1 failed, 2 usage, 3 the kernel lacks what the backend needs.\n",
-               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR);
+               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR, KA_BPF_PIN_DIR);
 }
 
 int main(int argc, char **argv) {
