@@ -17,7 +17,8 @@ static size_t build(char *buf, const struct tka_closes_record *recs, size_t n, _
                                        .record_size = sizeof(struct tka_closes_record), .since = 1700000000,
                                        .flags = flags };
         memcpy(buf, &h, sizeof(h));
-        memcpy(buf + sizeof(h), recs, n * sizeof(*recs));
+        if (n)
+                memcpy(buf + sizeof(h), recs, n * sizeof(*recs));
         return sizeof(h) + n * sizeof(*recs);
 }
 
