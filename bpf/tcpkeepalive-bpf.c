@@ -25,7 +25,10 @@
  *            a task_file iterator over every TCP socket with its cgroup and
  *            keepalive values, and pin it as /sys/fs/bpf/tcpkeepalive/sockets
  *            (0400): the daemon, which may not load BPF programs, open()s
- *            and read()s it, one pass of the iterator per open
+ *            and read()s it, one pass of the iterator per open; and the
+ *            close counters (closes.bpf.o, bpf/closes.h): their programs
+ *            stay attached through pinned links, the iterator over their
+ *            map is pinned as /sys/fs/bpf/tcpkeepalive/closes (0400)
  *
  * What attach decided is written to /run/tcpkeepalive/bpf/UNIT for the
  * daemon and tcpkeepalivectl, which need no BPF privileges to report it.
@@ -52,9 +55,11 @@
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <systemd/sd-bus.h>
 
+#include "bpf/closes.h"
 #include "bpf/params.h"
 #include "bpf/sockets.h"
 #include "bpf-record.h"
@@ -82,6 +87,10 @@ static const char *object_path = TCPKEEPALIVE_BPF_OBJECT;
 #define TCPKEEPALIVE_SOCKETS_OBJECT "/usr/local/lib/tcpkeepalive/sockets.bpf.o"
 #endif
 static const char *sockets_object_path = TCPKEEPALIVE_SOCKETS_OBJECT;
+#ifndef TCPKEEPALIVE_CLOSES_OBJECT
+#define TCPKEEPALIVE_CLOSES_OBJECT "/usr/local/lib/tcpkeepalive/closes.bpf.o"
+#endif
+static const char *closes_object_path = TCPKEEPALIVE_CLOSES_OBJECT;
 static bool verbose;
 /* --syslog: stdout and stderr are not ours to write (an Accept=yes
  * service's commands get the client's connection there). */
@@ -228,6 +237,8 @@ static int prepare_pin_dir(void) {
 
 static int managed_map_fd(void);
 static int cmd_iter_pin(void);
+static int cmd_closes_pin(void);
+static struct bpf_map *internal_map(struct bpf_object *obj, const char *suffix);
 
 /* The "managed" socket storage is pinned (TKA_MANAGED_PIN) so that the two
  * objects that use it share one map whatever order they load in: load
@@ -383,6 +394,167 @@ static int cmd_iter_pin(void) {
                 (void) unlink(tmp);
         }
         bpf_link__destroy(link); /* the pin holds it */
+        bpf_object__close(obj);
+        return r < 0 ? r : 0;
+}
+
+/* ---- close counters (bpf/closes.bpf.c) ------------------------------------------ */
+
+/* The kernel's LINUX_MIB_TCPKEEPALIVE, from its BTF (an unnamed enum whose
+ * values move between versions); 0 when not found. */
+static int kernel_keepalive_mib(void) {
+        struct btf *btf = btf__load_vmlinux_btf();
+        int mib = 0;
+
+        if (!btf)
+                return 0;
+        for (__u32 id = 1, n = btf__type_cnt(btf); id < n && !mib; id++) {
+                const struct btf_type *t = btf__type_by_id(btf, id);
+                const struct btf_enum *e;
+                if (!btf_is_enum(t))
+                        continue;
+                e = btf_enum(t);
+                for (__u16 i = 0; i < btf_vlen(t); i++)
+                        if (strcmp(btf__name_by_offset(btf, e[i].name_off), "LINUX_MIB_TCPKEEPALIVE") == 0) {
+                                mib = e[i].val;
+                                break;
+                        }
+        }
+        btf__free(btf);
+        return mib;
+}
+
+/* Pins what bpf_link__pin made at tmp as name, mode 0400 (read by the daemon only). */
+static int pin_link_as(struct bpf_link *link, const char *name, mode_t mode) {
+        char path[256], tmp[256];
+        int r;
+
+        if ((r = pin_path(path, sizeof(path), name)) < 0 || (r = pin_path(tmp, sizeof(tmp), "closes-new")) < 0)
+                return r;
+        (void) unlink(tmp);
+        if ((r = bpf_link__pin(link, tmp)) < 0)
+                return r;
+        if (chmod(tmp, mode) < 0 || rename(tmp, path) < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+/* Loads closes.bpf.o over the pinned counters (created on first use);
+ * probe: with the keepalive-probe program (fentry, which kernels without
+ * CONFIG_FUNCTION_TRACER refuse); tracers: with the counting programs
+ * (not when their links are pinned already: they keep counting). */
+static struct bpf_object *closes_open_load(bool tracers, bool probe, int *ret) {
+        struct bpf_object *obj;
+        char map_path[256];
+        int r;
+
+        if ((r = pin_path(map_path, sizeof(map_path), TKA_CLOSES_MAP_PIN)) < 0) {
+                *ret = r;
+                return NULL;
+        }
+        if (!(obj = bpf_object__open_file(closes_object_path, NULL))) {
+                *ret = -errno;
+                say("cannot open %s: %s", closes_object_path, strerror(errno));
+                return NULL;
+        }
+        if ((r = bpf_map__set_pin_path(bpf_object__find_map_by_name(obj, "close_counts"), map_path)) < 0 ||
+            (r = bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "on_error"), tracers)) < 0 ||
+            (r = bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "on_destroy"), tracers)) < 0 ||
+            (r = bpf_program__set_autoload(bpf_object__find_program_by_name(obj, "on_probe"), tracers && probe)) < 0 ||
+            (r = bpf_object__load(obj)) < 0) {
+                bpf_object__close(obj);
+                *ret = r;
+                return NULL;
+        }
+        return obj;
+}
+
+/* The close counters and the iterator over them the daemon reads. Their
+ * links are pinned, so counting goes on across daemon restarts and new
+ * iter-pins; only the iterator is replaced. */
+static int cmd_closes_pin(void) {
+        struct bpf_object *obj;
+        struct bpf_link *link = NULL;
+        struct bpf_map *bss;
+        char errors_pin[256], probes_pin[256];
+        struct stat st;
+        bool counting, probes;
+        int r = 0;
+        struct tka_closes_globals globals = { 0 };
+
+        if ((r = prepare_pin_dir()) < 0 || (r = pin_path(errors_pin, sizeof(errors_pin), TKA_CLOSES_ERRORS_PIN)) < 0 ||
+            (r = pin_path(probes_pin, sizeof(probes_pin), TKA_CLOSES_PROBES_PIN)) < 0)
+                return r;
+        counting = stat(errors_pin, &st) == 0;
+        obj = closes_open_load(!counting, true, &r);
+        if (!obj && !counting)
+                obj = closes_open_load(true, false, &r);
+        if (!obj) {
+                say("the kernel refused the close counters (%s); Linux >= 5.8 with BTF needed. Run with --verbose "
+                    "for the verifier's log",
+                    strerror(-r));
+                return r == -EPERM ? r : -EOPNOTSUPP;
+        }
+        if (!counting) {
+                struct bpf_program *probe = bpf_object__find_program_by_name(obj, "on_probe");
+                globals.keepalive_mib = kernel_keepalive_mib();
+                /* The covered counter first: when the errors' link is
+                 * pinned, counting is on (the test above). */
+                link = bpf_program__attach(bpf_object__find_program_by_name(obj, "on_destroy"));
+                if (!link || (r = pin_link_as(link, TKA_CLOSES_DESTROY_PIN, 0400)) < 0) {
+                        r = link ? r : -errno;
+                        say("cannot attach the close counter to tcp_destroy_sock: %s", strerror(-r));
+                        goto out;
+                }
+                bpf_link__destroy(link); /* the pin holds it */
+                link = bpf_program__attach(bpf_object__find_program_by_name(obj, "on_error"));
+                if (!link || (r = pin_link_as(link, TKA_CLOSES_ERRORS_PIN, 0400)) < 0) {
+                        r = link ? r : -errno;
+                        say("cannot attach the close counter to inet_sk_error_report: %s", strerror(-r));
+                        goto out;
+                }
+                bpf_link__destroy(link);
+                link = NULL;
+                if (bpf_program__autoload(probe) && globals.keepalive_mib > 0 && (link = bpf_program__attach(probe)))
+                        (void) pin_link_as(link, TKA_CLOSES_PROBES_PIN, 0400);
+                else
+                        note("keepalive probes are not counted: the kernel refused fentry/tcp_write_wakeup\n");
+                bpf_link__destroy(link);
+                link = NULL;
+                /* The counting programs' own .bss: the probe program reads keepalive_mib. */
+                if ((bss = internal_map(obj, ".bss")) &&
+                    bpf_map_update_elem(bpf_map__fd(bss), &(int){ 0 }, &globals, 0) < 0)
+                        note("cannot set the close counters' globals: %s\n", strerror(errno));
+        }
+        /* The header's since and flags, for the iterator, from the pins
+         * (the counting programs may be an earlier iter-pin's). */
+        if (stat(errors_pin, &st) < 0) {
+                r = -errno;
+                goto out;
+        }
+        globals.since = (__u64) st.st_mtime;
+        probes = access(probes_pin, F_OK) == 0;
+        globals.flags = probes ? TKA_CLOSES_PROBES_COUNTED : 0;
+        if ((bss = internal_map(obj, ".bss")) && bpf_map_update_elem(bpf_map__fd(bss), &(int){ 0 }, &globals, 0) < 0) {
+                r = -errno;
+                say("cannot set the close counters' iterator header: %s", strerror(-r));
+                goto out;
+        }
+        {
+                /* Every cgroup, from the root of the helper's cgroup namespace. */
+                union bpf_iter_link_info info = { .cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE };
+                DECLARE_LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+                link = bpf_program__attach_iter(bpf_object__find_program_by_name(obj, "dump"), &opts);
+        }
+        if (!link || (r = pin_link_as(link, TKA_CLOSES_PIN, 0400)) < 0) {
+                r = link ? r : -errno;
+                say("cannot pin the close counters' iterator: %s", strerror(-r));
+        }
+out:
+        bpf_link__destroy(link);
         bpf_object__close(obj);
         return r < 0 ? r : 0;
 }
@@ -1311,7 +1483,8 @@ static void help(void) {
                "  list               the parameters stored, per cgroup\n"
                "  gc                 remove the parameters of cgroups that are gone\n"
                "  unload             remove the pinned programs and maps\n"
-               "  iter-pin           load the socket iterator tcpkeepalived reads and pin it as %s/" TKA_SOCKETS_PIN "\n\n"
+               "  iter-pin           load the socket iterator tcpkeepalived reads and pin it as %s/" TKA_SOCKETS_PIN "\n"
+               "                     and the close counters (once; their iterator: %s/" TKA_CLOSES_PIN ")\n\n"
                "Options:\n"
                "  --unit=NAME        the unit (attach, detach: the caller's cgroup's unit; apply: any)\n"
                "  --idle=SECONDS --interval=SECONDS --count=N --user-timeout=MS\n"
@@ -1324,7 +1497,7 @@ static void help(void) {
                "The environment is never read: the drop-ins of tcpkeepalive-generator(8) run this through\n"
                "tcpkeepalive-bpf-launch with the rule's values as options.\n"
                "Exit status: 0 done, 1 failed, 2 usage, 3 the kernel lacks what the backend needs.\n",
-               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR);
+               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR, KA_BPF_PIN_DIR);
 }
 
 int main(int argc, char **argv) {
@@ -1361,6 +1534,8 @@ int main(int argc, char **argv) {
                 object_path = getenv("TCPKEEPALIVE_BPF_OBJECT");
         if (getenv("TCPKEEPALIVE_SOCKETS_OBJECT"))
                 sockets_object_path = getenv("TCPKEEPALIVE_SOCKETS_OBJECT");
+        if (getenv("TCPKEEPALIVE_CLOSES_OBJECT"))
+                closes_object_path = getenv("TCPKEEPALIVE_CLOSES_OBJECT");
 #else
         /* Whatever started us, nothing below (libbpf, sd-bus: its
          * DBUS_SYSTEM_BUS_ADDRESS would let a unit point the Method=auto
@@ -1494,6 +1669,10 @@ int main(int argc, char **argv) {
         else if (strcmp(cmd, "iter-pin") == 0) {
                 int lock = lock_state();
                 r = cmd_iter_pin();
+                /* Independent of the socket iterator: either may work alone. */
+                int rc = cmd_closes_pin();
+                if (r == 0)
+                        r = rc;
                 if (lock >= 0)
                         close(lock);
         }

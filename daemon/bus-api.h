@@ -25,3 +25,13 @@
  * established connection), "bpf" (the BPF backend at establishment), ""
  * (unknown: the preload, the socket iterator not pinned, older programs). */
 #define UNIT_SOCKET_SIGNATURE "(sssuubiiiisss)"
+
+/* What the kernel's TCP timers did to a unit's connections, as GetUnitCloses
+ * and ListUnitCloses give it: unit; why there are no counts ("" when there
+ * are: the close counters are not pinned, the unit does not run, ...);
+ * since when they count (CLOCK_REALTIME usec); connections closed because
+ * keepalive probes went unanswered, because TCP_USER_TIMEOUT elapsed,
+ * because retransmissions ran out; connections closed with keepalive on;
+ * keepalive probes sent; whether probes are counted on this kernel (when
+ * not, the probe count is 0 and means nothing). */
+#define UNIT_CLOSES_SIGNATURE "(ssttttttb)"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus-api.h"
@@ -104,6 +105,103 @@ static void print_connections(const struct unit_row *u) {
                 printf(", %u left out by Direction=",
                        u->established - (u->rule_values + u->own_values + u->without_keepalive + u->unread));
         printf("\n");
+}
+
+/* A GetUnitCloses/ListUnitCloses row (UNIT_CLOSES_SIGNATURE). */
+struct closes_row {
+        const char *unit, *unavailable;
+        uint64_t since, keepalive, user_timeout, retransmit, covered, probes;
+        int probes_counted;
+};
+
+static int read_closes_row(sd_bus_message *m, struct closes_row *c) {
+        return sd_bus_message_read(m, UNIT_CLOSES_SIGNATURE, &c->unit, &c->unavailable, &c->since, &c->keepalive,
+                                   &c->user_timeout, &c->retransmit, &c->covered, &c->probes, &c->probes_counted);
+}
+
+/* "12:04" today, "2026-12-01 12:04" before. */
+static void format_since(uint64_t usec, char *buf, size_t size) {
+        time_t t = (time_t) (usec / 1000000ULL), now = time(NULL);
+        struct tm tm, today;
+
+        if (!localtime_r(&t, &tm) || !localtime_r(&now, &today))
+                snprintf(buf, size, "?");
+        else if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday)
+                strftime(buf, size, "%H:%M", &tm);
+        else
+                strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* "keepalive detected 3 dead peers since 12:04; ...": never a 0 where
+ * nothing was counted. */
+static void print_closes_text(const struct closes_row *c, const char *prefix) {
+        char since[32];
+
+        if (*c->unavailable) {
+                printf("%sdead peers: %s%s%s\n", prefix, state_colour("error"), c->unavailable, colour_off());
+                return;
+        }
+        format_since(c->since, since, sizeof(since));
+        printf("%skeepalive detected %llu dead peer%s since %s; closed by TCP_USER_TIMEOUT: %llu, by retransmission "
+               "timeout: %llu; %llu connection%s closed with keepalive on; probes sent: ",
+               prefix, (unsigned long long) c->keepalive, c->keepalive == 1 ? "" : "s", since,
+               (unsigned long long) c->user_timeout, (unsigned long long) c->retransmit,
+               (unsigned long long) c->covered, c->covered == 1 ? "" : "s");
+        if (c->probes_counted)
+                printf("%llu\n", (unsigned long long) c->probes);
+        else
+                printf("not counted on this kernel\n");
+}
+
+static void print_closes_json(const struct closes_row *c) {
+        printf("{\"unit\":");
+        json_str(c->unit);
+        if (*c->unavailable) {
+                printf(",\"unavailable\":");
+                json_str(c->unavailable);
+                printf("}");
+                return;
+        }
+        printf(",\"since_usec\":%llu,\"keepalive\":%llu,\"user_timeout\":%llu,\"retransmit\":%llu,"
+               "\"covered\":%llu,\"probes\":",
+               (unsigned long long) c->since, (unsigned long long) c->keepalive, (unsigned long long) c->user_timeout,
+               (unsigned long long) c->retransmit, (unsigned long long) c->covered);
+        if (c->probes_counted)
+                printf("%llu}", (unsigned long long) c->probes);
+        else
+                printf("null}");
+}
+
+/* ListUnitCloses, then fn for each row; the rows seen or a negative exit. */
+static int for_each_closes(sd_bus *bus, void (*fn)(const struct closes_row *, void *), void *userdata) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        struct closes_row c;
+        int r, n = 0;
+
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "ListUnitCloses", &e, &reply, NULL);
+        if (r < 0)
+                return -bus_error("ListUnitCloses", &e, r);
+        r = sd_bus_message_enter_container(reply, 'a', UNIT_CLOSES_SIGNATURE);
+        while (r >= 0 && (r = read_closes_row(reply, &c)) > 0) {
+                fn(&c, userdata);
+                n++;
+        }
+        sd_bus_message_unref(reply);
+        return r < 0 ? -CTL_EXIT_FAILURE : n;
+}
+
+static void closes_text(const struct closes_row *c, void *userdata) {
+        (void) userdata;
+        printf("  %s: ", c->unit);
+        print_closes_text(c, "");
+}
+
+static void closes_json(const struct closes_row *c, void *userdata) {
+        int *first = userdata;
+        printf("%s", *first ? "" : ",");
+        *first = 0;
+        print_closes_json(c);
 }
 
 /* ListUnits, then fn for each row; returns the rows seen or a negative exit. */
@@ -213,6 +311,16 @@ int ctl_status(sd_bus *bus, bool json) {
         else
                 printf("\n");
         r = for_each_unit(bus, json ? list_json : list_text, &first);
+        if (r >= 0) {
+                first = 1;
+                if (json)
+                        printf("],\"closes\":[");
+                else
+                        printf("\nWhat the kernel's timers closed, per unit (its cgroup and below):\n");
+                /* A daemon that cannot answer this (said on stderr) still
+                 * gave the status above. */
+                (void) for_each_closes(bus, json ? closes_json : closes_text, &first);
+        }
         if (json)
                 printf("]}\n");
         sd_bus_message_unref(rules);
@@ -241,9 +349,28 @@ static bool unit_not_found(sd_bus *bus, const char *unit) {
         return not_found;
 }
 
+/* show's closes: the row, or why it could not be had (as a row). */
+static sd_bus_message *get_closes(sd_bus *bus, const char *unit, struct closes_row *c, char *why, size_t size) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        int r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "GetUnitCloses", &e, &reply, "s", unit);
+
+        if (r >= 0 && read_closes_row(reply, c) > 0) {
+                sd_bus_error_free(&e);
+                return reply;
+        }
+        snprintf(why, size, "cannot ask tcpkeepalived (GetUnitCloses): %s", e.message ? e.message : strerror(r < 0 ? -r : EBADMSG));
+        *c = (struct closes_row) { .unit = unit, .unavailable = why };
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(reply);
+        return NULL;
+}
+
 int ctl_show(sd_bus *bus, const char *unit, bool json) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL, *socks = NULL;
+        sd_bus_message *reply = NULL, *socks = NULL, *closes = NULL;
+        struct closes_row cr;
+        char closes_why[512];
         struct unit_row u;
         const char *local, *peer, *state, *class, *note, *applied;
         uint32_t pid, fd;
@@ -256,39 +383,48 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                 sd_bus_message_unref(reply);
                 return CTL_EXIT_FAILURE;
         }
+        closes = get_closes(bus, unit, &cr, closes_why, sizeof(closes_why));
         r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "GetUnitSockets", &e, &socks, "s", unit);
         if (r < 0 && sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED)) {
                 /* What this user may see (state, counts), then why the rest is missing. */
                 if (json) {
                         printf("{\"unit\":");
                         print_unit_json(&u);
+                        printf(",\"closes\":");
+                        print_closes_json(&cr);
                         printf(",\"sockets\":null}\n");
                 } else {
                         printf("%s%s%s: %s %s\n", state_colour(u.state), u.unit, colour_off(), u.state, u.reason);
                         printf("  rule: %s\n", *u.rule ? u.rule : "(none)");
                         printf("  method: %s\n", u.method);
                         print_connections(&u);
+                        print_closes_text(&cr, "  ");
                 }
                 fflush(stdout);
                 fprintf(stderr, "tcpkeepalivectl: %s: socket detail (PIDs, fds, addresses) needs root: "
                                 "run 'tcpkeepalivectl show' as root (%s)\n", u.unit, e.message ? e.message : "access denied");
                 sd_bus_error_free(&e);
                 sd_bus_message_unref(reply);
+                sd_bus_message_unref(closes);
                 return CTL_EXIT_FAILURE;
         }
         if (r < 0) {
                 sd_bus_message_unref(reply);
+                sd_bus_message_unref(closes);
                 return bus_error(unit, &e, r);
         }
         if (json) {
                 printf("{\"unit\":");
                 print_unit_json(&u);
+                printf(",\"closes\":");
+                print_closes_json(&cr);
                 printf(",\"sockets\":[");
         } else {
                 printf("%s%s%s: %s %s\n", state_colour(u.state), u.unit, colour_off(), u.state, u.reason);
                 printf("  rule: %s\n", *u.rule ? u.rule : "(none)");
                 printf("  method: %s\n", u.method);
                 print_connections(&u);
+                print_closes_text(&cr, "  ");
                 printf("\n  %-24s %-24s %-12s %8s %9s %5s %5s %5s %8s %s\n", "LOCAL", "PEER", "STATE", "PID/FD",
                        "KEEPALIVE", "IDLE", "INTVL", "CNT", "UTO(ms)", "VALUES");
         }
@@ -341,6 +477,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
         }
         sd_bus_message_unref(reply);
         sd_bus_message_unref(socks);
+        sd_bus_message_unref(closes);
         return r;
 }
 
@@ -426,6 +563,70 @@ static void label_value(const char *s) {
                         putchar(*s);
 }
 
+/* The counted units' close counters, for metrics (copied: the reply goes). */
+struct closes_rows {
+        struct closes_row *v;
+        size_t n;
+        bool failed;
+};
+
+static void collect_closes_row(const struct closes_row *c, void *userdata) {
+        struct closes_rows *rows = userdata;
+        struct closes_row *grown;
+
+        if (*c->unavailable)
+                return; /* absent, not 0: nothing was counted */
+        if (!(grown = realloc(rows->v, (rows->n + 1) * sizeof(*grown)))) {
+                rows->failed = true;
+                return;
+        }
+        rows->v = grown;
+        grown[rows->n] = *c;
+        grown[rows->n].unavailable = "";
+        if (!(grown[rows->n].unit = strdup(c->unit)))
+                rows->failed = true;
+        rows->n++;
+}
+
+/* Counters, Prometheus style: _total, one family per thing counted, the
+ * reason of a death as a label. A unit whose counts are unavailable has
+ * no sample (absent is not 0); the counters restart with the unit's cgroup. */
+static void print_closes_metrics(const struct closes_rows *rows) {
+        static const char *const reasons[] = { "keepalive", "user_timeout", "retransmit" };
+        bool probes = false;
+
+        printf("# HELP tcpkeepalive_unit_dead_connections_total Connections of the unit the kernel closed because a "
+               "timer ran out: keepalive probes unanswered (keepalive), TCP_USER_TIMEOUT (user_timeout), "
+               "retransmissions (retransmit).\n"
+               "# TYPE tcpkeepalive_unit_dead_connections_total counter\n");
+        for (size_t i = 0; i < rows->n; i++) {
+                const uint64_t v[] = { rows->v[i].keepalive, rows->v[i].user_timeout, rows->v[i].retransmit };
+                for (size_t k = 0; k < 3; k++) {
+                        printf("tcpkeepalive_unit_dead_connections_total{name=\"");
+                        label_value(rows->v[i].unit);
+                        printf("\",reason=\"%s\"} %llu\n", reasons[k], (unsigned long long) v[k]);
+                }
+                probes = probes || rows->v[i].probes_counted;
+        }
+        printf("# HELP tcpkeepalive_unit_keepalive_connections_total Connections of the unit closed with keepalive "
+               "on.\n# TYPE tcpkeepalive_unit_keepalive_connections_total counter\n");
+        for (size_t i = 0; i < rows->n; i++) {
+                printf("tcpkeepalive_unit_keepalive_connections_total{name=\"");
+                label_value(rows->v[i].unit);
+                printf("\"} %llu\n", (unsigned long long) rows->v[i].covered);
+        }
+        if (!probes)
+                return; /* not counted on this kernel: no family at all */
+        printf("# HELP tcpkeepalive_unit_keepalive_probes_total Keepalive probes the kernel sent on the unit's "
+               "connections.\n# TYPE tcpkeepalive_unit_keepalive_probes_total counter\n");
+        for (size_t i = 0; i < rows->n; i++)
+                if (rows->v[i].probes_counted) {
+                        printf("tcpkeepalive_unit_keepalive_probes_total{name=\"");
+                        label_value(rows->v[i].unit);
+                        printf("\"} %llu\n", (unsigned long long) rows->v[i].probes);
+                }
+}
+
 int ctl_metrics(sd_bus *bus) {
         static const struct {
                 const char *name, *help;
@@ -442,6 +643,7 @@ int ctl_metrics(sd_bus *bus) {
         };
         sd_bus_message *rules = NULL, *errors = NULL;
         struct metric_rows rows = { 0 };
+        struct closes_rows closes = { 0 };
         char *version = NULL;
         uint64_t reloads = 0;
         int r, n_errors = 0, n;
@@ -452,7 +654,10 @@ int ctl_metrics(sd_bus *bus) {
         while (r >= 0 && (r = sd_bus_message_skip(errors, "(sussss)")) > 0)
                 n_errors++;
         n = for_each_unit(bus, collect_metric_row, &rows);
-        if (n >= 0 && rows.failed) {
+        /* Without them (said on stderr) the other metrics still go out. */
+        if (n >= 0)
+                (void) for_each_closes(bus, collect_closes_row, &closes);
+        if (n >= 0 && (rows.failed || closes.failed)) {
                 fprintf(stderr, "tcpkeepalivectl: metrics: out of memory\n");
                 n = -CTL_EXIT_FAILURE;
         }
@@ -483,7 +688,11 @@ int ctl_metrics(sd_bus *bus) {
                                 printf("\"} %u\n", rows.v[i].v[f]);
                         }
                 }
+                print_closes_metrics(&closes);
         }
+        for (size_t i = 0; i < closes.n; i++)
+                free((char *) closes.v[i].unit);
+        free(closes.v);
         for (size_t i = 0; i < rows.n; i++) {
                 free(rows.v[i].name);
                 free(rows.v[i].state);

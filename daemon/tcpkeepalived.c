@@ -33,6 +33,7 @@
 #include "bus-api.h"
 #include "bpf-record.h"
 #include "bus-prefetch.h"
+#include "close-counts.h"
 #include "systemd-cache.h"
 #include "caller-limit.h"
 #include "dropin.h"
@@ -1372,6 +1373,97 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
         return r;
 }
 
+/* One UNIT_CLOSES_SIGNATURE row: snap_r is what reading the pin gave. */
+static int append_unit_closes(sd_bus_message *reply, struct manager *m, struct call_budget *budget, const char *unit,
+                              const struct close_snapshot *snap, int snap_r) {
+        struct close_counts c = { 0 };
+        uint64_t since = 0;
+        char why[512] = "";
+        int r = snap_r;
+
+        if (r >= 0 && is_template(unit))
+                snprintf(why, sizeof(why), "a template: each instance has its own counts");
+        else if (r >= 0 && (r = unit_close_counts(m->bus, unit, budget, snap, &c, &since)) == -ESRCH)
+                snprintf(why, sizeof(why), "not counted: the unit does not run (its counts went with its cgroup)");
+        else if (r == -ETIME || r == -ETIMEDOUT)
+                systemd_call_describe(why, sizeof(why), "LoadUnit/GetAll", unit, r, NULL, budget);
+        else if (r < 0 && r == snap_r)
+                snprintf(why, sizeof(why), "%s", close_snapshot_unavailable(r));
+        else if (r < 0)
+                snprintf(why, sizeof(why), "cannot read the unit: %s", strerror(-r));
+        if (why[0])
+                c = (struct close_counts) { 0 }, since = 0;
+        return sd_bus_message_append(reply, UNIT_CLOSES_SIGNATURE, unit, why, since, c.keepalive, c.user_timeout,
+                                     c.retransmit, c.covered, c.probes, !why[0] && snap->probes_counted);
+}
+
+/* Once, and again when it changes: whether the close counters can be read. */
+static void log_closes_source(int r) {
+        static int last = 1;
+        if (r == last)
+                return;
+        last = r;
+        if (r >= 0)
+                log_info("close counters read through %s", CLOSES_ITER_PIN);
+        else
+                log_info("the close counters cannot be read (%s): %s", strerror(-r), close_snapshot_unavailable(r));
+}
+
+/* GetUnitCloses: anyone may ask (counts, no PIDs or addresses). */
+static int method_get_unit_closes(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        sd_bus_message *reply = NULL;
+        struct close_snapshot snap = { 0 };
+        struct call_budget budget;
+        const char *unit;
+        int r, snap_r;
+
+        if ((r = sd_bus_message_read(msg, "s", &unit)) < 0 || (r = validate_unit(unit, true, error)) < 0 ||
+            (r = check_caller_share(m, msg, 1.0, error)) < 0)
+                return r;
+        budget_start(m, &budget);
+        snap_r = close_snapshot_read(CLOSES_ITER_PIN, &snap);
+        log_closes_source(snap_r);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = append_unit_closes(reply, m, &budget, unit, &snap, snap_r);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        close_snapshot_done(&snap);
+        return r;
+}
+
+/* ListUnitCloses: the managed units' rows, from one read of the pin. */
+static int method_list_unit_closes(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        struct manager *m = userdata;
+        sd_bus_message *reply = NULL;
+        struct close_snapshot snap = { 0 };
+        struct call_budget budget;
+        char **units;
+        int r, snap_r;
+
+        if ((r = check_caller_share(m, msg, 1.0 + (double) m->states.n / 10.0, error)) < 0)
+                return r;
+        budget_start(m, &budget);
+        units = managed_units(m, &budget);
+        snap_r = close_snapshot_read(CLOSES_ITER_PIN, &snap);
+        log_closes_source(snap_r);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', UNIT_CLOSES_SIGNATURE);
+        for (char **u = units; r >= 0 && u && *u; u++)
+                r = append_unit_closes(reply, m, &budget, *u, &snap, snap_r);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        sd_bus_message_unref(reply);
+        close_snapshot_done(&snap);
+        strv_free(units);
+        return r;
+}
+
 /* Answered when systemd has reloaded (or failed to). */
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
@@ -1440,6 +1532,8 @@ static int prop_unit_states(sd_bus *bus, const char *path, const char *iface, co
 REPLYING(method_list_units)
 REPLYING(method_get_unit)
 REPLYING(method_get_unit_sockets)
+REPLYING(method_get_unit_closes)
+REPLYING(method_list_unit_closes)
 REPLYING(method_reload)
 REPLYING(method_restart_unit)
 REPLYING(method_apply_unit)
@@ -1458,6 +1552,10 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("GetUnitSockets", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a" UNIT_SOCKET_SIGNATURE, sockets),
                                 method_get_unit_sockets_replying, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetUnitCloses", SD_BUS_ARGS("s", unit), SD_BUS_RESULT(UNIT_CLOSES_SIGNATURE, closes),
+                                method_get_unit_closes_replying, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListUnitCloses", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" UNIT_CLOSES_SIGNATURE, closes),
+                                method_list_unit_closes_replying, SD_BUS_VTABLE_UNPRIVILEGED),
         /* No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus requires CAP_SYS_ADMIN of the caller. */
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload_replying, 0),
         SD_BUS_METHOD_WITH_ARGS("RestartUnit", SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_restart_unit_replying, 0),

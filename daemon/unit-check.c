@@ -34,6 +34,7 @@
 #include "tcp-table.h"
 #include "unit-sockets.h"
 #include "safe-text.h"
+#include "close-counts.h"
 #include "unit-check.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
@@ -947,4 +948,40 @@ int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, cons
         tcp_tables_done(&tables);
         unit_props_done(&p);
         return n < 0 ? (int) n : (int) (n > INT32_MAX ? INT32_MAX : n);
+}
+
+int unit_close_counts(sd_bus *bus, const char *unit, struct call_budget *budget, const struct close_snapshot *snap,
+                      struct close_counts *ret, uint64_t *since_usec) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *opath;
+        struct unit_props p = { 0 };
+        uint64_t *ids = NULL;
+        ssize_t n;
+        int r;
+
+        r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
+                                &e, &reply, "s", unit);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &opath);
+        /* InactiveExitTimestamp (the unit's last activation) is the Unit
+         * interface's, ControlGroup its type's. */
+        if (r >= 0)
+                r = read_props(bus, budget, opath, SD_UNIT_IFACE, &p, &e);
+        if (r >= 0)
+                r = read_props(bus, budget, opath, unit_type_iface(unit), &p, &e);
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&e);
+        if (r >= 0 && !p.cgroup[0])
+                r = -ESRCH;
+        if (r >= 0 && (n = unit_cgroup_id_list(p.cgroup, &ids)) < 0)
+                r = n == -ENOENT ? -ESRCH : (int) n;
+        if (r >= 0) {
+                uint64_t since = snap->since * 1000000ULL;
+                close_snapshot_sum(snap, ids, (size_t) n, ret);
+                *since_usec = p.activation_usec > since ? p.activation_usec : since;
+        }
+        free(ids);
+        unit_props_done(&p);
+        return r < 0 ? r : 0;
 }

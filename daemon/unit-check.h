@@ -83,6 +83,17 @@ int live_rule_find(struct ka_ruleset *rs, const char *unit, struct ka_params *pa
 int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, const struct live_rule *live,
                  struct unit_socket **ret, struct rule_values *want);
 
+/* The close counters of the unit's cgroup and those below it, from snap
+ * (one read of the pin, shared by a request). *since_usec: since when
+ * they count, CLOCK_REALTIME usec: the later of the counters' start and
+ * the unit's last activation (its cgroup, where they are kept, is made
+ * anew at each start). -ESRCH when the unit has no cgroup (not running),
+ * else -errno as unit_sockets. */
+struct close_snapshot;
+struct close_counts;
+int unit_close_counts(sd_bus *bus, const char *unit, struct call_budget *budget, const struct close_snapshot *snap,
+                      struct close_counts *ret, uint64_t *since_usec);
+
 /* The unit's effective keepalive settings as systemd gives them (its
  * TCPKEEPALIVE_*, LD_PRELOAD, whether our drop-in is in effect), hashed,
  * and since when they have been so: the first systemd reload after which

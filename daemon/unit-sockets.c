@@ -205,6 +205,17 @@ static int unit_cgroup_ids(const char *cgroup, struct id_list *ids) {
         return -ENOENT;
 }
 
+ssize_t unit_cgroup_id_list(const char *cgroup, uint64_t **ret) {
+        struct id_list ids = { 0 };
+        int r = unit_cgroup_ids(cgroup, &ids);
+        if (r < 0) {
+                free(ids.v);
+                return r;
+        }
+        *ret = ids.v;
+        return (ssize_t) ids.n;
+}
+
 static int cmp_by_inode(const void *a, const void *b) {
         const struct iter_socket *x = *(const struct iter_socket *const *) a, *y = *(const struct iter_socket *const *) b;
         if (x->inode != y->inode)

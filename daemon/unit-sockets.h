@@ -58,3 +58,8 @@ enum {
  * Returns how many, or -ENOMEM. */
 ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables *tables, unsigned flags,
                           struct unit_socket **ret, struct socket_scan_errors *errors);
+
+/* The ids of the cgroup (a unit's ControlGroup=) and of the cgroups below
+ * it, in *ret (to be freed): how many, -ENOENT when it is not on a cgroup
+ * v2 hierarchy here, -ENOMEM. */
+ssize_t unit_cgroup_id_list(const char *cgroup, uint64_t **ret);
