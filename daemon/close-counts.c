@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <linux/types.h>
 
 #include "close-counts.h"
+#include "iter-pin-read.h"
 #include "../bpf/closes.h"
 
 static int cmp_cgroup(const void *a, const void *b) {
@@ -54,38 +53,15 @@ int close_snapshot_parse(const void *buf, size_t len, struct close_snapshot *ret
 }
 
 int close_snapshot_read(const char *path, struct close_snapshot *ret) {
+        char *buf = NULL;
+        size_t len = 0;
         /* One read(2) holds it all: the cgroup iterator cannot resume past
          * its first buffer (32 KiB), so a second read would fail anyway. */
-        size_t cap = 64 * 1024, len = 0;
-        char *buf = malloc(cap);
-        int fd, r = 0;
+        int r = iter_pin_read(path, 64 * 1024, 64 * 1024, &buf, &len);
 
         *ret = (struct close_snapshot) { 0 };
-        if (!buf)
-                return -ENOMEM;
-        /* Each open runs the iterator once, for this reader. */
-        if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-                r = -errno;
-                free(buf);
-                return r;
-        }
-        for (;;) {
-                ssize_t got = read(fd, buf + len, cap - len);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (got == 0)
-                        break;
-                len += (size_t) got;
-                if (len == cap) {
-                        r = -EOPNOTSUPP;
-                        break;
-                }
-        }
-        close(fd);
+        if (r == -EFBIG)
+                r = -EOPNOTSUPP;
         if (r == 0)
                 r = close_snapshot_parse(buf, len, ret);
         free(buf);

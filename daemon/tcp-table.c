@@ -12,6 +12,7 @@
 
 #include <linux/types.h>
 
+#include "iter-pin-read.h"
 #include "tcp-table.h"
 #include "../bpf/sockets.h"
 
@@ -388,43 +389,15 @@ bool sock_snapshot_listening(const struct sock_snapshot *s, uint32_t netns, uint
 
 const struct sock_snapshot *tcp_tables_snapshot(struct tcp_tables *cache) {
         char *buf = NULL;
-        size_t len = 0, cap = 0;
-        int fd, r = 0;
+        size_t len = 0;
+        int r;
 
         if (!cache->use_iterator)
                 return NULL;
         if (cache->snapshot_tried)
                 return cache->snapshot;
         cache->snapshot_tried = true;
-        /* Each open runs the iterator once, for this reader. */
-        if ((fd = open(TCP_SOCKETS_ITER_PIN, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
-                cache->snapshot_errno = errno;
-                return NULL;
-        }
-        for (;;) {
-                ssize_t got;
-                if (cap - len < 65536) {
-                        size_t ncap = cap ? cap * 2 : 262144;
-                        char *b = ncap > ((size_t) 1 << 30) ? NULL : realloc(buf, ncap);
-                        if (!b) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        buf = b;
-                        cap = ncap;
-                }
-                got = read(fd, buf + len, cap - len);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0) {
-                        r = -errno;
-                        break;
-                }
-                if (got == 0)
-                        break;
-                len += (size_t) got;
-        }
-        close(fd);
+        r = iter_pin_read(TCP_SOCKETS_ITER_PIN, 256 * 1024, (size_t) 1 << 30, &buf, &len);
         if (r == 0 && (cache->snapshot = calloc(1, sizeof(*cache->snapshot))) &&
             (r = sock_snapshot_parse(buf, len, cache->snapshot)) < 0) {
                 free(cache->snapshot);
