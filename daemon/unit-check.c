@@ -915,24 +915,35 @@ out:
 
 /* ---- one unit's sockets, for show -------------------------------------- */
 
-int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, const struct live_rule *live,
-                 struct unit_socket **ret, struct rule_values *want) {
+/* LoadUnit, then GetAll of the Unit interface when with_unit_iface (its
+ * InactiveExitTimestamp, ActiveState) and of the unit's type (its
+ * ControlGroup, for a service its MainPID and Environment) into *p. */
+static int load_unit_props(sd_bus *bus, struct call_budget *budget, const char *unit, bool with_unit_iface,
+                           struct unit_props *p) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
+        int r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                    "LoadUnit", &e, &reply, "s", unit);
+
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &opath);
+        if (r >= 0 && with_unit_iface)
+                r = read_props(bus, budget, opath, SD_UNIT_IFACE, p, &e);
+        if (r >= 0)
+                r = read_props(bus, budget, opath, unit_type_iface(unit), p, &e);
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&e);
+        return r;
+}
+
+int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, const struct live_rule *live,
+                 struct unit_socket **ret, struct rule_values *want) {
         struct unit_props p = { 0 };
         struct tcp_tables tables = { 0 };
         ssize_t n;
-        int r;
+        int r = load_unit_props(bus, budget, unit, false, &p);
 
-        r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
-                                &e, &reply, "s", unit);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "o", &opath);
-        if (r >= 0)
-                r = read_props(bus, budget, opath, unit_type_iface(unit), &p, &e);
-        sd_bus_message_unref(reply);
-        sd_bus_error_free(&e);
         if (r < 0) {
                 unit_props_done(&p);
                 return r;
@@ -952,26 +963,12 @@ int unit_sockets(sd_bus *bus, const char *unit, struct call_budget *budget, cons
 
 int unit_close_counts(sd_bus *bus, const char *unit, struct call_budget *budget, const struct close_snapshot *snap,
                       struct close_counts *ret, uint64_t *since_usec) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        const char *opath;
         struct unit_props p = { 0 };
         uint64_t *ids = NULL;
-        ssize_t n;
-        int r;
+        ssize_t n = 0;
+        /* InactiveExitTimestamp: the unit's last activation. */
+        int r = load_unit_props(bus, budget, unit, true, &p);
 
-        r = systemd_call_method(bus, budget, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit",
-                                &e, &reply, "s", unit);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "o", &opath);
-        /* InactiveExitTimestamp (the unit's last activation) is the Unit
-         * interface's, ControlGroup its type's. */
-        if (r >= 0)
-                r = read_props(bus, budget, opath, SD_UNIT_IFACE, &p, &e);
-        if (r >= 0)
-                r = read_props(bus, budget, opath, unit_type_iface(unit), &p, &e);
-        sd_bus_message_unref(reply);
-        sd_bus_error_free(&e);
         if (r >= 0 && !p.cgroup[0])
                 r = -ESRCH;
         if (r >= 0 && (n = unit_cgroup_id_list(p.cgroup, &ids)) < 0)
