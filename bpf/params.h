@@ -37,6 +37,18 @@ struct tka_sk_mark {
                           * "reserved", always 0: older marks read as unknown) */
 };
 
+/* The map itself, as both objects must declare it (libbpf reuses a pinned
+ * map only when type, sizes and flags match):
+ *     TKA_MANAGED_MAP managed SEC(".maps");
+ * BPF_F_CLONE: an accepted connection starts with its listener's entry. */
+#define TKA_MANAGED_MAP                                                 \
+        struct {                                                        \
+                __uint(type, BPF_MAP_TYPE_SK_STORAGE);                  \
+                __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);     \
+                __type(key, int);                                       \
+                __type(value, struct tka_sk_mark);                      \
+        }
+
 enum {
         APP_KEEPALIVE = 1 << 0,
         APP_IDLE = 1 << 1,

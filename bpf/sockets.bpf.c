@@ -78,14 +78,8 @@ struct bpf_iter__task_file {
 } CORE;
 enum sock_flags { SOCK_KEEPOPEN = 3 };
 
-/* tcpkeepalive.bpf.c's map, declared alike (libbpf reuses a pinned map
- * only when type, sizes and flags match). */
-struct {
-        __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-        __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
-        __type(key, int);
-        __type(value, struct tka_sk_mark);
-} managed SEC(".maps");
+/* tcpkeepalive.bpf.c's map (bpf/params.h). */
+TKA_MANAGED_MAP managed SEC(".maps");
 
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 extern unsigned int CONFIG_HZ __kconfig __weak;

@@ -110,17 +110,12 @@ struct {
         __type(value, struct tka_bpf_params);
 } params SEC(".maps");
 
-/* The sockets the rule manages: struct tka_sk_mark (bpf/params.h). */
-/* BPF_F_CLONE: an accepted connection starts with its listener's entry
- * (app_set: what the program set on the listener, which the connection
- * inherits in the kernel too; a listener is never established, so its
- * cgroup_id is 0 and sock_ops sets the connection's own). */
-struct {
-        __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-        __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
-        __type(key, int);
-        __type(value, struct tka_sk_mark);
-} managed SEC(".maps");
+/* The sockets the rule manages (bpf/params.h). An accepted connection
+ * starts with its listener's mark (app_set: what the program set on the
+ * listener, which the connection inherits in the kernel too; a listener is
+ * never established, so its cgroup_id is 0 and sock_ops sets the
+ * connection's own). */
+TKA_MANAGED_MAP managed SEC(".maps");
 
 /* The entry of cgrp or of its nearest ancestor that has one; its key in *key. */
 static const struct tka_bpf_params *params_for_cgroup(struct cgroup *cgrp, __u64 *key) {
