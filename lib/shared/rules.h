@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "keepalive-params.h"
+#include "keepalive-paths.h"
 
 enum ka_restart { KA_RESTART_NO, KA_RESTART_TRY };
 
@@ -23,7 +24,24 @@ struct ka_params {
         int restart;             /* enum ka_restart, or -1 */
         int method;              /* enum ka_method, or -1 (preload) */
         char **extra_preload;    /* NULL-terminated; the unit's own preloads, kept */
+        /* PathIdleTimeoutSec=: the path's idle timeout the timing is derived
+         * from (ka_path_timing); -1 unset. An overlay derives the four
+         * values from it first, then takes the layer's explicit ones. */
+        int path_idle_timeout_sec;
+        /* Filled by ka_unit_params only: the path rules that reach the unit
+         * (file name order, each with its resolved values), their files'
+         * names, and whether only path rules reach it (a connection none
+         * covers gets nothing). */
+        struct ka_path *paths;
+        char **path_rules;
+        size_t n_paths;
+        bool paths_only;
 };
+
+/* The timing derived from a path's idle timeout (keepalived.d(5),
+ * "PathIdleTimeoutSec="): 0, or -ERANGE when it is too short (< 5 s) to
+ * derive from. */
+int ka_path_timing(unsigned timeout_sec, int *idle, int *interval, int *count, int64_t *user_timeout_ms);
 
 enum ka_diag_level { KA_DIAG_WARNING, KA_DIAG_ERROR };
 
@@ -42,6 +60,10 @@ struct ka_rule {
         char *name;  /* its file name, e.g. "crm.ini" */
         char **units; /* normalized unit names and globs */
         struct ka_params params;
+        /* Destination=, Port=, LocalPort=: a path rule, which covers only
+         * the connections it matches (its values unset here); NULL: the
+         * rule covers every connection of its units. */
+        struct ka_path *match;
 };
 
 /* One Unit= pattern of one rule, for matching without trying every pattern. */
@@ -114,6 +136,16 @@ const struct ka_rule *ka_ruleset_match(struct ka_ruleset *rs, const char *unit,
  */
 const struct ka_rule *ka_ruleset_match_names(struct ka_ruleset *rs, const char *const *names,
                                              const struct ka_rule **ret_overridden);
+
+/*
+ * The path rules (rules with a Destination=, Port= or LocalPort=) that
+ * match any of names, in file name order, at most max into ret; returns
+ * how many match in all (more than max: the earliest are left out).
+ * ka_ruleset_match and ka_ruleset_match_names consider the other rules
+ * only.
+ */
+size_t ka_ruleset_match_paths(struct ka_ruleset *rs, const char *const *names, const struct ka_rule **ret,
+                              size_t max);
 
 /*
  * Does this Unit= entry (a name or a glob) reach the unit? The one test the
