@@ -72,6 +72,15 @@ static void put_bpf(FILE *f, enum ka_method method, const struct ka_params *p, c
                 fputs(" --mode=force", f);
         if (p->direction == KA_DIRECTION_INBOUND || p->direction == KA_DIRECTION_OUTBOUND)
                 fprintf(f, " --direction=%s", ka_direction_to_string(p->direction));
+        /* The text of a path rule is ours (ka_path_format of parsed
+         * values): addresses, numbers, ',', ';', '!', ':', '/', '=' only. */
+        for (size_t i = 0; i < p->n_paths && i < KA_PATHS_MAX; i++) {
+                char text[KA_PATH_TEXT_MAX];
+                ka_path_format(&p->paths[i], text, sizeof(text));
+                fprintf(f, " --path=%s", text);
+        }
+        if (p->paths_only)
+                fputs(" --unmatched=off", f);
         fputs("\nExecStopPost=-+", f);
         put_command_path(f, setup->bpf_helper);
         fputs(" detach --unit=%n\n", f);
@@ -148,6 +157,14 @@ char *ka_dropin_render(const char *unit, const struct ka_params *p, const char *
                         put_env(f, KA_ENV_MODE, ka_mode_to_string(p->mode));
                 if (p->direction >= 0)
                         put_env(f, KA_ENV_DIRECTION, ka_direction_to_string(p->direction));
+                for (size_t i = 0; i < p->n_paths && i < KA_PATHS_MAX; i++) {
+                        char name[sizeof(KA_ENV_PATH_PREFIX) + 8], path[KA_PATH_TEXT_MAX];
+                        snprintf(name, sizeof(name), KA_ENV_PATH_PREFIX "%zu", i + 1);
+                        ka_path_format(&p->paths[i], path, sizeof(path));
+                        put_env(f, name, path);
+                }
+                if (p->paths_only)
+                        put_env(f, KA_ENV_UNMATCHED, "off");
                 if (method != KA_METHOD_PRELOAD)
                         put_env(f, KA_ENV_METHOD, ka_method_to_string(method));
                 if (bpf)

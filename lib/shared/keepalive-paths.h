@@ -365,12 +365,18 @@ static inline void ka_path_format(const struct ka_path *p, char *buf, size_t siz
                 }
                 sep = ";";
         }
-        if (p->idle > 0)
-                KA_PATH_PUT("%sidle=%d", sep, p->idle), sep = ";";
-        if (p->interval > 0)
-                KA_PATH_PUT("%sinterval=%d", sep, p->interval), sep = ";";
-        if (p->count > 0)
-                KA_PATH_PUT("%scount=%d", sep, p->count), sep = ";";
+        if (p->idle > 0) {
+                KA_PATH_PUT("%sidle=%d", sep, p->idle);
+                sep = ";";
+        }
+        if (p->interval > 0) {
+                KA_PATH_PUT("%sinterval=%d", sep, p->interval);
+                sep = ";";
+        }
+        if (p->count > 0) {
+                KA_PATH_PUT("%scount=%d", sep, p->count);
+                sep = ";";
+        }
         if (p->user_timeout >= 0)
                 KA_PATH_PUT("%suser_timeout=%d", sep, p->user_timeout);
 #undef KA_PATH_PUT

@@ -53,16 +53,53 @@ const char *const ka_rule_dirs[] = {
 void ka_params_init(struct ka_params *p) {
         *p = (struct ka_params) {
                 .idle_sec = -1, .interval_sec = -1, .count = -1, .user_timeout_ms = -1,
-                .mode = -1, .direction = -1, .restart = -1, .method = -1,
+                .mode = -1, .direction = -1, .restart = -1, .method = -1, .path_idle_timeout_sec = -1,
         };
 }
 
 void ka_params_done(struct ka_params *p) {
         strv_free(p->extra_preload);
+        free(p->paths);
+        strv_free(p->path_rules);
         ka_params_init(p);
 }
 
+/*
+ * The path's idle timeout T is the one number an admin knows (the NAT's,
+ * the load balancer's). Probes every 10 s (T/12, at least 1 s, below 120 s),
+ * 3 of them; the first after idle = T - probing - 5% of T (at least 1 s),
+ * rounded down to 10 s from 100 s on. So the path sees a packet before it
+ * forgets the connection (idle < T), and a dead peer is found at idle +
+ * interval x count, before T: the connection is closed before the path
+ * would have dropped it silently. TCP_USER_TIMEOUT ends there too, so
+ * unacknowledged data gives up no later than the probes do.
+ */
+int ka_path_timing(unsigned timeout_sec, int *idle, int *interval, int *count, int64_t *user_timeout_ms) {
+        unsigned iv, probing, margin, id;
+
+        if (timeout_sec < KA_PATH_TIMEOUT_MIN)
+                return -ERANGE;
+        iv = timeout_sec >= 120 ? 10 : timeout_sec / 12 ? timeout_sec / 12 : 1;
+        probing = iv * 3;
+        margin = timeout_sec / 20 ? timeout_sec / 20 : 1;
+        id = timeout_sec > probing + margin ? timeout_sec - probing - margin : 1;
+        if (id >= 100)
+                id -= id % 10;
+        if (id > KA_IDLE_MAX)
+                id = KA_IDLE_MAX;
+        *idle = (int) id;
+        *interval = (int) iv;
+        *count = 3;
+        *user_timeout_ms = ((int64_t) id + probing) * 1000;
+        return 0;
+}
+
 int ka_params_overlay(struct ka_params *a, const struct ka_params *b) {
+        if (b->path_idle_timeout_sec >= 0) {
+                a->path_idle_timeout_sec = b->path_idle_timeout_sec;
+                (void) ka_path_timing((unsigned) b->path_idle_timeout_sec, &a->idle_sec, &a->interval_sec, &a->count,
+                                      &a->user_timeout_ms);
+        }
         if (b->idle_sec >= 0) a->idle_sec = b->idle_sec;
         if (b->interval_sec >= 0) a->interval_sec = b->interval_sec;
         if (b->count >= 0) a->count = b->count;
@@ -71,6 +108,13 @@ int ka_params_overlay(struct ka_params *a, const struct ka_params *b) {
         if (b->direction >= 0) a->direction = b->direction;
         if (b->restart >= 0) a->restart = b->restart;
         if (b->method >= 0) a->method = b->method;
+        /* The derived user timeout ends where the layer's probing ends,
+         * explicit IdleSec=, IntervalSec= or Count= included. */
+        if (b->path_idle_timeout_sec >= 0 && b->user_timeout_ms < 0 && a->idle_sec > 0 && a->interval_sec > 0 &&
+            a->count > 0) {
+                int64_t ms = ((int64_t) a->idle_sec + (int64_t) a->interval_sec * a->count) * 1000;
+                a->user_timeout_ms = ms > (int64_t) KA_USER_TIMEOUT_MAX ? (int64_t) KA_USER_TIMEOUT_MAX : ms;
+        }
         if (b->extra_preload) {
                 char **copy = strv_copy(b->extra_preload);
                 if (!copy)
@@ -90,6 +134,7 @@ static void rule_done(struct ka_rule *r) {
         free(r->path);
         free(r->name);
         strv_free(r->units);
+        free(r->match);
         ka_params_done(&r->params);
 }
 
@@ -287,13 +332,14 @@ static bool seen_before(struct parser *p, const char *section, const char *key) 
 }
 
 /* Seconds-valued key: a systemd time span, whole seconds, in [1, max]. */
-static int parse_seconds(struct parser *p, const char *kv, const char *value, unsigned max, int *ret) {
+static int parse_seconds_in(struct parser *p, const char *kv, const char *value, const char *range, unsigned max,
+                            int *ret) {
         uint64_t usec;
         int r = timespan_parse(value, &usec);
         if (r == -ERANGE) {
                 /* A span beyond 64 bits of microseconds is a time span, just
                  * far too long. */
-                P_ERROR(p, kv, "out of the kernel's range 1s..%us", max);
+                P_ERROR(p, kv, "out of %s 1s..%us", range, max);
                 return r;
         }
         if (r < 0) {
@@ -311,11 +357,15 @@ static int parse_seconds(struct parser *p, const char *kv, const char *value, un
                 usec = rounded;
         }
         if (usec < USEC_PER_SEC || usec / USEC_PER_SEC > max) {
-                P_ERROR(p, kv, "out of the kernel's range 1s..%us", max);
+                P_ERROR(p, kv, "out of %s 1s..%us", range, max);
                 return -ERANGE;
         }
         *ret = (int) (usec / USEC_PER_SEC);
         return 0;
+}
+
+static int parse_seconds(struct parser *p, const char *kv, const char *value, unsigned max, int *ret) {
+        return parse_seconds_in(p, kv, value, "the kernel's range", max, ret);
 }
 
 /* False only when the library is known to be missing: a path with ld.so's
@@ -388,6 +438,75 @@ static int parse_units(struct parser *p, const char *kv, const char *value) {
         return 0;
 }
 
+static struct ka_path *rule_match(struct parser *p) {
+        if (!p->rule.match) {
+                p->rule.match = calloc(1, sizeof(*p->rule.match));
+                if (p->rule.match)
+                        p->rule.match->idle = p->rule.match->interval = p->rule.match->count =
+                                p->rule.match->user_timeout = -1;
+        }
+        return p->rule.match;
+}
+
+/* Destination= (addresses and prefixes, '!' to exclude), Port= and
+ * LocalPort= (numbers and ranges): blank-separated lists; lines add up.
+ * Returns -ENOMEM or 0 (errors are diags). */
+static int parse_path_list(struct parser *p, const char *kv, const char *key, const char *value) {
+        struct ka_path *m = rule_match(p);
+        bool dst = strcmp(key, "Destination") == 0, local = strcmp(key, "LocalPort") == 0, any = false;
+
+        if (!m)
+                return -ENOMEM;
+        for (const char *t = value; *t;) {
+                size_t n = strcspn(t, " \t");
+                int r;
+                if (n == 0) {
+                        t++;
+                        continue;
+                }
+                any = true;
+                if (dst) {
+                        struct ka_prefix pf;
+                        r = ka_prefix_parse(t, n, true, &pf);
+                        if (r == -EDOM) {
+                                char net[INET6_ADDRSTRLEN];
+                                for (unsigned bit = pf.len; bit < (pf.family == AF_INET ? 32U : 128U); bit++)
+                                        pf.addr[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+                                inet_ntop(pf.family, pf.addr, net, sizeof(net));
+                                P_ERROR(p, kv, "'%.*s' has bits set after its /%u prefix (did you mean %s%s/%u?)", (int) n,
+                                        t, pf.len, pf.exclude ? "!" : "", net, pf.len);
+                        } else if (r == -ERANGE)
+                                P_ERROR(p, kv, "'%.*s': the prefix length is out of range (0..32 for IPv4, 0..128 for IPv6)",
+                                        (int) n, t);
+                        else if (r < 0)
+                                P_ERROR(p, kv, "'%.*s' is not an IPv4 or IPv6 address or prefix "
+                                               "(examples: 10.0.0.0/8, 2001:db8::/32, 192.0.2.7, !10.1.0.0/16)",
+                                        (int) n, t);
+                        else if (m->n_destinations >= KA_PATH_DESTINATIONS_MAX) {
+                                P_ERROR(p, kv, "more than %d destinations in one rule", KA_PATH_DESTINATIONS_MAX);
+                                return 0;
+                        } else
+                                m->destinations[m->n_destinations++] = pf;
+                } else {
+                        struct ka_port_range pr;
+                        uint8_t *count = local ? &m->n_local_ports : &m->n_ports;
+                        r = ka_port_range_parse(t, n, &pr);
+                        if (r < 0)
+                                P_ERROR(p, kv, "'%.*s' is not a port (1..65535) or a range of them (6000-6010, first <= last)",
+                                        (int) n, t);
+                        else if (*count >= KA_PATH_PORTS_MAX) {
+                                P_ERROR(p, kv, "more than %d ports or ranges in one rule's %s=", KA_PATH_PORTS_MAX, key);
+                                return 0;
+                        } else
+                                (local ? m->local_ports : m->ports)[(*count)++] = pr;
+                }
+                t += n;
+        }
+        if (!any)
+                P_ERROR(p, kv, "empty %s= list", key);
+        return 0;
+}
+
 static int handle_key(void *userdata, const char *section, const char *key, const char *value) {
         struct parser *p = userdata;
         struct ka_params *pr = &p->rule.params;
@@ -408,15 +527,17 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
                         p->has_match = true;
                         return parse_units(p, kv, value) == -ENOMEM ? 0 : 1;
                 }
-                P_ERROR(p, kv, "unknown key in [Match] (known: Unit)");
+                if (strcmp(key, "Destination") == 0 || strcmp(key, "Port") == 0 || strcmp(key, "LocalPort") == 0)
+                        return parse_path_list(p, kv, key, value) == -ENOMEM ? 0 : 1;
+                P_ERROR(p, kv, "unknown key in [Match] (known: Unit, Destination, Port, LocalPort)");
                 return 1;
         }
         if (strcmp(section, "KeepAlive") == 0) {
                 if (strcmp(key, "IdleSec") && strcmp(key, "IntervalSec") && strcmp(key, "Count") &&
                     strcmp(key, "UserTimeoutSec") && strcmp(key, "Mode") && strcmp(key, "Direction") &&
-                    strcmp(key, "Method")) {
+                    strcmp(key, "Method") && strcmp(key, "PathIdleTimeoutSec")) {
                         P_ERROR(p, kv, "unknown key in [KeepAlive] (known: IdleSec, IntervalSec, Count, "
-                                       "UserTimeoutSec, Mode, Direction, Method)");
+                                       "UserTimeoutSec, PathIdleTimeoutSec, Mode, Direction, Method)");
                         return 1;
                 }
                 if (seen_before(p, section, key)) {
@@ -427,7 +548,17 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
                         (void) parse_seconds(p, kv, value, KA_IDLE_MAX, &pr->idle_sec);
                 else if (strcmp(key, "IntervalSec") == 0)
                         (void) parse_seconds(p, kv, value, KA_INTERVAL_MAX, &pr->interval_sec);
-                else if (strcmp(key, "Count") == 0) {
+                else if (strcmp(key, "PathIdleTimeoutSec") == 0) {
+                        int t;
+                        if (parse_seconds_in(p, kv, value, "the range", KA_PATH_TIMEOUT_MAX, &t) == 0) {
+                                if ((unsigned) t < KA_PATH_TIMEOUT_MIN)
+                                        P_ERROR(p, kv, "a path that forgets connections idle for less than %us "
+                                                       "cannot be kept open by keepalive (want %us..%us)",
+                                                KA_PATH_TIMEOUT_MIN, KA_PATH_TIMEOUT_MIN, KA_PATH_TIMEOUT_MAX);
+                                else
+                                        pr->path_idle_timeout_sec = t;
+                        }
+                } else if (strcmp(key, "Count") == 0) {
                         if (ka_parse_uint(value, 1, KA_COUNT_MAX, &n) < 0)
                                 P_ERROR(p, kv, "want a number of probes in the kernel's range 1..%u", KA_COUNT_MAX);
                         else
@@ -522,7 +653,32 @@ static int check_trust(struct ka_ruleset *rs, const char *path, const struct sta
         return 0;
 }
 
+/* A path rule sets the timing of its connections; what applies to the
+ * unit as a whole (the library in its processes, force, direction, the
+ * backend, restarts) stays with the unit's own rule. */
+static void check_path_rule(struct parser *p) {
+        const struct ka_params *pr = &p->rule.params;
+        const char *unit_wide = pr->mode >= 0          ? "Mode="
+                                : pr->direction >= 0   ? "Direction="
+                                : pr->method >= 0      ? "Method="
+                                : pr->restart >= 0     ? "Restart="
+                                : pr->extra_preload    ? "ExtraPreload="
+                                                       : NULL;
+        if (!p->rule.match || !unit_wide)
+                return;
+        diag(p->rs, KA_DIAG_ERROR, p->path, 0, NULL,
+             "%s applies to every connection of a unit, but this rule has Destination=, Port= or LocalPort= "
+             "and sets the timing of its path only: set %s in a rule without them, or in " KA_DEFAULTS_FILE,
+             unit_wide, unit_wide);
+        p->errors++;
+}
+
 static void warn_semantics(struct parser *p, const struct ka_params *pr) {
+        if (pr->path_idle_timeout_sec > 0 && pr->idle_sec >= pr->path_idle_timeout_sec)
+                diag(p->rs, KA_DIAG_WARNING, p->path, 0, NULL,
+                     "IdleSec=%ds is not below PathIdleTimeoutSec=%ds: the path forgets an idle connection before "
+                     "keepalive sends its first probe",
+                     pr->idle_sec, pr->path_idle_timeout_sec);
         /* tcp(7): TCP_USER_TIMEOUT overrides keepalive for deciding when to
          * give up, so a shorter one cuts the probing short. */
         if (pr->user_timeout_ms > 0 && pr->idle_sec > 0 && pr->interval_sec > 0 && pr->count > 0) {
@@ -595,6 +751,7 @@ static int load_file(struct ka_ruleset *rs, int path_fd, const char *path, const
                 p.errors++;
         }
         strv_free(p.seen);
+        check_path_rule(&p);
         if (p.errors > 0) {
                 r = -EINVAL;
                 goto broken;
@@ -844,7 +1001,7 @@ static int build_index(struct ka_ruleset *rs) {
                 return -ENOMEM;
         rs->n_patterns = 0;
         for (size_t i = 0; i < rs->n_rules; i++)
-                for (char **g = rs->rules[i].units; g && *g; g++)
+                for (char **g = rs->rules[i].units; g && *g && !rs->rules[i].match; g++)
                         rs->patterns[rs->n_patterns++] = (struct ka_pattern) {
                                 .text = *g, .prefix_len = strcspn(*g, "*?["), .rule = i,
                         };
@@ -921,4 +1078,32 @@ const struct ka_rule *ka_ruleset_match_names(struct ka_ruleset *rs, const char *
         if (ret_overridden)
                 *ret_overridden = second == SIZE_MAX ? NULL : &rs->rules[second];
         return best == SIZE_MAX ? NULL : &rs->rules[best];
+}
+
+size_t ka_ruleset_match_paths(struct ka_ruleset *rs, const char *const *names, const struct ka_rule **ret,
+                              size_t max) {
+        size_t n = 0;
+
+        for (size_t i = 0; names[i]; i++)
+                if (unit_name_is_own(names[i]))
+                        return 0;
+        /* Few path rules per host: each is tried, in file name order. */
+        for (size_t r = 0; r < rs->n_rules; r++) {
+                bool hit = false;
+                if (!rs->rules[r].match)
+                        continue;
+                for (char **g = rs->rules[r].units; g && *g && !hit; g++)
+                        for (size_t i = 0; names[i] && !hit; i++)
+                                hit = ka_unit_matches(*g, names[i]);
+                if (!hit)
+                        continue;
+                /* Past max, the earliest give way: the file that sorts
+                 * last wins, as between unit rules. */
+                if (n >= max && max > 0)
+                        memmove(ret, ret + 1, (max - 1) * sizeof(*ret));
+                if (max > 0)
+                        ret[n < max ? n : max - 1] = &rs->rules[r];
+                n++;
+        }
+        return n;
 }

@@ -41,6 +41,8 @@ struct ka_params {
 /* The timing derived from a path's idle timeout (keepalived.d(5),
  * "PathIdleTimeoutSec="): 0, or -ERANGE when it is too short (< 5 s) to
  * derive from. */
+#define KA_PATH_TIMEOUT_MIN 5U
+#define KA_PATH_TIMEOUT_MAX 864000U /* 10 days: the idle then is the kernel's maximum anyway */
 int ka_path_timing(unsigned timeout_sec, int *idle, int *interval, int *count, int64_t *user_timeout_ms);
 
 enum ka_diag_level { KA_DIAG_WARNING, KA_DIAG_ERROR };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,24 +115,60 @@ void ka_units_reached(struct ka_ruleset *rs, const struct unit_aliases *aliases,
         ka_units_canonical(aliases, enabled);
 }
 
+/* A path rule's values: the defaults, overlaid by the path rule's own. */
+static int path_values(struct ka_ruleset *rs, const struct ka_rule *rule, struct ka_path *ret) {
+        struct ka_params v;
+
+        ka_params_init(&v);
+        if (ka_params_overlay(&v, &rs->defaults) < 0 || ka_params_overlay(&v, &rule->params) < 0) {
+                ka_params_done(&v);
+                return -ENOMEM;
+        }
+        *ret = *rule->match;
+        ret->idle = v.idle_sec > 0 ? v.idle_sec : -1;
+        ret->interval = v.interval_sec > 0 ? v.interval_sec : -1;
+        ret->count = v.count > 0 ? v.count : -1;
+        ret->user_timeout = v.user_timeout_ms >= 0 && v.user_timeout_ms <= (int64_t) KA_USER_TIMEOUT_MAX
+                                    ? (int) v.user_timeout_ms
+                                    : -1;
+        ka_params_done(&v);
+        return 0;
+}
+
 int ka_unit_params(struct ka_ruleset *rs, const struct unit_aliases *aliases, char **enabled, const char *unit,
                    struct ka_params *ret, const struct ka_rule **ret_rule, const struct ka_rule **ret_overridden) {
         char **names = aliases ? unit_aliases_names(aliases, unit) : NULL;
         const char *one[] = { unit, NULL };
-        const struct ka_rule *overridden = NULL,
-                             *rule = ka_ruleset_match_names(rs, names ? (const char *const *) names : one, &overridden);
+        const char *const *all = names ? (const char *const *) names : one;
+        const struct ka_rule *overridden = NULL, *rule = ka_ruleset_match_names(rs, all, &overridden),
+                             *paths[KA_PATHS_MAX];
+        size_t n_paths = ka_ruleset_match_paths(rs, all, paths, KA_PATHS_MAX);
         bool is_enabled = enabled && strv_contains_sorted(enabled, unit);
 
         strv_free(names);
-        *ret_rule = rule;
+        if (n_paths > KA_PATHS_MAX)
+                n_paths = KA_PATHS_MAX;
+        *ret_rule = rule ? rule : n_paths ? paths[n_paths - 1] : NULL;
         if (ret_overridden)
                 *ret_overridden = overridden;
-        if (!rule && !is_enabled)
+        if (!rule && !is_enabled && n_paths == 0)
                 return 0;
         ka_params_init(ret);
-        if (ka_params_overlay(ret, &rs->defaults) < 0 || (rule && ka_params_overlay(ret, &rule->params) < 0)) {
-                ka_params_done(ret);
-                return -ENOMEM;
+        if (ka_params_overlay(ret, &rs->defaults) < 0 || (rule && ka_params_overlay(ret, &rule->params) < 0))
+                goto oom;
+        if (n_paths > 0) {
+                ret->paths = calloc(n_paths, sizeof(*ret->paths));
+                if (!ret->paths)
+                        goto oom;
+                for (size_t i = 0; i < n_paths; i++)
+                        if (path_values(rs, paths[i], &ret->paths[i]) < 0 ||
+                            strv_push_dup(&ret->path_rules, paths[i]->name) < 0)
+                                goto oom;
+                ret->n_paths = n_paths;
+                ret->paths_only = !rule && !is_enabled;
         }
         return 1;
+oom:
+        ka_params_done(ret);
+        return -ENOMEM;
 }
