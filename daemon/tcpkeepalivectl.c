@@ -80,25 +80,109 @@ static void help(void) {
         printf(".\nSee tcpkeepalivectl(1), keepalived.d(5).\n");
 }
 
+static void print_timing(int idle, int interval, int count, int64_t user_timeout_ms) {
+        printf("idle=");
+        idle > 0 ? printf("%ds", idle) : printf("kernel");
+        printf(" interval=");
+        interval > 0 ? printf("%ds", interval) : printf("kernel");
+        printf(" count=");
+        count > 0 ? printf("%d", count) : printf("kernel");
+        if (user_timeout_ms > 0)
+                printf(" user-timeout=%lldms", (long long) user_timeout_ms);
+}
+
 static void print_params(const struct ka_params *p) {
         if (p->mode == KA_MODE_OFF) {
                 printf("keepalive off");
                 return;
         }
-        printf("idle=");
-        p->idle_sec > 0 ? printf("%ds", p->idle_sec) : printf("kernel");
-        printf(" interval=");
-        p->interval_sec > 0 ? printf("%ds", p->interval_sec) : printf("kernel");
-        printf(" count=");
-        p->count > 0 ? printf("%d", p->count) : printf("kernel");
-        if (p->user_timeout_ms > 0)
-                printf(" user-timeout=%lldms", (long long) p->user_timeout_ms);
+        print_timing(p->idle_sec, p->interval_sec, p->count, p->user_timeout_ms);
         printf(" mode=%s direction=%s", p->mode >= 0 ? ka_mode_to_string(p->mode) : "default",
                p->direction >= 0 ? ka_direction_to_string(p->direction) : "both");
         if (p->restart == KA_RESTART_TRY)
                 printf(" restart=try");
         for (char **l = p->extra_preload; l && *l; l++)
                 printf(" +preload=%s", *l);
+}
+
+/* "to 10.0.0.0/8 !10.1.0.0/16, port 5432, local port 443" */
+static void print_path_match(const struct ka_path *m) {
+        const char *sep = "";
+        if (m->n_destinations) {
+                printf("to");
+                for (unsigned i = 0; i < m->n_destinations; i++) {
+                        char a[INET6_ADDRSTRLEN];
+                        const struct ka_prefix *d = &m->destinations[i];
+                        inet_ntop(d->family, d->addr, a, sizeof(a));
+                        printf(" %s%s/%u", d->exclude ? "!" : "", a, d->len);
+                }
+                sep = ", ";
+        }
+        for (int k = 0; k < 2; k++) {
+                const struct ka_port_range *r = k ? m->local_ports : m->ports;
+                unsigned n = k ? m->n_local_ports : m->n_ports;
+                if (!n)
+                        continue;
+                printf("%s%s", sep, k ? "local port" : "port");
+                for (unsigned i = 0; i < n; i++)
+                        r[i].first == r[i].last ? printf(" %u", r[i].first) : printf(" %u-%u", r[i].first, r[i].last);
+                sep = ", ";
+        }
+}
+
+/* What the timing does on a path that forgets idle connections after
+ * timeout_sec (keepalived.d(5), PathIdleTimeoutSec=). */
+static void print_path_verdict(const struct ka_params *p) {
+        int t = p->path_idle_timeout_sec;
+        long long found;
+
+        if (t <= 0 || p->mode == KA_MODE_OFF)
+                return;
+        printf("    PathIdleTimeoutSec=%ds: ", t);
+        if (p->idle_sec <= 0 || p->interval_sec <= 0 || p->count <= 0) {
+                printf("the kernel's defaults are not known here: set IdleSec=, IntervalSec= and Count=\n");
+                return;
+        }
+        found = (long long) p->idle_sec + (long long) p->interval_sec * p->count;
+        if (p->user_timeout_ms > 0 && p->user_timeout_ms / 1000 < found)
+                found = p->user_timeout_ms / 1000;
+        printf("idle %d s, interval %d s, count %d: ", p->idle_sec, p->interval_sec, p->count);
+        if (p->idle_sec >= t)
+                printf("the path forgets an idle connection at %d s, before the first probe at %d s\n", t, p->idle_sec);
+        else
+                printf("the path's %d s is never reached; a dead peer is found within %lld s\n", t, found);
+}
+
+/* Per unit that path rules reach: which rule applies to which path, as
+ * the generator writes it into the unit's drop-in. */
+static void print_unit_paths(struct ka_ruleset *rs, const struct unit_aliases *aliases, char **units,
+                             char **enabled) {
+        for (char **u = units; u && *u; u++) {
+                const struct ka_rule *rule = NULL;
+                struct ka_params p;
+                if (ka_unit_params(rs, aliases, enabled, *u, &p, &rule, NULL) <= 0)
+                        continue;
+                if (p.n_paths > 0) {
+                        printf("%s: connections by path (the most specific match wins):\n", *u);
+                        for (size_t i = p.n_paths; i-- > 0;) {
+                                const struct ka_path *m = &p.paths[i];
+                                printf("    ");
+                                print_path_match(m);
+                                printf(": %s (", p.path_rules[i]);
+                                print_timing(m->idle, m->interval, m->count, m->user_timeout);
+                                printf(")\n");
+                        }
+                        printf("    every other connection: ");
+                        if (p.paths_only)
+                                printf("no keepalive (no rule without Destination=, Port= or LocalPort= reaches it)\n");
+                        else {
+                                printf("%s (", rule ? rule->name : "systemctl enable");
+                                print_timing(p.idle_sec, p.interval_sec, p.count, p.user_timeout_ms);
+                                printf(")\n");
+                        }
+                }
+                ka_params_done(&p);
+        }
 }
 
 /* The rule the generator applies to the unit name is (or is an alias of):
@@ -132,7 +216,7 @@ static void print_reach(struct ka_ruleset *rs, const struct unit_aliases *aliase
                                 printf(" %s (alias of %s)", matched, *u);
                         else
                                 printf(" %s", *u);
-                        if ((w = winner(rs, aliases, *u)) != rule)
+                        if (!rule->match && (w = winner(rs, aliases, *u)) != rule)
                                 printf(" (overridden by %s)", w ? w->name : "?");
                         any = true;
                 }
@@ -188,11 +272,19 @@ static int cmd_verify(const char *root, char **files, int n) {
                 (void) ka_params_overlay(&eff, &rs.defaults);
                 (void) ka_params_overlay(&eff, &rs.rules[i].params);
                 printf("%s: ok: ", rs.rules[i].path);
-                print_params(&eff);
+                if (rs.rules[i].match) {
+                        printf("path ");
+                        print_path_match(rs.rules[i].match);
+                        printf(": ");
+                        print_timing(eff.idle_sec, eff.interval_sec, eff.count, eff.user_timeout_ms);
+                } else
+                        print_params(&eff);
                 printf("\n");
+                print_path_verdict(&eff);
                 ka_params_done(&eff);
                 print_reach(&rs, &aliases, &rs.rules[i], units);
         }
+        print_unit_paths(&rs, &aliases, units, enabled);
         for (char **m = rs.masked; m && *m; m++)
                 printf("%s: masked\n", *m);
         for (char **b = rs.broken; b && *b; b++)
