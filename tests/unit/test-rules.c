@@ -831,6 +831,48 @@ static void test_aliases(void) {
         unit_aliases_done(&a);
 }
 
+/* The key table's own diagnostics, to the byte: every section's "known:"
+ * list, the sections a rule file and defaults.conf may have, keys set
+ * twice, keys that may repeat. */
+static void test_key_diagnostics(void) {
+        struct ka_ruleset rs;
+        const struct ka_diag *d;
+        const char *dirs[] = { "/keys", NULL };
+
+        mkdirs("/keys");
+        write_file("/keys/10-keys.ini", "Early=1\n"                                     /* 1 */
+                                        "[Match]\nUnit=a\nUnit=b\nBogus=1\n"            /* 2-5 */
+                                        "[KeepAlive]\nIdleSec=5\nIdleSec=6\nBogus=2\n"  /* 6-9 */
+                                        "[Service]\nRestart=no\nRestart=try\nBogus=3\n" /* 10-13 */
+                                        "ExtraPreload=/a.so\nExtraPreload=/b.so\n"       /* 14-15 */
+                                        "[Nope]\nX=1\n");                               /* 16-17 */
+        write_file("/keys/defaults.conf", "[Match]\nUnit=a\n");
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        d = find_diag(&rs, "10-keys.ini", 1);
+        CHECK_STR(d ? d->message : NULL, "key outside any section");
+        CHECK(!find_diag(&rs, "10-keys.ini", 4));
+        d = find_diag(&rs, "10-keys.ini", 5);
+        CHECK_STR(d ? d->message : NULL, "unknown key in [Match] (known: Unit, Destination, Port, LocalPort)");
+        CHECK(!find_diag(&rs, "10-keys.ini", 7));
+        d = find_diag(&rs, "10-keys.ini", 8);
+        CHECK_STR(d ? d->message : NULL, "IdleSec= is set twice in [KeepAlive]");
+        d = find_diag(&rs, "10-keys.ini", 9);
+        CHECK_STR(d ? d->message : NULL, "unknown key in [KeepAlive] (known: IdleSec, IntervalSec, Count, "
+                                         "UserTimeoutSec, PathIdleTimeoutSec, Mode, Direction, Method)");
+        d = find_diag(&rs, "10-keys.ini", 12);
+        CHECK_STR(d ? d->message : NULL, "Restart= is set twice in [Service]");
+        d = find_diag(&rs, "10-keys.ini", 13);
+        CHECK_STR(d ? d->message : NULL, "unknown key in [Service] (known: Restart, ExtraPreload)");
+        d = find_diag(&rs, "10-keys.ini", 15);
+        CHECK(!d || !strstr(d->message, "twice"));
+        d = find_diag(&rs, "10-keys.ini", 17);
+        CHECK_STR(d ? d->message : NULL, "unknown section [Nope] (known: Match, KeepAlive, Service)");
+        d = find_diag(&rs, "defaults.conf", 2);
+        CHECK_STR(d ? d->message : NULL, "unknown section [Match] (known: KeepAlive, Service)");
+        ka_ruleset_done(&rs);
+}
+
 int main(void) {
         char cmd[64];
 
@@ -849,6 +891,7 @@ int main(void) {
         test_spans_rounded();
         test_rule_dirs();
         test_aliases();
+        test_key_diagnostics();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);
