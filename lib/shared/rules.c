@@ -507,12 +507,199 @@ static int parse_path_list(struct parser *p, const char *kv, const char *key, co
         return 0;
 }
 
+/* ---- the keys ------------------------------------------------------------- */
+
+/* One key's parser: the value into the rule, problems as diags. Returns
+ * -ENOMEM (the file is given up) or 0. */
+typedef int key_parser(struct parser *p, const char *kv, const char *key, const char *value);
+
+static int key_unit(struct parser *p, const char *kv, const char *key, const char *value) {
+        (void) key;
+        p->has_match = true;
+        return parse_units(p, kv, value) == -ENOMEM ? -ENOMEM : 0;
+}
+
+static int key_path_list(struct parser *p, const char *kv, const char *key, const char *value) {
+        return parse_path_list(p, kv, key, value) == -ENOMEM ? -ENOMEM : 0;
+}
+
+static int key_idle(struct parser *p, const char *kv, const char *key, const char *value) {
+        (void) key;
+        (void) parse_seconds(p, kv, value, KA_IDLE_MAX, &p->rule.params.idle_sec);
+        return 0;
+}
+
+static int key_interval(struct parser *p, const char *kv, const char *key, const char *value) {
+        (void) key;
+        (void) parse_seconds(p, kv, value, KA_INTERVAL_MAX, &p->rule.params.interval_sec);
+        return 0;
+}
+
+static int key_count(struct parser *p, const char *kv, const char *key, const char *value) {
+        unsigned n;
+        (void) key;
+        if (ka_parse_uint(value, 1, KA_COUNT_MAX, &n) < 0)
+                P_ERROR(p, kv, "want a number of probes in the kernel's range 1..%u", KA_COUNT_MAX);
+        else
+                p->rule.params.count = (int) n;
+        return 0;
+}
+
+static int key_user_timeout(struct parser *p, const char *kv, const char *key, const char *value) {
+        uint64_t usec;
+        int r = timespan_parse(value, &usec);
+        (void) key;
+        if (r == -ERANGE)
+                P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
+        else if (r < 0)
+                P_ERROR(p, kv, "not a time span (examples: 0, 90s, 500ms, 5min)");
+        else {
+                uint64_t ms = (usec + USEC_PER_MSEC / 2) / USEC_PER_MSEC;
+                if (usec % USEC_PER_MSEC != 0)
+                        P_WARNING(p, kv, "rounded to %llums: the kernel counts this in whole milliseconds",
+                                  (unsigned long long) ms);
+                if (ms > KA_USER_TIMEOUT_MAX)
+                        P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
+                else
+                        p->rule.params.user_timeout_ms = (int64_t) ms;
+        }
+        return 0;
+}
+
+static int key_path_idle_timeout(struct parser *p, const char *kv, const char *key, const char *value) {
+        int t;
+        (void) key;
+        if (parse_seconds_in(p, kv, value, "the range", KA_PATH_TIMEOUT_MAX, &t) == 0) {
+                if ((unsigned) t < KA_PATH_TIMEOUT_MIN)
+                        P_ERROR(p, kv, "a path that forgets connections idle for less than %us "
+                                       "cannot be kept open by keepalive (want %us..%us)",
+                                KA_PATH_TIMEOUT_MIN, KA_PATH_TIMEOUT_MIN, KA_PATH_TIMEOUT_MAX);
+                else
+                        p->rule.params.path_idle_timeout_sec = t;
+        }
+        return 0;
+}
+
+static int key_mode(struct parser *p, const char *kv, const char *key, const char *value) {
+        enum ka_mode m;
+        (void) key;
+        if (ka_parse_mode(value, &m) < 0)
+                P_ERROR(p, kv, "want default, force or off");
+        else
+                p->rule.params.mode = m;
+        return 0;
+}
+
+static int key_direction(struct parser *p, const char *kv, const char *key, const char *value) {
+        enum ka_direction d;
+        (void) key;
+        if (ka_parse_direction(value, &d) < 0)
+                P_ERROR(p, kv, "want both, inbound or outbound");
+        else
+                p->rule.params.direction = d;
+        return 0;
+}
+
+static int key_method(struct parser *p, const char *kv, const char *key, const char *value) {
+        enum ka_method m;
+        (void) key;
+        if (ka_parse_method(value, &m) < 0)
+                P_ERROR(p, kv, "want auto, preload or bpf");
+        else
+                p->rule.params.method = m;
+        return 0;
+}
+
+static int key_restart(struct parser *p, const char *kv, const char *key, const char *value) {
+        (void) key;
+        if (strcmp(value, "no") == 0)
+                p->rule.params.restart = KA_RESTART_NO;
+        else if (strcmp(value, "try") == 0)
+                p->rule.params.restart = KA_RESTART_TRY;
+        else
+                P_ERROR(p, kv, "want no or try");
+        return 0;
+}
+
+static int key_extra_preload(struct parser *p, const char *kv, const char *key, const char *value) {
+        (void) key;
+        return parse_preload_list(p, kv, value, &p->rule.params.extra_preload) == -ENOMEM ? -ENOMEM : 0;
+}
+
+/* The sections, in the order "known:" lists them; [Match] only in a rule
+ * file (defaults.conf applies to every rule). */
+static const struct section_def {
+        const char *name;
+        bool rule_only;
+} sections[] = {
+        { "Match", true },
+        { "KeepAlive", false },
+        { "Service", false },
+};
+
+/* Every key: what parses it and whether it may repeat (a list that lines
+ * add up to) or is set once; "known:" lists them in this order. */
+static const struct key_def {
+        const char *section;
+        const char *name;
+        bool repeats;
+        key_parser *parse;
+} keys[] = {
+        { "Match", "Unit", true, key_unit },
+        { "Match", "Destination", true, key_path_list },
+        { "Match", "Port", true, key_path_list },
+        { "Match", "LocalPort", true, key_path_list },
+        { "KeepAlive", "IdleSec", false, key_idle },
+        { "KeepAlive", "IntervalSec", false, key_interval },
+        { "KeepAlive", "Count", false, key_count },
+        { "KeepAlive", "UserTimeoutSec", false, key_user_timeout },
+        { "KeepAlive", "PathIdleTimeoutSec", false, key_path_idle_timeout },
+        { "KeepAlive", "Mode", false, key_mode },
+        { "KeepAlive", "Direction", false, key_direction },
+        { "KeepAlive", "Method", false, key_method },
+        { "Service", "Restart", false, key_restart },
+        { "Service", "ExtraPreload", true, key_extra_preload },
+};
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "A, B, C": the names the table has for section (NULL: the sections a
+ * file of this kind may have). */
+static void known_names(const struct parser *p, const char *section, char *buf, size_t size) {
+        size_t n = 0;
+        buf[0] = '\0';
+        if (!section) {
+                for (size_t i = 0; i < ELEMENTSOF(sections); i++)
+                        if (!sections[i].rule_only || p->kind == FILE_RULE)
+                                n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? ", " : "",
+                                                       sections[i].name);
+                return;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (strcmp(keys[i].section, section) == 0)
+                        n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? ", " : "", keys[i].name);
+}
+
+static const struct section_def *find_section(const struct parser *p, const char *section) {
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++)
+                if (strcmp(sections[i].name, section) == 0)
+                        return sections[i].rule_only && p->kind != FILE_RULE ? NULL : &sections[i];
+        return NULL;
+}
+
+static const struct key_def *find_key(const char *section, const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, key) == 0)
+                        return &keys[i];
+        return NULL;
+}
+
+/* inih's handler: 1 to go on, 0 to give the file up (out of memory). */
 static int handle_key(void *userdata, const char *section, const char *key, const char *value) {
         struct parser *p = userdata;
-        struct ka_params *pr = &p->rule.params;
-        char kv[512];
+        const struct key_def *k;
+        char kv[512], known[256];
         size_t kl = strlen(key);
-        unsigned n;
 
         /* "key\0value" for the diag */
         if (kl + strlen(value) + 2 > sizeof(kv)) {
@@ -522,108 +709,24 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
         memcpy(kv, key, kl + 1);
         memcpy(kv + kl + 1, value, strlen(value) + 1);
 
-        if (strcmp(section, "Match") == 0 && p->kind == FILE_RULE) {
-                if (strcmp(key, "Unit") == 0) {
-                        p->has_match = true;
-                        return parse_units(p, kv, value) == -ENOMEM ? 0 : 1;
-                }
-                if (strcmp(key, "Destination") == 0 || strcmp(key, "Port") == 0 || strcmp(key, "LocalPort") == 0)
-                        return parse_path_list(p, kv, key, value) == -ENOMEM ? 0 : 1;
-                P_ERROR(p, kv, "unknown key in [Match] (known: Unit, Destination, Port, LocalPort)");
+        if (!find_section(p, section)) {
+                known_names(p, NULL, known, sizeof(known));
+                if (!*section)
+                        P_ERROR(p, kv, "key outside any section");
+                else
+                        P_ERROR(p, kv, "unknown section [%s] (known: %s)", section, known);
                 return 1;
         }
-        if (strcmp(section, "KeepAlive") == 0) {
-                if (strcmp(key, "IdleSec") && strcmp(key, "IntervalSec") && strcmp(key, "Count") &&
-                    strcmp(key, "UserTimeoutSec") && strcmp(key, "Mode") && strcmp(key, "Direction") &&
-                    strcmp(key, "Method") && strcmp(key, "PathIdleTimeoutSec")) {
-                        P_ERROR(p, kv, "unknown key in [KeepAlive] (known: IdleSec, IntervalSec, Count, "
-                                       "UserTimeoutSec, PathIdleTimeoutSec, Mode, Direction, Method)");
-                        return 1;
-                }
-                if (seen_before(p, section, key)) {
-                        P_ERROR(p, kv, "%s= is set twice in [KeepAlive]", key);
-                        return 1;
-                }
-                if (strcmp(key, "IdleSec") == 0)
-                        (void) parse_seconds(p, kv, value, KA_IDLE_MAX, &pr->idle_sec);
-                else if (strcmp(key, "IntervalSec") == 0)
-                        (void) parse_seconds(p, kv, value, KA_INTERVAL_MAX, &pr->interval_sec);
-                else if (strcmp(key, "PathIdleTimeoutSec") == 0) {
-                        int t;
-                        if (parse_seconds_in(p, kv, value, "the range", KA_PATH_TIMEOUT_MAX, &t) == 0) {
-                                if ((unsigned) t < KA_PATH_TIMEOUT_MIN)
-                                        P_ERROR(p, kv, "a path that forgets connections idle for less than %us "
-                                                       "cannot be kept open by keepalive (want %us..%us)",
-                                                KA_PATH_TIMEOUT_MIN, KA_PATH_TIMEOUT_MIN, KA_PATH_TIMEOUT_MAX);
-                                else
-                                        pr->path_idle_timeout_sec = t;
-                        }
-                } else if (strcmp(key, "Count") == 0) {
-                        if (ka_parse_uint(value, 1, KA_COUNT_MAX, &n) < 0)
-                                P_ERROR(p, kv, "want a number of probes in the kernel's range 1..%u", KA_COUNT_MAX);
-                        else
-                                pr->count = (int) n;
-                } else if (strcmp(key, "UserTimeoutSec") == 0) {
-                        uint64_t usec;
-                        int r = timespan_parse(value, &usec);
-                        if (r == -ERANGE)
-                                P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
-                        else if (r < 0)
-                                P_ERROR(p, kv, "not a time span (examples: 0, 90s, 500ms, 5min)");
-                        else {
-                                uint64_t ms = (usec + USEC_PER_MSEC / 2) / USEC_PER_MSEC;
-                                if (usec % USEC_PER_MSEC != 0)
-                                        P_WARNING(p, kv, "rounded to %llums: the kernel counts this in whole milliseconds",
-                                                  (unsigned long long) ms);
-                                if (ms > KA_USER_TIMEOUT_MAX)
-                                        P_ERROR(p, kv, "out of the kernel's range 0..%ums", KA_USER_TIMEOUT_MAX);
-                                else
-                                        pr->user_timeout_ms = (int64_t) ms;
-                        }
-                } else if (strcmp(key, "Mode") == 0) {
-                        enum ka_mode m;
-                        if (ka_parse_mode(value, &m) < 0)
-                                P_ERROR(p, kv, "want default, force or off");
-                        else
-                                pr->mode = m;
-                } else if (strcmp(key, "Method") == 0) {
-                        enum ka_method m;
-                        if (ka_parse_method(value, &m) < 0)
-                                P_ERROR(p, kv, "want auto, preload or bpf");
-                        else
-                                pr->method = m;
-                } else {
-                        enum ka_direction d;
-                        if (ka_parse_direction(value, &d) < 0)
-                                P_ERROR(p, kv, "want both, inbound or outbound");
-                        else
-                                pr->direction = d;
-                }
+        if (!(k = find_key(section, key))) {
+                known_names(p, section, known, sizeof(known));
+                P_ERROR(p, kv, "unknown key in [%s] (known: %s)", section, known);
                 return 1;
         }
-        if (strcmp(section, "Service") == 0) {
-                if (strcmp(key, "Restart") == 0) {
-                        if (seen_before(p, section, key))
-                                P_ERROR(p, kv, "Restart= is set twice in [Service]");
-                        else if (strcmp(value, "no") == 0)
-                                pr->restart = KA_RESTART_NO;
-                        else if (strcmp(value, "try") == 0)
-                                pr->restart = KA_RESTART_TRY;
-                        else
-                                P_ERROR(p, kv, "want no or try");
-                        return 1;
-                }
-                if (strcmp(key, "ExtraPreload") == 0)
-                        return parse_preload_list(p, kv, value, &pr->extra_preload) == -ENOMEM ? 0 : 1;
-                P_ERROR(p, kv, "unknown key in [Service] (known: Restart, ExtraPreload)");
+        if (!k->repeats && seen_before(p, section, key)) {
+                P_ERROR(p, kv, "%s= is set twice in [%s]", key, section);
                 return 1;
         }
-        if (!*section)
-                P_ERROR(p, kv, "key outside any section");
-        else
-                P_ERROR(p, kv, "unknown section [%s] (known: %s)", section,
-                        p->kind == FILE_RULE ? "Match, KeepAlive, Service" : "KeepAlive, Service");
-        return 1;
+        return k->parse(p, kv, key, value) == -ENOMEM ? 0 : 1;
 }
 
 /* Not cached: a test drops to nobody in a forked child. */
