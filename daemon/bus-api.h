@@ -10,6 +10,41 @@
 #define OBJECT_PATH "/org/tcpkeepalive1"
 #define MANAGER_IFACE "org.tcpkeepalive1.Manager"
 
+/* The interface's members. The vtable in tcpkeepalived.c says which need
+ * privileges. */
+#define PROPERTY_VERSION "Version"                   /* s */
+#define PROPERTY_RULE_DIRECTORIES "RuleDirectories"  /* as */
+#define PROPERTY_RULES "Rules"                       /* a RULE_ROW_SIGNATURE */
+#define PROPERTY_ERRORS "Errors"                     /* a ERROR_ROW_SIGNATURE */
+#define PROPERTY_RELOADS "Reloads"                   /* t */
+#define PROPERTY_UNIT_STATES "UnitStates"            /* a UNIT_STATE_ROW_SIGNATURE */
+#define METHOD_LIST_UNITS "ListUnits"                /* -> a UNIT_ROW_SIGNATURE */
+#define METHOD_GET_UNIT "GetUnit"                    /* s unit -> UNIT_ROW_SIGNATURE */
+#define METHOD_GET_UNIT_SOCKETS "GetUnitSockets"     /* s unit -> a UNIT_SOCKET_SIGNATURE */
+#define METHOD_GET_UNIT_CLOSES "GetUnitCloses"       /* s unit -> UNIT_CLOSES_SIGNATURE */
+#define METHOD_LIST_UNIT_CLOSES "ListUnitCloses"     /* -> a UNIT_CLOSES_SIGNATURE */
+#define METHOD_RELOAD "Reload"                       /* -> */
+#define METHOD_RESTART_UNIT "RestartUnit"            /* s unit -> */
+#define METHOD_APPLY_UNIT "ApplyUnit"                /* s unit -> s result, s state, s reason */
+#define SIGNAL_UNIT_STATE_CHANGED "UnitStateChanged" /* s unit, s state, s reason */
+
+/* The daemon's own error: a caller over its budget of expensive calls. */
+#define ERROR_TOO_MANY_REQUESTS BUS_NAME ".Error.TooManyRequests"
+
+/* A rule, as the Rules property gives it: file, units, idle, interval,
+ * count, user timeout (ms), mode, direction, restart; the values are the
+ * rule's over the defaults. */
+#define RULE_ROW_FIELDS "sasiiixsss"
+#define RULE_ROW_SIGNATURE "(" RULE_ROW_FIELDS ")"
+
+/* A diagnostic of the rule files, as the Errors property gives it: file,
+ * line, key, value, message, level ("error" or "warning"). */
+#define ERROR_ROW_SIGNATURE "(sussss)"
+
+/* A unit's state as last signalled, as the UnitStates property gives it:
+ * unit, state, reason. */
+#define UNIT_STATE_ROW_SIGNATURE "(sss)"
+
 /* A unit, as ListUnits and GetUnit give it: unit, state, reason, rule
  * file, main PID, then its established TCP connections: all, with the
  * rule's values, with the program's own, without keepalive, unread (the

@@ -179,9 +179,9 @@ static int for_each_closes(sd_bus *bus, void (*fn)(const struct closes_row *, vo
         struct closes_row c;
         int r, n = 0;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "ListUnitCloses", &e, &reply, NULL);
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, METHOD_LIST_UNIT_CLOSES, &e, &reply, NULL);
         if (r < 0)
-                return -bus_error("ListUnitCloses", &e, r);
+                return -bus_error(METHOD_LIST_UNIT_CLOSES, &e, r);
         r = sd_bus_message_enter_container(reply, 'a', UNIT_CLOSES_SIGNATURE);
         while (r >= 0 && (r = read_closes_row(reply, &c)) > 0) {
                 fn(&c, userdata);
@@ -211,9 +211,9 @@ static int for_each_unit(sd_bus *bus, void (*fn)(const struct unit_row *, void *
         struct unit_row u;
         int r, n = 0;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "ListUnits", &e, &reply, NULL);
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, METHOD_LIST_UNITS, &e, &reply, NULL);
         if (r < 0)
-                return -bus_error("ListUnits", &e, r);
+                return -bus_error(METHOD_LIST_UNITS, &e, r);
         r = sd_bus_message_enter_container(reply, 'a', UNIT_ROW_SIGNATURE);
         while (r >= 0 && (r = read_unit_row(reply, &u)) > 0) {
                 fn(&u, userdata);
@@ -256,10 +256,10 @@ static int get_props(sd_bus *bus, char **version, uint64_t *reloads, sd_bus_mess
         sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
-        if ((r = sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "Version", &e, version)) < 0 ||
-            (r = sd_bus_get_property_trivial(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "Reloads", &e, 't', reloads)) < 0 ||
-            (r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "Rules", &e, rules, "a(sasiiixsss)")) < 0 ||
-            (r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "Errors", &e, errors, "a(sussss)")) < 0)
+        if ((r = sd_bus_get_property_string(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, PROPERTY_VERSION, &e, version)) < 0 ||
+            (r = sd_bus_get_property_trivial(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, PROPERTY_RELOADS, &e, 't', reloads)) < 0 ||
+            (r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, PROPERTY_RULES, &e, rules, "a" RULE_ROW_SIGNATURE)) < 0 ||
+            (r = sd_bus_get_property(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, PROPERTY_ERRORS, &e, errors, "a" ERROR_ROW_SIGNATURE)) < 0)
                 return -bus_error("properties", &e, r);
         return 0;
 }
@@ -274,8 +274,8 @@ int ctl_status(sd_bus *bus, bool json) {
 
         if ((r = get_props(bus, &version, &reloads, &rules, &errors)) < 0)
                 return -r;
-        r = sd_bus_message_enter_container(rules, 'a', "(sasiiixsss)");
-        while (r >= 0 && (r = sd_bus_message_skip(rules, "(sasiiixsss)")) > 0)
+        r = sd_bus_message_enter_container(rules, 'a', RULE_ROW_SIGNATURE);
+        while (r >= 0 && (r = sd_bus_message_skip(rules, RULE_ROW_SIGNATURE)) > 0)
                 n_rules++;
         if (json) {
                 printf("{\"version\":");
@@ -284,8 +284,8 @@ int ctl_status(sd_bus *bus, bool json) {
         } else
                 printf("tcpkeepalived %s: %d rule(s), %llu reload(s) of systemd since start\n", version, n_rules,
                        (unsigned long long) reloads);
-        r = sd_bus_message_enter_container(errors, 'a', "(sussss)");
-        while (r >= 0 && (r = sd_bus_message_read(errors, "(sussss)", &path, &line, &key, &value, &message, &level)) > 0) {
+        r = sd_bus_message_enter_container(errors, 'a', ERROR_ROW_SIGNATURE);
+        while (r >= 0 && (r = sd_bus_message_read(errors, ERROR_ROW_SIGNATURE, &path, &line, &key, &value, &message, &level)) > 0) {
                 n_errors++;
                 if (json) {
                         printf("%s{\"file\":", n_errors > 1 ? "," : "");
@@ -353,7 +353,7 @@ static bool unit_not_found(sd_bus *bus, const char *unit) {
 static sd_bus_message *get_closes(sd_bus *bus, const char *unit, struct closes_row *c, char *why, size_t size) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
-        int r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "GetUnitCloses", &e, &reply, "s", unit);
+        int r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, METHOD_GET_UNIT_CLOSES, &e, &reply, "s", unit);
 
         if (r >= 0 && read_closes_row(reply, c) > 0) {
                 sd_bus_error_free(&e);
@@ -376,7 +376,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
         uint32_t pid, fd;
         int ka, idle, intvl, cnt, uto, r, n = 0;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "GetUnit", &e, &reply, "s", unit);
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, METHOD_GET_UNIT, &e, &reply, "s", unit);
         if (r < 0)
                 return bus_error(unit, &e, r);
         if ((r = read_unit_row(reply, &u)) <= 0) {
@@ -384,7 +384,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                 return CTL_EXIT_FAILURE;
         }
         closes = get_closes(bus, unit, &cr, closes_why, sizeof(closes_why));
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "GetUnitSockets", &e, &socks, "s", unit);
+        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, METHOD_GET_UNIT_SOCKETS, &e, &socks, "s", unit);
         if (r < 0 && sd_bus_error_has_name(&e, SD_BUS_ERROR_ACCESS_DENIED)) {
                 /* What this user may see (state, counts), then why the rest is missing. */
                 if (json) {
@@ -512,18 +512,18 @@ int ctl_apply(sd_bus *bus, const char *unit) {
         int r;
 
         /* The apply is a unit systemd runs: waited for longer than a call. */
-        r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, "ApplyUnit");
+        r = sd_bus_message_new_method_call(bus, &call, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, METHOD_APPLY_UNIT);
         if (r >= 0)
                 r = sd_bus_message_append(call, "s", unit);
         if (r >= 0)
                 r = sd_bus_call(bus, call, 120 * 1000000ULL, &e, &reply);
         sd_bus_message_unref(call);
         if (r < 0)
-                return bus_error("ApplyUnit", &e, r);
+                return bus_error(METHOD_APPLY_UNIT, &e, r);
         r = sd_bus_message_read(reply, "sss", &result, &state, &reason);
         if (r < 0) {
                 sd_bus_message_unref(reply);
-                return bus_error("ApplyUnit", &e, r);
+                return bus_error(METHOD_APPLY_UNIT, &e, r);
         }
         printf("%s: %s: %s", unit, state, reason);
         if (strcmp(result, "done") != 0)
@@ -663,8 +663,8 @@ int ctl_metrics(sd_bus *bus) {
 
         if ((r = get_props(bus, &version, &reloads, &rules, &errors)) < 0)
                 return -r;
-        r = sd_bus_message_enter_container(errors, 'a', "(sussss)");
-        while (r >= 0 && (r = sd_bus_message_skip(errors, "(sussss)")) > 0)
+        r = sd_bus_message_enter_container(errors, 'a', ERROR_ROW_SIGNATURE);
+        while (r >= 0 && (r = sd_bus_message_skip(errors, ERROR_ROW_SIGNATURE)) > 0)
                 n_errors++;
         n = for_each_unit(bus, collect_metric_row, &rows);
         /* Without them (said on stderr) the other metrics still go out. */

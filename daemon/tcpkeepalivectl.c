@@ -17,6 +17,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "bus-api.h"
 #include "ctl-daemon.h"
 #include "dropin.h"
 #include "rules.h"
@@ -458,9 +459,9 @@ int main(int argc, char **argv) {
                 else if (!strcmp(cmd, "show"))
                         r = ctl_show(bus, unit, json);
                 else if (!strcmp(cmd, "reload"))
-                        r = ctl_call(bus, "Reload", NULL);
+                        r = ctl_call(bus, METHOD_RELOAD, NULL);
                 else if (!strcmp(cmd, "restart"))
-                        r = ctl_call(bus, "RestartUnit", unit);
+                        r = ctl_call(bus, METHOD_RESTART_UNIT, unit);
                 else if (!strcmp(cmd, "apply"))
                         r = ctl_apply(bus, unit);
                 else

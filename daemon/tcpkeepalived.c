@@ -470,7 +470,7 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
                 if (unit_name_is_scope_or_slice(unit) && has_any_apply_record(unit))
                         (void) start_live_apply(m, unit, NULL);
                 if (unit_states_remove(&m->states, unit))
-                        (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
+                        (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, PROPERTY_UNIT_STATES, NULL);
                 return 0;
         }
         if (!known && c.state == UNIT_STATE_UNMANAGED)
@@ -481,9 +481,9 @@ static int refresh_unit(struct manager *m, struct call_budget *budget, const cha
         if (r <= 0)
                 return 0;
         if (known || m->announce_new) {
-                (void) sd_bus_emit_signal(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStateChanged", "sss", unit,
+                (void) sd_bus_emit_signal(m->bus, OBJECT_PATH, MANAGER_IFACE, SIGNAL_UNIT_STATE_CHANGED, "sss", unit,
                                           unit_state_to_string(c.state), c.reason);
-                (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "UnitStates", NULL);
+                (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, PROPERTY_UNIT_STATES, NULL);
         }
         return 0;
 }
@@ -965,7 +965,8 @@ static void reload_done(struct manager *m, int r) {
                 strv_free(changed);
                 apply_cgroup_units(m);
         }
-        (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, "Rules", "Errors", "Reloads", NULL);
+        (void) sd_bus_emit_properties_changed(m->bus, OBJECT_PATH, MANAGER_IFACE, PROPERTY_RULES, PROPERTY_ERRORS,
+                                              PROPERTY_RELOADS, NULL);
 }
 
 /* Re-reads the rules; on a change, systemd reloads (the generator runs) and
@@ -1061,13 +1062,13 @@ static int prop_rules(sd_bus *bus, const char *path, const char *iface, const ch
         int r;
         (void) bus, (void) path, (void) iface, (void) prop, (void) error;
 
-        r = sd_bus_message_open_container(reply, 'a', "(sasiiixsss)");
+        r = sd_bus_message_open_container(reply, 'a', RULE_ROW_SIGNATURE);
         for (size_t i = 0; r >= 0 && i < m->rules.n_rules; i++) {
                 struct ka_params p;
                 ka_params_init(&p);
                 (void) ka_params_overlay(&p, &m->rules.defaults);
                 (void) ka_params_overlay(&p, &m->rules.rules[i].params);
-                r = sd_bus_message_open_container(reply, 'r', "sasiiixsss");
+                r = sd_bus_message_open_container(reply, 'r', RULE_ROW_FIELDS);
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "s", m->rules.rules[i].path);
                 if (r >= 0)
@@ -1092,10 +1093,10 @@ static int prop_errors(sd_bus *bus, const char *path, const char *iface, const c
         int r;
         (void) bus, (void) path, (void) iface, (void) prop, (void) error;
 
-        r = sd_bus_message_open_container(reply, 'a', "(sussss)");
+        r = sd_bus_message_open_container(reply, 'a', ERROR_ROW_SIGNATURE);
         for (size_t i = 0; r >= 0 && i < m->rules.n_diags; i++) {
                 const struct ka_diag *d = &m->rules.diags[i];
-                r = sd_bus_message_append(reply, "(sussss)", d->path, d->line, d->key ? d->key : "",
+                r = sd_bus_message_append(reply, ERROR_ROW_SIGNATURE, d->path, d->line, d->key ? d->key : "",
                                           d->value ? d->value : "", d->message ? d->message : "",
                                           d->level == KA_DIAG_ERROR ? "error" : "warning");
         }
@@ -1213,7 +1214,7 @@ static int check_caller_share(struct manager *m, sd_bus_message *msg, double cos
                 cost = CALLER_LIMIT_BURST;
         if (caller_limit_take(&m->limit, uid, now, cost))
                 return 0;
-        return sd_bus_error_setf(error, "org.tcpkeepalive1.Error.TooManyRequests",
+        return sd_bus_error_setf(error, ERROR_TOO_MANY_REQUESTS,
                                  "UID %d asks more than tcpkeepalived answers one user (%.0f requests a second); "
                                  "ask again in a moment", (int) uid, CALLER_LIMIT_RATE);
 }
@@ -1558,9 +1559,9 @@ static int prop_unit_states(sd_bus *bus, const char *path, const char *iface, co
         int r;
         (void) bus, (void) path, (void) iface, (void) prop, (void) error;
 
-        r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        r = sd_bus_message_open_container(reply, 'a', UNIT_STATE_ROW_SIGNATURE);
         for (size_t i = 0; r >= 0 && i < m->states.n; i++)
-                r = sd_bus_message_append(reply, "(sss)", m->states.v[i].unit,
+                r = sd_bus_message_append(reply, UNIT_STATE_ROW_SIGNATURE, m->states.v[i].unit,
                                           unit_state_to_string(m->states.v[i].state), m->states.v[i].reason);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
@@ -1576,28 +1577,29 @@ REPLYING(method_apply_unit)
 
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("RuleDirectories", "as", prop_rule_dirs, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Rules", "a(sasiiixsss)", prop_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Errors", "a(sussss)", prop_errors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Reloads", "t", prop_reloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("UnitStates", "a(sss)", prop_unit_states, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" UNIT_ROW_SIGNATURE, units), method_list_units_replying,
+        SD_BUS_PROPERTY(PROPERTY_VERSION, "s", prop_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY(PROPERTY_RULE_DIRECTORIES, "as", prop_rule_dirs, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY(PROPERTY_RULES, "a" RULE_ROW_SIGNATURE, prop_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(PROPERTY_ERRORS, "a" ERROR_ROW_SIGNATURE, prop_errors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(PROPERTY_RELOADS, "t", prop_reloads, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY(PROPERTY_UNIT_STATES, "a" UNIT_STATE_ROW_SIGNATURE, prop_unit_states, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_METHOD_WITH_ARGS(METHOD_LIST_UNITS, SD_BUS_NO_ARGS, SD_BUS_RESULT("a" UNIT_ROW_SIGNATURE, units), method_list_units_replying,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT(UNIT_ROW_SIGNATURE, state), method_get_unit_replying,
+        SD_BUS_METHOD_WITH_ARGS(METHOD_GET_UNIT, SD_BUS_ARGS("s", unit), SD_BUS_RESULT(UNIT_ROW_SIGNATURE, state), method_get_unit_replying,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetUnitSockets", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a" UNIT_SOCKET_SIGNATURE, sockets),
+        SD_BUS_METHOD_WITH_ARGS(METHOD_GET_UNIT_SOCKETS, SD_BUS_ARGS("s", unit), SD_BUS_RESULT("a" UNIT_SOCKET_SIGNATURE, sockets),
                                 method_get_unit_sockets_replying, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("GetUnitCloses", SD_BUS_ARGS("s", unit), SD_BUS_RESULT(UNIT_CLOSES_SIGNATURE, closes),
+        SD_BUS_METHOD_WITH_ARGS(METHOD_GET_UNIT_CLOSES, SD_BUS_ARGS("s", unit), SD_BUS_RESULT(UNIT_CLOSES_SIGNATURE, closes),
                                 method_get_unit_closes_replying, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("ListUnitCloses", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" UNIT_CLOSES_SIGNATURE, closes),
+        SD_BUS_METHOD_WITH_ARGS(METHOD_LIST_UNIT_CLOSES, SD_BUS_NO_ARGS, SD_BUS_RESULT("a" UNIT_CLOSES_SIGNATURE, closes),
                                 method_list_unit_closes_replying, SD_BUS_VTABLE_UNPRIVILEGED),
         /* No SD_BUS_VTABLE_UNPRIVILEGED: sd-bus requires CAP_SYS_ADMIN of the caller. */
-        SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload_replying, 0),
-        SD_BUS_METHOD_WITH_ARGS("RestartUnit", SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_restart_unit_replying, 0),
-        SD_BUS_METHOD_WITH_ARGS("ApplyUnit", SD_BUS_ARGS("s", unit), SD_BUS_RESULT("s", result, "s", state, "s", reason),
+        SD_BUS_METHOD_WITH_ARGS(METHOD_RELOAD, SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload_replying, 0),
+        SD_BUS_METHOD_WITH_ARGS(METHOD_RESTART_UNIT, SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_restart_unit_replying, 0),
+        SD_BUS_METHOD_WITH_ARGS(METHOD_APPLY_UNIT, SD_BUS_ARGS("s", unit), SD_BUS_RESULT("s", result, "s", state, "s", reason),
                                 method_apply_unit_replying, 0),
-        SD_BUS_SIGNAL_WITH_ARGS("UnitStateChanged", SD_BUS_ARGS("s", unit, "s", state, "s", reason), 0),
+        SD_BUS_SIGNAL_WITH_ARGS(SIGNAL_UNIT_STATE_CHANGED, SD_BUS_ARGS("s", unit, "s", state, "s", reason), 0),
         SD_BUS_VTABLE_END,
 };
 
