@@ -37,50 +37,6 @@
 #define EXIT_USAGE CTL_EXIT_USAGE
 #define EXIT_FAILURE_INTERNAL CTL_EXIT_FAILURE
 
-static void help(void) {
-        printf("Usage: tcpkeepalivectl [OPTIONS] COMMAND ...\n"
-               "Inspect tcp-keepalive rules and the units they apply to.\n"
-               "\n"
-               "Commands (ask tcpkeepalived):\n"
-               "  status               The daemon, rule errors, one line per managed unit\n"
-               "  list                 Managed units: state, connections with the rule's values\n"
-               "                       out of all established ones, method, rule\n"
-               "  show UNIT            UNIT's state and reason, rule, the dead peers keepalive\n"
-               "                       caught, and every TCP socket with its keepalive values\n"
-               "                       as the kernel reports them\n"
-               "  reload               Re-read the rules now (root)\n"
-               "  apply UNIT           Apply UNIT's rule to its running processes now, with no\n"
-               "                       restart (BPF): established and new connections; a\n"
-               "                       service, a scope or a slice. Exit 0 when UNIT is then\n"
-               "                       active, 1 when not (with the reason) (root)\n"
-               "  restart UNIT         Restart UNIT if it runs, to apply its rule (root)\n"
-               "  metrics              Prometheus text format, for node_exporter's textfile collector\n"
-               "\n"
-               "Commands (offline):\n"
-               "  verify [FILE...]     Check rule files (default: every file in the rule\n"
-               "                       directories, layered as the generator sees them);\n"
-               "                       print every problem with file, line, key and value,\n"
-               "                       and the units each rule applies to. Exit 1 on errors.\n"
-               "  check UNIT           Without the daemon: whether UNIT's connections carry the rule's\n"
-               "                       keepalive values; exit 0 when they do (active), when nothing\n"
-               "                       could be found wrong (inactive, excluded, masked, unverified),\n"
-               "                       1 otherwise (own-values, no-keepalive, ...: with the reason).\n"
-               "\n"
-               "Options:\n"
-               "      --json           status, list, show: JSON on stdout\n"
-               "  -H, --host=[USER@]HOST  ask the daemon on HOST over ssh (like systemctl -H)\n"
-               "      --root=DIR       verify: read rule and unit directories below DIR\n"
-               "      --wait=SEC       check: give a starting process up to SEC seconds\n"
-               "                       to load the library (tcpkeepalive@.service uses it)\n"
-               "  -h, --help           show this help\n"
-               "      --version        show the version\n"
-               "\n"
-               "Rule directories, highest priority first:");
-        for (size_t i = 0; ka_rule_dirs[i]; i++)
-                printf("%s %s", i ? "," : "", ka_rule_dirs[i]);
-        printf(".\nSee tcpkeepalivectl(1), keepalived.d(5).\n");
-}
-
 static void print_timing(int idle, int interval, int count, int64_t user_timeout_ms) {
         printf("idle=");
         idle > 0 ? printf("%ds", idle) : printf("kernel");
@@ -382,6 +338,172 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         }
 }
 
+/* ---- the commands ------------------------------------------------------------ */
+
+/* What a command gets: the daemon's bus (commands that ask tcpkeepalived),
+ * its unit (checked: a name, not a glob) or its arguments as given. */
+struct verb_args {
+        sd_bus *bus;
+        const char *unit;
+        char **argv;
+        int argc;
+        const char *root;
+        double wait_sec;
+        bool json;
+};
+
+static int verb_status(const struct verb_args *a) {
+        return ctl_status(a->bus, a->json);
+}
+static int verb_list(const struct verb_args *a) {
+        return ctl_list(a->bus, a->json);
+}
+static int verb_show(const struct verb_args *a) {
+        return ctl_show(a->bus, a->unit, a->json);
+}
+static int verb_reload(const struct verb_args *a) {
+        return ctl_call(a->bus, METHOD_RELOAD, NULL);
+}
+static int verb_apply(const struct verb_args *a) {
+        return ctl_apply(a->bus, a->unit);
+}
+static int verb_restart(const struct verb_args *a) {
+        return ctl_call(a->bus, METHOD_RESTART_UNIT, a->unit);
+}
+static int verb_metrics(const struct verb_args *a) {
+        return ctl_metrics(a->bus);
+}
+static int verb_verify(const struct verb_args *a) {
+        return cmd_verify(a->root, a->argv, a->argc);
+}
+static int verb_check(const struct verb_args *a) {
+        return cmd_check(a->argv[0], a->wait_sec);
+}
+
+enum verb_arg { ARG_NONE, ARG_UNIT, ARG_FILES };
+
+/* Every command, in --help's order: what it takes, whether it asks the
+ * daemon, what runs it, its help (lines after the first indented). */
+static const struct verb {
+        const char *name;
+        enum verb_arg arg;
+        bool daemon;
+        int (*run)(const struct verb_args *a);
+        const char *help;
+} verbs[] = {
+        { "status", ARG_NONE, true, verb_status, "The daemon, rule errors, one line per managed unit" },
+        { "list", ARG_NONE, true, verb_list,
+          "Managed units: state, connections with the rule's values\n"
+          "out of all established ones, method, rule" },
+        { "show", ARG_UNIT, true, verb_show,
+          "UNIT's state and reason, rule, the dead peers keepalive\n"
+          "caught, and every TCP socket with its keepalive values\n"
+          "as the kernel reports them" },
+        { "reload", ARG_NONE, true, verb_reload, "Re-read the rules now (root)" },
+        { "apply", ARG_UNIT, true, verb_apply,
+          "Apply UNIT's rule to its running processes now, with no\n"
+          "restart (BPF): established and new connections; a\n"
+          "service, a scope or a slice. Exit 0 when UNIT is then\n"
+          "active, 1 when not (with the reason) (root)" },
+        { "restart", ARG_UNIT, true, verb_restart, "Restart UNIT if it runs, to apply its rule (root)" },
+        { "metrics", ARG_NONE, true, verb_metrics, "Prometheus text format, for node_exporter's textfile collector" },
+        { "verify", ARG_FILES, false, verb_verify,
+          "Check rule files (default: every file in the rule\n"
+          "directories, layered as the generator sees them);\n"
+          "print every problem with file, line, key and value,\n"
+          "and the units each rule applies to. Exit 1 on errors." },
+        { "check", ARG_UNIT, false, verb_check,
+          "Without the daemon: whether UNIT's connections carry the rule's\n"
+          "keepalive values; exit 0 when they do (active), when nothing\n"
+          "could be found wrong (inactive, excluded, masked, unverified),\n"
+          "1 otherwise (own-values, no-keepalive, ...: with the reason)." },
+};
+
+static void help_verbs(bool daemon) {
+        static const char *const arg_usage[] = { [ARG_NONE] = "", [ARG_UNIT] = " UNIT", [ARG_FILES] = " [FILE...]" };
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+                char usage[32];
+                if (verbs[i].daemon != daemon)
+                        continue;
+                snprintf(usage, sizeof(usage), "%s%s", verbs[i].name, arg_usage[verbs[i].arg]);
+                printf("  %-20s ", usage);
+                for (const char *h = verbs[i].help; *h; h++)
+                        if (*h == '\n')
+                                printf("\n%23s", "");
+                        else
+                                putchar(*h);
+                printf("\n");
+        }
+}
+
+static void help(void) {
+        printf("Usage: tcpkeepalivectl [OPTIONS] COMMAND ...\n"
+               "Inspect tcp-keepalive rules and the units they apply to.\n"
+               "\n"
+               "Commands (ask tcpkeepalived):\n");
+        help_verbs(true);
+        printf("\n"
+               "Commands (offline):\n");
+        help_verbs(false);
+        printf("\n"
+               "Options:\n"
+               "      --json           status, list, show: JSON on stdout\n"
+               "  -H, --host=[USER@]HOST  ask the daemon on HOST over ssh (like systemctl -H)\n"
+               "      --root=DIR       verify: read rule and unit directories below DIR\n"
+               "      --wait=SEC       check: give a starting process up to SEC seconds\n"
+               "                       to load the library (tcpkeepalive@.service uses it)\n"
+               "  -h, --help           show this help\n"
+               "      --version        show the version\n"
+               "\n"
+               "Rule directories, highest priority first:");
+        for (size_t i = 0; ka_rule_dirs[i]; i++)
+                printf("%s %s", i ? "," : "", ka_rule_dirs[i]);
+        printf(".\nSee tcpkeepalivectl(1), keepalived.d(5).\n");
+}
+
+static const struct verb *find_verb(const char *name) {
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (strcmp(verbs[i].name, name) == 0)
+                        return &verbs[i];
+        return NULL;
+}
+
+/* Checks the arguments, opens the bus for a command that asks the
+ * daemon, runs it. */
+static int run_verb(const struct verb *v, struct verb_args *a, const char *host) {
+        char *unit = NULL;
+        int r;
+
+        if ((v->arg == ARG_NONE && a->argc != 0) || (v->arg == ARG_UNIT && a->argc != 1)) {
+                fprintf(stderr, "tcpkeepalivectl: %s takes %s\n", v->name,
+                        v->arg == ARG_UNIT ? "one unit name" : "no argument");
+                return CTL_EXIT_USAGE;
+        }
+        if (!v->daemon)
+                return v->run(a);
+        if (v->arg == ARG_UNIT) {
+                const char *why;
+                unit = unit_glob_normalize(a->argv[0], &why);
+                if (!unit || unit_name_is_glob(unit)) {
+                        fprintf(stderr, "tcpkeepalivectl: '%s': %s\n", a->argv[0], unit ? "a unit name, not a glob" : why);
+                        free(unit);
+                        return CTL_EXIT_USAGE;
+                }
+                a->unit = unit;
+        }
+        r = host ? sd_bus_open_system_remote(&a->bus, host) : sd_bus_open_system(&a->bus);
+        if (r < 0) {
+                fprintf(stderr, "tcpkeepalivectl: cannot reach the system bus%s%s: %s\n", host ? " of " : "",
+                        host ? host : "", strerror(-r));
+                free(unit);
+                return CTL_EXIT_FAILURE;
+        }
+        r = v->run(a);
+        sd_bus_flush_close_unref(a->bus);
+        free(unit);
+        return r;
+}
+
 int main(int argc, char **argv) {
         enum { OPT_ROOT = 0x100, OPT_WAIT, OPT_VERSION, OPT_JSON };
         static const struct option options[] = {
@@ -393,7 +515,8 @@ int main(int argc, char **argv) {
                 { "wait", required_argument, NULL, OPT_WAIT },
                 {}
         };
-        const char *root = NULL, *host = NULL, *cmd;
+        const char *root = NULL, *host = NULL;
+        const struct verb *v;
         double wait_sec = 0;
         bool json = false;
         int c;
@@ -423,60 +546,11 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "tcpkeepalivectl: no command given. Try 'tcpkeepalivectl --help'.\n");
                 return EXIT_USAGE;
         }
-        cmd = argv[optind];
-        if (strcmp(cmd, "verify") == 0)
-                return cmd_verify(root, argv + optind + 1, argc - optind - 1);
-        if (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "show") || !strcmp(cmd, "reload") ||
-            !strcmp(cmd, "restart") || !strcmp(cmd, "metrics") || !strcmp(cmd, "apply")) {
-                bool takes_unit = !strcmp(cmd, "show") || !strcmp(cmd, "restart") || !strcmp(cmd, "apply");
-                char *unit = NULL;
-                sd_bus *bus = NULL;
-                int r;
-                if (argc - optind != (takes_unit ? 2 : 1)) {
-                        fprintf(stderr, "tcpkeepalivectl: %s takes %s\n", cmd, takes_unit ? "one unit name" : "no argument");
-                        return EXIT_USAGE;
-                }
-                if (takes_unit) {
-                        const char *why;
-                        unit = unit_glob_normalize(argv[optind + 1], &why);
-                        if (!unit || unit_name_is_glob(unit)) {
-                                fprintf(stderr, "tcpkeepalivectl: '%s': %s\n", argv[optind + 1], unit ? "a unit name, not a glob" : why);
-                                free(unit);
-                                return EXIT_USAGE;
-                        }
-                }
-                r = host ? sd_bus_open_system_remote(&bus, host) : sd_bus_open_system(&bus);
-                if (r < 0) {
-                        fprintf(stderr, "tcpkeepalivectl: cannot reach the system bus%s%s: %s\n", host ? " of " : "",
-                                host ? host : "", strerror(-r));
-                        free(unit);
-                        return EXIT_FAILURE_INTERNAL;
-                }
-                if (!strcmp(cmd, "status"))
-                        r = ctl_status(bus, json);
-                else if (!strcmp(cmd, "list"))
-                        r = ctl_list(bus, json);
-                else if (!strcmp(cmd, "show"))
-                        r = ctl_show(bus, unit, json);
-                else if (!strcmp(cmd, "reload"))
-                        r = ctl_call(bus, METHOD_RELOAD, NULL);
-                else if (!strcmp(cmd, "restart"))
-                        r = ctl_call(bus, METHOD_RESTART_UNIT, unit);
-                else if (!strcmp(cmd, "apply"))
-                        r = ctl_apply(bus, unit);
-                else
-                        r = ctl_metrics(bus);
-                sd_bus_flush_close_unref(bus);
-                free(unit);
-                return r;
+        if (!(v = find_verb(argv[optind]))) {
+                fprintf(stderr, "tcpkeepalivectl: unknown command '%s'. Try 'tcpkeepalivectl --help'.\n", argv[optind]);
+                return EXIT_USAGE;
         }
-        if (strcmp(argv[optind], "check") == 0) {
-                if (argc - optind != 2) {
-                        fprintf(stderr, "tcpkeepalivectl: check takes one unit name\n");
-                        return EXIT_USAGE;
-                }
-                return cmd_check(argv[optind + 1], wait_sec);
-        }
-        fprintf(stderr, "tcpkeepalivectl: unknown command '%s'. Try 'tcpkeepalivectl --help'.\n", argv[optind]);
-        return EXIT_USAGE;
+        return run_verb(v, &(struct verb_args) { .argv = argv + optind + 1, .argc = argc - optind - 1, .root = root,
+                                                 .wait_sec = wait_sec, .json = json },
+                        host);
 }
