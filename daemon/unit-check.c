@@ -25,6 +25,7 @@
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
+#include "string-match.h"
 #include "strv.h"
 #include "systemd-cache.h"
 #include "process-ref.h"
@@ -92,14 +93,6 @@ static const char *env_get(const char *env, size_t len, const char *key) {
                 if (strncmp(p, key, kl) == 0 && p[kl] == '=')
                         return p + kl + 1;
         return NULL;
-}
-
-static bool preload_has(const char *list, const char *library) {
-        size_t n = strlen(library);
-        for (const char *p = list; p && (p = strstr(p, library)); p++)
-                if ((p == list || p[-1] == ':' || p[-1] == ' ') && (p[n] == '\0' || p[n] == ':' || p[n] == ' '))
-                        return true;
-        return false;
 }
 
 /* What the rule asks of each connection: the unit's TCPKEEPALIVE_*, as
@@ -836,7 +829,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         f.unsets_preload = strv_contains(p.unset, "LD_PRELOAD");
         for (char **v = p.environment; v && *v; v++)
                 if (strncmp(*v, "LD_PRELOAD=", 11) == 0)
-                        f.unit_preload_has_library = preload_has(*v + 11, library); /* the last one counts */
+                        f.unit_preload_has_library = preload_list_has(*v + 11, library); /* the last one counts */
         f.has_environment_files = p.has_environment_files;
         f.activation_usec = p.activation_usec;
         f.environment = c->environment;
@@ -905,7 +898,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                 f.settings_current = (p.started_usec && since && p.started_usec > since) ||
                                      tka_settings_equal(p.environment, env, env_len);
         }
-        f.process_preload_has_library = preload_has(env_get(env, env_len, "LD_PRELOAD"), library);
+        f.process_preload_has_library = preload_list_has(env_get(env, env_len, "LD_PRELOAD"), library);
         /* Method=bpf and auto at start; any method after a live apply. */
         read_bpf_records(unit, p.cgroup, &rec, &failed, &f);
         /* A process that holds connections without keepalive: has it the

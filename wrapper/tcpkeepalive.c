@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "keepalive-params.h"
+#include "string-match.h"
 
 #ifndef TCPKEEPALIVE_LIBRARY_PATH
 #define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
@@ -207,11 +208,8 @@ static int prepend_preload(const char *library) {
         if (!old || !*old)
                 return setenv("LD_PRELOAD", library, 1);
         /* Already in the list (a nested tcpkeepalive): leave the list alone. */
-        for (const char *p = old; (p = strstr(p, library)); p++) {
-                size_t n = strlen(library);
-                if ((p == old || p[-1] == ':' || p[-1] == ' ') && (p[n] == '\0' || p[n] == ':' || p[n] == ' '))
-                        return 0;
-        }
+        if (preload_list_has(old, library))
+                return 0;
         if (asprintf(&value, "%s:%s", library, old) < 0)
                 return -1;
         r = setenv("LD_PRELOAD", value, 1);

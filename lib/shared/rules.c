@@ -16,6 +16,7 @@
 
 #include "rules.h"
 #include "safe-text.h"
+#include "string-match.h"
 #include "strv.h"
 #include "timespan.h"
 #include "trusted-path.h"
@@ -894,11 +895,6 @@ static bool is_mask(const struct stat *st) {
         return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
 }
 
-static bool has_suffix(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a > b && strcmp(s + a - b, suffix) == 0;
-}
-
 static unsigned trust_flags(void) {
         return running_as_root() ? TRUSTED_PATH_CHECK : 0; /* verify run by a user: nothing to protect */
 }
@@ -987,7 +983,8 @@ int ka_ruleset_load_dirs(struct ka_ruleset *rs, const char *root, const char *co
                 while ((de = readdir(d))) {
                         if (de->d_name[0] == '.')
                                 continue;
-                        if (!has_suffix(de->d_name, KA_RULE_SUFFIX) && strcmp(de->d_name, KA_DEFAULTS_FILE) != 0)
+                        /* a dot file, ".ini" too, was skipped above */
+                        if (!ends_with(de->d_name, KA_RULE_SUFFIX) && strcmp(de->d_name, KA_DEFAULTS_FILE) != 0)
                                 continue;
                         if (strv_push_dup(&names, de->d_name) < 0) {
                                 closedir(d);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "string-match.h"
 #include "unit-name.h"
 
 #define SUFFIX ".service"
@@ -18,11 +19,6 @@ static bool is_glob_char(char c) {
 
 bool unit_name_is_glob(const char *s) {
         return strpbrk(s, "*?[") != NULL;
-}
-
-static bool ends_with(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
 char *unit_glob_normalize(const char *s, const char **ret_reason) {

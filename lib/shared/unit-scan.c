@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "string-match.h"
 #include "strv.h"
 #include "unit-name.h"
 #include "unit-scan.h"
@@ -23,11 +24,6 @@ const char *const ka_unit_dirs[] = {
 /* Only these hold `systemctl enable` symlinks. */
 static const char *const enable_dirs[] = { "/etc/systemd/system", "/run/systemd/system", NULL };
 
-static bool has_suffix(const char *s, const char *suffix) {
-        size_t a = strlen(s), b = strlen(suffix);
-        return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 static void add_unit(char ***units, const char *name) {
         if (unit_name_is_valid_service(name) && !unit_name_is_own(name))
                 (void) strv_push_dup(units, name);
@@ -37,7 +33,7 @@ static void add_unit(char ***units, const char *name) {
 static void add_enabled(char ***enabled, const char *link) {
         char name[UNIT_NAME_MAX + 1];
         size_t n;
-        if (strncmp(link, ENABLE_PREFIX, strlen(ENABLE_PREFIX)) != 0 || !has_suffix(link, ".service"))
+        if (strncmp(link, ENABLE_PREFIX, strlen(ENABLE_PREFIX)) != 0 || !ends_with(link, ".service"))
                 return;
         n = strlen(link) - strlen(ENABLE_PREFIX) - strlen(".service");
         if (n == 0 || n + strlen(".service") > UNIT_NAME_MAX)
@@ -60,7 +56,7 @@ static void scan_dir(const char *root, const char *dir, char ***units, char ***e
         while ((de = readdir(d))) {
                 if (de->d_name[0] == '.')
                         continue;
-                if (has_suffix(de->d_name, ".wants") || has_suffix(de->d_name, ".requires")) {
+                if (ends_with(de->d_name, ".wants") || ends_with(de->d_name, ".requires")) {
                         char sub[4096 + 256];
                         DIR *s;
                         struct dirent *se;
@@ -75,7 +71,7 @@ static void scan_dir(const char *root, const char *dir, char ***units, char ***e
                                 add_unit(units, se->d_name);
                         }
                         closedir(s);
-                } else if (has_suffix(de->d_name, ".service")) {
+                } else if (ends_with(de->d_name, ".service")) {
                         add_unit(units, de->d_name);
                 }
         }

@@ -17,6 +17,7 @@
 #include "dropin.h"
 #include "rules.h"
 #include "safe-text.h"
+#include "string-match.h"
 #include "strv.h"
 #include "timespan.h"
 #include "unit-alias.h"
@@ -873,6 +874,19 @@ static void test_key_diagnostics(void) {
         ka_ruleset_done(&rs);
 }
 
+/* The shared string helpers: one semantic each. */
+static void test_string_helpers(void) {
+        CHECK(ends_with("x.service", ".service"));
+        CHECK(ends_with(".service", ".service"));
+        CHECK(!ends_with("service", ".service"));
+        CHECK(!ends_with("x.service.d", ".service"));
+        CHECK(preload_list_has("/a.so:/lib/x.so", "/lib/x.so"));
+        CHECK(preload_list_has("/lib/x.so /a.so", "/lib/x.so"));
+        CHECK(!preload_list_has("/lib/x.so.1", "/lib/x.so"));
+        CHECK(!preload_list_has("/usr/lib/x.so", "/lib/x.so"));
+        CHECK(!preload_list_has(NULL, "/lib/x.so"));
+}
+
 int main(void) {
         char cmd[64];
 
@@ -892,6 +906,7 @@ int main(void) {
         test_rule_dirs();
         test_aliases();
         test_key_diagnostics();
+        test_string_helpers();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);
