@@ -86,13 +86,19 @@ fail:
         return NULL;
 }
 
-/* NUL-separated KEY=value list: the value of key, or NULL. */
-static const char *env_get(const char *env, size_t len, const char *key) {
-        size_t kl = strlen(key);
+/* A process's environ (NUL-separated, as read_proc() gives it, NUL after
+ * the last): its entries as a list for strv_env_get(), pointing into env;
+ * free() the list only. NULL when out of memory. */
+static char **environ_entries(const char *env, size_t len) {
+        size_t n = 0, i = 0;
+        char **l;
         for (const char *p = env; p < env + len; p += strlen(p) + 1)
-                if (strncmp(p, key, kl) == 0 && p[kl] == '=')
-                        return p + kl + 1;
-        return NULL;
+                n++;
+        if (!(l = calloc(n + 1, sizeof(char *))))
+                return NULL;
+        for (const char *p = env; p < env + len; p += strlen(p) + 1)
+                l[i++] = (char *) p;
+        return l;
 }
 
 /* What the rule asks of each connection: the unit's TCPKEEPALIVE_*, as
@@ -410,29 +416,21 @@ static char **tka_settings(char **assignments) {
         return out;
 }
 
-static const char *unit_env_get(char **environment, const char *key);
-
-/* Whether the process environment env has exactly the keepalive settings
+/* Whether the process environment proc_env has exactly the keepalive settings
  * of the unit's Environment= (systemd resolves that list: last one wins),
  * and its LD_PRELOAD (ExtraPreload= changes it). */
-static bool tka_settings_equal(char **unit_env, const char *env, size_t env_len) {
-        char **want = tka_settings(unit_env), **block = NULL, **have;
-        const char *unit_preload = unit_env_get(unit_env, "LD_PRELOAD"), *preload = NULL;
+static bool tka_settings_equal(char **unit_env, char **proc_env) {
+        char **want = tka_settings(unit_env), **have = tka_settings(proc_env);
+        const char *unit_preload = strv_env_get(unit_env, "LD_PRELOAD");
+        const char *preload = strv_env_get(proc_env, "LD_PRELOAD");
         bool equal;
 
-        for (const char *v = env; v < env + env_len; v += strlen(v) + 1) {
-                (void) strv_push_dup(&block, v);
-                if (strncmp(v, "LD_PRELOAD=", 11) == 0)
-                        preload = v + 11;
-        }
-        have = tka_settings(block);
         equal = strv_length(want) == strv_length(have) &&
                 (unit_preload ? preload && strcmp(unit_preload, preload) == 0 : true);
         for (size_t i = 0; equal && want && want[i]; i++)
                 equal = strcmp(want[i], have[i]) == 0;
         strv_free(want);
         strv_free(have);
-        strv_free(block);
         return equal;
 }
 
@@ -445,7 +443,7 @@ static bool read_bpf_record(const char *unit, struct bpf_record *rec) {
 /* FNV-1a over the unit's effective keepalive settings. */
 static uint64_t settings_hash(const struct unit_props *p, bool has_dropin) {
         char **settings = tka_settings(p->environment);
-        const char *preload = unit_env_get(p->environment, "LD_PRELOAD");
+        const char *preload = strv_env_get(p->environment, "LD_PRELOAD");
         uint64_t h = 14695981039346656037ULL;
         const char *parts[] = { has_dropin ? "dropin" : "none", preload ? preload : "" };
 
@@ -497,18 +495,9 @@ static uint64_t cgroup_id(const char *cgroup) {
         return 0;
 }
 
-static const char *unit_env_get(char **environment, const char *key) {
-        size_t n = strlen(key);
-        const char *v = NULL;
-        for (char **e = environment; e && *e; e++)
-                if (strncmp(*e, key, n) == 0 && (*e)[n] == '=')
-                        v = *e + n + 1; /* the last one counts */
-        return v;
-}
-
 static int env_uint(char **environment, const char *key, unsigned max) {
         unsigned v;
-        return ka_parse_uint(unit_env_get(environment, key), 0, max, &v) == 0 ? (int) v : -1;
+        return ka_parse_uint(strv_env_get(environment, key), 0, max, &v) == 0 ? (int) v : -1;
 }
 
 /* A rule's parameters as the drop-in would put them in the environment
@@ -541,7 +530,7 @@ static void path_values_from_env(char **environment, struct rule_values *w) {
         for (unsigned i = 1; i <= KA_PATHS_MAX; i++) {
                 char name[sizeof(KA_ENV_PATH_PREFIX) + 8];
                 snprintf(name, sizeof(name), KA_ENV_PATH_PREFIX "%u", i);
-                if (!(v = unit_env_get(environment, name)))
+                if (!(v = strv_env_get(environment, name)))
                         break;
                 if (!paths && !(paths = calloc(KA_PATHS_MAX, sizeof(*paths))))
                         return;
@@ -555,7 +544,7 @@ static void path_values_from_env(char **environment, struct rule_values *w) {
         }
         w->paths = paths;
         w->n_paths = n;
-        v = unit_env_get(environment, KA_ENV_UNMATCHED);
+        v = strv_env_get(environment, KA_ENV_UNMATCHED);
         w->paths_only = v && strcmp(v, "off") == 0;
 }
 
@@ -581,9 +570,9 @@ static void rule_values_from_env(char **environment, struct rule_values *w) {
                 .interval = env_uint(environment, KA_ENV_INTERVAL, KA_INTERVAL_MAX),
                 .count = env_uint(environment, KA_ENV_COUNT, KA_COUNT_MAX),
                 .user_timeout = env_uint(environment, KA_ENV_USER_TIMEOUT, KA_USER_TIMEOUT_MAX),
-                .direction = ka_parse_direction(unit_env_get(environment, KA_ENV_DIRECTION), &d) == 0 ? (int) d
+                .direction = ka_parse_direction(strv_env_get(environment, KA_ENV_DIRECTION), &d) == 0 ? (int) d
                                                                                                       : KA_DIRECTION_BOTH,
-                .force = ka_parse_mode(unit_env_get(environment, KA_ENV_MODE), &m) == 0 && m == KA_MODE_FORCE,
+                .force = ka_parse_mode(strv_env_get(environment, KA_ENV_MODE), &m) == 0 && m == KA_MODE_FORCE,
         };
         path_values_from_env(environment, w);
 }
@@ -735,7 +724,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *opath;
-        char *path = NULL, procpath[64], *env = NULL, why[512], exe_name[256], masked_by[1024] = "";
+        char *path = NULL, procpath[64], *env = NULL, **proc_env = NULL, why[512], exe_name[256], masked_by[1024] = "";
         struct unit_props p = { 0 };
         struct unit_facts f = { .unit = unit, .library = library };
         struct bpf_record rec, failed;
@@ -810,7 +799,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         main_pid = p.main_pid;
         c->main_pid = (pid_t) main_pid;
         {
-                const char *src = unit_env_get(p.environment, "TCPKEEPALIVE_SOURCE");
+                const char *src = strv_env_get(p.environment, "TCPKEEPALIVE_SOURCE");
                 snprintf(c->source, sizeof(c->source), "%s", src ? src : "");
         }
         r = 0;
@@ -823,13 +812,11 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         f.has_dropin = c->has_dropin = c->has_dropin && !f.masked_by;
         f.active_state = c->active_state;
         f.main_pid = main_pid;
-        f.method = unit_env_get(p.environment, KA_ENV_METHOD);
-        f.mode = unit_env_get(p.environment, KA_ENV_MODE);
+        f.method = strv_env_get(p.environment, KA_ENV_METHOD);
+        f.mode = strv_env_get(p.environment, KA_ENV_MODE);
         f.source = c->source;
         f.unsets_preload = strv_contains(p.unset, "LD_PRELOAD");
-        for (char **v = p.environment; v && *v; v++)
-                if (strncmp(*v, "LD_PRELOAD=", 11) == 0)
-                        f.unit_preload_has_library = preload_list_has(*v + 11, library); /* the last one counts */
+        f.unit_preload_has_library = preload_list_has(strv_env_get(p.environment, "LD_PRELOAD"), library);
         f.has_environment_files = p.has_environment_files;
         f.activation_usec = p.activation_usec;
         f.environment = c->environment;
@@ -873,6 +860,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                 f.main_pid_not_exec = c->main_pid_not_exec = true;
                 goto alive;
         }
+        proc_env = environ_entries(env, env_len);
         {
                 size_t used = 0;
                 for (const char *v = env; v < env + env_len; v += strlen(v) + 1)
@@ -896,9 +884,9 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
                 uint64_t since = settings_since(settings, settings_hash(&p, f.has_dropin));
                 f.settings_since_usec = since;
                 f.settings_current = (p.started_usec && since && p.started_usec > since) ||
-                                     tka_settings_equal(p.environment, env, env_len);
+                                     tka_settings_equal(p.environment, proc_env);
         }
-        f.process_preload_has_library = preload_list_has(env_get(env, env_len, "LD_PRELOAD"), library);
+        f.process_preload_has_library = preload_list_has(strv_env_get(proc_env, "LD_PRELOAD"), library);
         /* Method=bpf and auto at start; any method after a live apply. */
         read_bpf_records(unit, p.cgroup, &rec, &failed, &f);
         /* A process that holds connections without keepalive: has it the
@@ -936,6 +924,7 @@ out:
         sd_bus_error_free(&e);
         sd_bus_message_unref(reply);
         free(path);
+        free(proc_env);
         free(env);
         unit_props_done(&p);
         return r < 0 ? r : 0;

@@ -80,3 +80,12 @@ bool strv_contains_sorted(char *const *l, const char *s) {
         size_t n = strv_length(l);
         return n > 0 && bsearch(&s, l, n, sizeof(char *), cmp_str) != NULL;
 }
+
+const char *strv_env_get(char *const *env, const char *key) {
+        size_t n = strlen(key);
+        const char *v = NULL;
+        for (char *const *e = env; e && *e; e++)
+                if (strncmp(*e, key, n) == 0 && (*e)[n] == '=')
+                        v = *e + n + 1;
+        return v;
+}

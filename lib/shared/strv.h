@@ -16,3 +16,8 @@ int strv_push_dup(char ***l, const char *s);
 void strv_sort_unique(char **l);
 /* strv_contains() for a list sorted by strv_sort_unique(). */
 bool strv_contains_sorted(char *const *l, const char *s);
+
+/* The value of key in an environment list ("KEY=value" entries), or NULL.
+ * The last assignment wins, as in systemd's Environment= and as ld.so
+ * reads LD_PRELOAD. */
+const char *strv_env_get(char *const *env, const char *key);

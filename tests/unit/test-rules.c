@@ -876,6 +876,8 @@ static void test_key_diagnostics(void) {
 
 /* The shared string helpers: one semantic each. */
 static void test_string_helpers(void) {
+        char *env[] = { "A=1", "LD_PRELOAD=/a.so", "AB=2", "LD_PRELOAD=/b.so /c.so", "B", NULL };
+
         CHECK(ends_with("x.service", ".service"));
         CHECK(ends_with(".service", ".service"));
         CHECK(!ends_with("service", ".service"));
@@ -885,6 +887,11 @@ static void test_string_helpers(void) {
         CHECK(!preload_list_has("/lib/x.so.1", "/lib/x.so"));
         CHECK(!preload_list_has("/usr/lib/x.so", "/lib/x.so"));
         CHECK(!preload_list_has(NULL, "/lib/x.so"));
+        CHECK_STR(strv_env_get(env, "A"), "1");
+        CHECK_STR(strv_env_get(env, "LD_PRELOAD"), "/b.so /c.so"); /* the last assignment wins */
+        CHECK(!strv_env_get(env, "B"));
+        CHECK(!strv_env_get(env, "L"));
+        CHECK(!strv_env_get(NULL, "A"));
 }
 
 int main(void) {
