@@ -200,14 +200,9 @@ static int load_rules(struct manager *m) {
                 return r;
         }
         for (size_t i = 0; i < rs.n_diags; i++) {
-                char *text = NULL;
-                size_t size = 0;
-                FILE *f = open_memstream(&text, &size);
-                if (!f)
+                char *text = ka_diag_format(&rs.diags[i]);
+                if (!text)
                         continue;
-                ka_diag_print(&rs.diags[i], f);
-                fclose(f);
-                text[strcspn(text, "\n")] = '\0';
                 if (rs.diags[i].level == KA_DIAG_ERROR)
                         log_error("%s", text);
                 else

@@ -78,14 +78,9 @@ static void log_open(void) {
 }
 
 static void log_diag(const struct ka_diag *d) {
-        char *text = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&text, &size);
-        if (!f)
+        char *text = ka_diag_format(d);
+        if (!text)
                 return;
-        ka_diag_print(d, f);
-        fclose(f);
-        text[strcspn(text, "\n")] = '\0';
         log_msg(d->level == KA_DIAG_ERROR ? 3 : 4, "%s", text);
         free(text);
 }

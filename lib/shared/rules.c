@@ -213,6 +213,21 @@ void ka_diag_print(const struct ka_diag *d, void *file) {
         fprintf(f, "%s\n", d->message ? d->message : "(out of memory)");
 }
 
+char *ka_diag_format(const struct ka_diag *d) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        if (!f)
+                return NULL;
+        ka_diag_print(d, f);
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        text[strcspn(text, "\n")] = '\0';
+        return text;
+}
+
 /* ---- parsing one file ------------------------------------------------------ */
 
 enum file_kind { FILE_RULE, FILE_DEFAULTS };

@@ -158,7 +158,11 @@ size_t ka_ruleset_match_paths(struct ka_ruleset *rs, const char *const *names, c
  */
 bool ka_unit_matches(const char *glob, const char *unit);
 
+/* "FILE:LINE: error: KEY=VALUE: message" and a newline, to file. */
 void ka_diag_print(const struct ka_diag *d, void *file /* FILE* */);
+/* The same line without its newline, for a log; free() it. NULL when out
+ * of memory. */
+char *ka_diag_format(const struct ka_diag *d);
 
 /* The default rule directories, highest priority first, NULL-terminated. */
 extern const char *const ka_rule_dirs[];
