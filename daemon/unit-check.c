@@ -22,6 +22,7 @@
 
 #include "bpf-record.h"
 #include "bus-prefetch.h"
+#include "cgroup-roots.h"
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
@@ -484,11 +485,10 @@ uint64_t systemd_reload_usec(const char *generator_dir) {
 
 /* The id of the unit's cgroup (the inode of its v2 directory), or 0. */
 static uint64_t cgroup_id(const char *cgroup) {
-        static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
         char path[4096];
         struct stat st;
-        for (size_t i = 0; *cgroup && i < sizeof(roots) / sizeof(roots[0]); i++) {
-                snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
+        for (size_t i = 0; *cgroup && cgroup_v2_roots[i]; i++) {
+                snprintf(path, sizeof(path), "%s%s", cgroup_v2_roots[i], cgroup);
                 if (stat(path, &st) == 0 && access(strcat(path, "/cgroup.procs"), F_OK) == 0)
                         return (uint64_t) st.st_ino;
         }

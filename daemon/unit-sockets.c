@@ -17,6 +17,7 @@
 
 #include <linux/types.h>
 
+#include "cgroup-roots.h"
 #include "tcp-table.h"
 #include "unit-sockets.h"
 #include "../bpf/sockets.h"
@@ -70,12 +71,11 @@ static void collect_cgroup_pids(const char *dir, unsigned depth, struct pid_list
 
 /* Every PID of the unit, from its cgroup, or just main_pid. */
 static struct pid_list unit_pid_list(const char *cgroup, pid_t main_pid) {
-        static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd" };
         struct pid_list pids = { 0 };
         char path[4096];
 
-        for (size_t i = 0; cgroup && *cgroup && pids.n == 0 && i < sizeof(roots) / sizeof(roots[0]); i++) {
-                snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
+        for (size_t i = 0; cgroup && *cgroup && pids.n == 0 && cgroup_process_roots[i]; i++) {
+                snprintf(path, sizeof(path), "%s%s", cgroup_process_roots[i], cgroup);
                 if (access(path, F_OK) == 0)
                         collect_cgroup_pids(path, 0, &pids);
         }
@@ -184,16 +184,15 @@ static int collect_cgroup_ids(int dir_fd, unsigned depth, struct id_list *ids) {
  * not on a cgroup v2 hierarchy here (then the iterator's ids, always v2,
  * cannot be matched: -ENOENT). */
 static int unit_cgroup_ids(const char *cgroup, struct id_list *ids) {
-        static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
         char path[4096];
 
-        for (size_t i = 0; cgroup && *cgroup && i < sizeof(roots) / sizeof(roots[0]); i++) {
+        for (size_t i = 0; cgroup && *cgroup && cgroup_v2_roots[i]; i++) {
                 struct statfs fs;
                 struct stat st;
                 int fd;
-                if (statfs(roots[i], &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
+                if (statfs(cgroup_v2_roots[i], &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
                         continue;
-                snprintf(path, sizeof(path), "%s%s", roots[i], cgroup);
+                snprintf(path, sizeof(path), "%s%s", cgroup_v2_roots[i], cgroup);
                 if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
                         continue;
                 if (fstat(fd, &st) < 0 || id_list_add(ids, (uint64_t) st.st_ino) < 0) {
