@@ -372,7 +372,7 @@ static void rescan_dropins(struct manager *m, char ***changed) {
 
         unit_aliases_done(&m->aliases);
         unit_aliases_init(&m->aliases);
-        (void) unit_aliases_load(&m->aliases, m->root ? m->root : "", unit_alias_default_dirs);
+        (void) unit_aliases_load(&m->aliases, m->root ? m->root : "", ka_unit_dirs);
         if ((r = dropin_history_scan(&m->history, m->generator_dir, changed)) < 0)
                 log_warning("cannot read the drop-ins in %s: %s", m->generator_dir, strerror(-r));
 }

@@ -12,11 +12,6 @@
 #include "unit-alias.h"
 #include "unit-name.h"
 
-const char *const unit_alias_default_dirs[] = {
-        "/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-        "/usr/lib/systemd/system", "/lib/systemd/system", NULL,
-};
-
 void unit_aliases_init(struct unit_aliases *a) {
         *a = (struct unit_aliases) {};
 }

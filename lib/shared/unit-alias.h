@@ -19,13 +19,11 @@ struct unit_aliases {
         size_t n;
 };
 
-/* systemd's system unit directories, highest priority first. */
-extern const char *const unit_alias_default_dirs[];
-
 void unit_aliases_init(struct unit_aliases *a);
 void unit_aliases_done(struct unit_aliases *a);
 
-/* Reads the symlinks of dirs (each prefixed with root, which may be ""):
+/* Reads the symlinks of dirs (ka_unit_dirs: every reader uses the
+ * generator's list; each prefixed with root, which may be ""):
  * the first directory that has a name decides what it is, as for systemd.
  * A link to /dev/null (a mask) or to a file of the same name is no alias.
  * Returns 0 or -ENOMEM; a missing directory is skipped. */
