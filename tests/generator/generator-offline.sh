@@ -243,6 +243,26 @@ expect_match "$out" "^    applies to: crm.service \(overridden by 70-c.ini\)\$" 
 expect_match "$out" "^    applies to: c.service crm.service\$" "verify: 70-c.ini applies to c.service and crm.service"
 pass "verify and the generator agree: a glob in a later file wins a unit named earlier that has no unit file"
 
+# Issue 19: verify finds units where the generator finds them: a unit file
+# only in /lib/systemd/system, an instance only as a .wants/ symlink; each
+# unit the generator writes a drop-in for, verify lists as reached.
+R8=$TMP/root8
+mkdir -p "$R8/etc/keepalived.d" "$R8/lib/systemd/system" "$R8/usr/lib/systemd/system" \
+        "$R8/etc/systemd/system/multi-user.target.wants"
+: >"$R8/lib/systemd/system/legacy.service"
+: >"$R8/usr/lib/systemd/system/job@.service"
+ln -s /usr/lib/systemd/system/job@.service "$R8/etc/systemd/system/multi-user.target.wants/job@3.service"
+printf '[Match]\nUnit=leg*.service job@?.service\n[KeepAlive]\nIdleSec=80\n' >"$R8/etc/keepalived.d/80-found.ini"
+OUT8=$TMP/out8
+mkdir "$OUT8"
+TCPKEEPALIVE_ROOT=$R8 TCPKEEPALIVE_GENERATOR_STDERR=1 "$GEN" "$OUT8" 2>/dev/null || fail "generator exit status $?"
+files=$(cd "$OUT8" && find . -type f | sort | tr '\n' ' ')
+expect_eq "$files" "./job@3.service.d/50-tcpkeepalive.conf ./legacy.service.d/50-tcpkeepalive.conf " \
+        "the generator reaches a unit in /lib/systemd/system and a .wants/ instance"
+out=$("$CTL" verify --root="$R8" 2>&1)
+expect_match "$out" "^    applies to: job@3.service legacy.service\$" "verify reaches the same two units"
+pass "verify sees units as the generator does: /lib/systemd/system, .wants/ instances"
+
 # Issue 18 item 8: in a container whose /dev/kmsg is no kernel log (here
 # /dev/null bound over it, in a mount namespace of this test's own), the
 # messages go to stderr, which systemd logs; they used to vanish.
