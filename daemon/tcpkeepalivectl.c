@@ -6,8 +6,6 @@
  *   check UNIT         does UNIT's running process really have keepalive?
  *   status, list, show UNIT, reload, restart UNIT, metrics: ask tcpkeepalived
  */
-#include <dirent.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +17,6 @@
 
 #include "bus-api.h"
 #include "ctl-daemon.h"
-#include "dropin.h"
 #include "rules.h"
 #include "strv.h"
 #include "tcp-table.h"
