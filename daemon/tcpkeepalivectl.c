@@ -25,10 +25,6 @@
 #include "unit-name.h"
 #include "unit-scan.h"
 
-#ifndef TCPKEEPALIVE_LIBRARY_PATH
-#define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
-#endif
-
 /* Exit statuses: scripts can tell "your rules are wrong" from "broken". */
 #define EXIT_PROBLEMS CTL_EXIT_PROBLEMS
 #define EXIT_USAGE CTL_EXIT_USAGE

@@ -54,10 +54,6 @@
 #define TCPKEEPALIVE_LIVE_APPLY 0
 #endif
 
-#ifndef TCPKEEPALIVE_LIBRARY_PATH
-#define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
-#endif
-
 #define GENERATOR_DIR "/run/systemd/generator"
 #define SETTLE_USEC (100 * 1000ULL) /* an editor's save, a package upgrade (dpkg writes its files milliseconds apart) */
 #define SETTLE_MAX_USEC (1000 * 1000ULL) /* events that never stop do not hold a change back */

@@ -28,9 +28,6 @@
 #include "unit-name.h"
 #include "unit-scan.h"
 
-#ifndef TCPKEEPALIVE_LIBRARY_PATH
-#define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
-#endif
 #define ENABLE_PREFIX "tcpkeepalive@"
 
 static FILE *log_file;

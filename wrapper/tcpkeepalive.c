@@ -20,10 +20,6 @@
 #include "keepalive-params.h"
 #include "string-match.h"
 
-#ifndef TCPKEEPALIVE_LIBRARY_PATH
-#define TCPKEEPALIVE_LIBRARY_PATH "/usr/local/lib/libtcpkeepalive.so"
-#endif
-
 enum {
         EXIT_USAGE = 2,          /* bad option or value */
         EXIT_NO_LIBRARY = 3,     /* the library is not where it should be */
