@@ -3,7 +3,8 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
-/* Exit statuses of tcpkeepalivectl (see tcpkeepalivectl(1)). */
+/* Exit statuses of tcpkeepalivectl (see tcpkeepalivectl(1)): scripts can
+ * tell "your rules are wrong" from "broken". */
 enum {
         CTL_EXIT_PROBLEMS = 1, /* rule errors, or a unit without keepalive */
         CTL_EXIT_USAGE = 2,

@@ -25,11 +25,6 @@
 #include "unit-name.h"
 #include "unit-scan.h"
 
-/* Exit statuses: scripts can tell "your rules are wrong" from "broken". */
-#define EXIT_PROBLEMS CTL_EXIT_PROBLEMS
-#define EXIT_USAGE CTL_EXIT_USAGE
-#define EXIT_FAILURE_INTERNAL CTL_EXIT_FAILURE
-
 static void print_timing(int idle, int interval, int count, int64_t user_timeout_ms) {
         printf("idle=");
         idle > 0 ? printf("%ds", idle) : printf("kernel");
@@ -204,7 +199,7 @@ static int cmd_verify(const char *root, char **files, int n) {
                 r = ka_ruleset_load_dirs(&rs, root, ka_rule_dirs);
         if (r < 0) {
                 fprintf(stderr, "tcpkeepalivectl: cannot load rules: %s\n", strerror(-r));
-                return EXIT_FAILURE_INTERNAL;
+                return CTL_EXIT_FAILURE;
         }
         for (size_t i = 0; i < rs.n_diags; i++)
                 ka_diag_print(&rs.diags[i], stderr);
@@ -240,7 +235,7 @@ static int cmd_verify(const char *root, char **files, int n) {
         for (char **b = rs.broken; b && *b; b++)
                 printf("%s: skipped: errors above\n", *b);
         printf("%zu rule(s), %zu error(s), %zu masked\n", rs.n_rules, rs.n_errors, strv_length(rs.masked));
-        r = rs.n_errors > 0 ? EXIT_PROBLEMS : 0;
+        r = rs.n_errors > 0 ? CTL_EXIT_PROBLEMS : 0;
         strv_free(units);
         strv_free(enabled);
         unit_aliases_done(&aliases);
@@ -263,13 +258,13 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         if (!unit || unit_name_is_glob(unit)) {
                 fprintf(stderr, "tcpkeepalivectl: '%s': %s\n", unit_arg, unit ? "a unit name, not a glob" : reason);
                 free(unit);
-                return EXIT_USAGE;
+                return CTL_EXIT_USAGE;
         }
         r = sd_bus_open_system(&bus);
         if (r < 0) {
                 fprintf(stderr, "tcpkeepalivectl: cannot reach the system bus: %s\n", strerror(-r));
                 free(unit);
-                return EXIT_FAILURE_INTERNAL;
+                return CTL_EXIT_FAILURE;
         }
         /* A scope or slice: no drop-in says which rule covers it; the rules do. */
         ka_params_init(&live_params);
@@ -306,7 +301,7 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         if (r < 0) {
                 fprintf(stderr, "tcpkeepalivectl: %s: %s\n", unit, c.reason[0] ? c.reason : strerror(-r));
                 free(unit);
-                return EXIT_FAILURE_INTERNAL;
+                return CTL_EXIT_FAILURE;
         }
         printf("%s: %s: %s\n", unit, unit_state_to_string(c.state), c.reason);
         /* Run by tcpkeepalive@.service: the verdict becomes the "Status:" line
@@ -327,7 +322,7 @@ static int cmd_check(const char *unit_arg, double wait_sec) {
         case UNIT_STATE_UNVERIFIED:
                 return 0;
         default:
-                return EXIT_PROBLEMS;
+                return CTL_EXIT_PROBLEMS;
         }
 }
 
@@ -525,23 +520,23 @@ int main(int argc, char **argv) {
                         unsigned w;
                         if (ka_parse_uint(optarg, 0, 3600, &w) < 0) {
                                 fprintf(stderr, "tcpkeepalivectl: --wait: '%s' is not a number of seconds 0..3600\n", optarg);
-                                return EXIT_USAGE;
+                                return CTL_EXIT_USAGE;
                         }
                         wait_sec = w;
                         break;
                 }
                 default:
                         fprintf(stderr, "Try 'tcpkeepalivectl --help'.\n");
-                        return EXIT_USAGE;
+                        return CTL_EXIT_USAGE;
                 }
         }
         if (optind >= argc) {
                 fprintf(stderr, "tcpkeepalivectl: no command given. Try 'tcpkeepalivectl --help'.\n");
-                return EXIT_USAGE;
+                return CTL_EXIT_USAGE;
         }
         if (!(v = find_verb(argv[optind]))) {
                 fprintf(stderr, "tcpkeepalivectl: unknown command '%s'. Try 'tcpkeepalivectl --help'.\n", argv[optind]);
-                return EXIT_USAGE;
+                return CTL_EXIT_USAGE;
         }
         return run_verb(v, &(struct verb_args) { .argv = argv + optind + 1, .argc = argc - optind - 1, .root = root,
                                                  .wait_sec = wait_sec, .json = json },
