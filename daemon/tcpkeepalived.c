@@ -242,9 +242,6 @@ static bool is_template(const char *unit) {
         return at && strcmp(at, "@.service") == 0;
 }
 
-/* Managed units: those the generator gave our drop-in, a template's
- * loaded instances in its place. A template without a loaded instance
- * stays in the list, so that the rule still shows. */
 /* The scopes and slices a rule covers that a live apply has acted on (or
  * tried to): no drop-in names these. */
 static void add_cgroup_units(struct manager *m, char ***units) {
@@ -262,6 +259,9 @@ static void add_cgroup_units(struct manager *m, char ***units) {
         }
 }
 
+/* Managed units: those the generator gave our drop-in, a template's
+ * loaded instances in its place. A template without a loaded instance
+ * stays in the list, so that the rule still shows. */
 static char **managed_units(struct manager *m, struct call_budget *budget) {
         char **units = NULL;
         DIR *d = opendir(m->generator_dir);
@@ -1094,11 +1094,11 @@ static int prop_errors(sd_bus *bus, const char *path, const char *iface, const c
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-/* A unit name from a caller: validated before it goes anywhere. The error
- * shows the name escaped and cut on a character boundary: a name cut in
- * the middle of a character is not UTF-8, and sd-bus cannot send it. */
-/* A name GetUnit and GetUnitSockets take: a service, or a scope or slice
- * (which rules reach live); RestartUnit takes services only. */
+/* A unit name from a caller: validated before it goes anywhere. GetUnit
+ * and GetUnitSockets take a service, or a scope or slice (which rules reach
+ * live); RestartUnit takes services only. The error shows the name escaped
+ * and cut on a character boundary: a name cut in the middle of a character
+ * is not UTF-8, and sd-bus cannot send it. */
 static int validate_unit(const char *unit, bool scope_or_slice, sd_bus_error *error) {
         char shown[65], *full;
         bool cut;
@@ -1304,11 +1304,6 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
         return r;
 }
 
-
-/* Sockets: (local, peer, state, pid, fd, keepalive, idle, interval, count, user timeout, class, note, applied).
- * Root only: the PIDs, fds and addresses of other users' services and of
- * containers are no business of every local user (hidepid= hides far
- * less). Everyone gets the state and the counts from GetUnit/ListUnits. */
 /* Which rule covers the socket, for GetUnitSockets (bus-api.h). The names
  * come from the rules as they are now: where the unit's path rules are no
  * longer those it started with, the number. */
@@ -1333,6 +1328,10 @@ static void socket_path_name(const struct ka_params *now, const struct rule_valu
         }
 }
 
+/* Sockets: UNIT_SOCKET_SIGNATURE rows (bus-api.h). Root only: the PIDs, fds
+ * and addresses of other users' services and of containers are no business
+ * of every local user (hidepid= hides far less). Everyone gets the state
+ * and the counts from GetUnit/ListUnits. */
 static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;

@@ -29,8 +29,6 @@
 #define RULE_DIR_LIB "/usr/lib/keepalived.d"
 #endif
 
-/* Like systemd's unit path: a /usr/local install is searched before the
- * distribution's /usr/lib, and a prefix of /usr lists /usr/lib once. */
 /* As systemd reads unit directories: /etc, /run, /usr/local/lib and
  * /usr/lib in every build (a --prefix=/usr package still reads the
  * admin's /usr/local/lib/keepalived.d), and a prefix of its own (/opt/...)
