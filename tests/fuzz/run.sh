@@ -22,7 +22,7 @@ compile() {
         else
                 "$CLANG" "$@" -DRULE_DIR_ETC="\"/etc/keepalived.d\"" -DRULE_DIR_LIB="\"/usr/lib/keepalived.d\"" \
                         "$src/lib/shared/strv.c" "$src/lib/shared/safe-text.c" "$src/lib/shared/trusted-path.c" "$src/lib/shared/timespan.c" "$src/lib/shared/unit-name.c" \
-                        "$src/lib/shared/rules.c" "$src/lib/shared/dropin.c" "$src/lib/shared/exe-check.c" -linih
+                        "$src/lib/shared/rules.c" "$src/lib/shared/rule-keys.c" "$src/lib/shared/dropin.c" "$src/lib/shared/exe-check.c" -linih
         fi
 }
 status=0
