@@ -9,6 +9,12 @@
  * see unit-check.h. States and counts are open to everyone; socket detail
  * (GetUnitSockets) to root only; Reload and RestartUnit need CAP_SYS_ADMIN
  * (sd-bus checks the caller; the D-Bus policy too).
+ *
+ * Over 600 lines: the D-Bus handlers, the rule reloads and the state
+ * changes they set off all work on one struct manager in one event loop.
+ * What stands alone has its own file (rule-watch, live-apply, unit-states,
+ * systemd-cache, caller-limit, dropin-history, bus-api.h); the D-Bus API
+ * section is the next to move out, once struct manager has a header.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * unit_check(): the facts about one unit (unit-check.h), from systemd over
+ * D-Bus and from /proc; unit-verdict.c decides its state from them.
+ *
+ * Over 600 lines: one path through the facts, from the unit's properties
+ * to its drop-in, its process, its connections and its BPF record, each
+ * step reading what the one before found. The calls to systemd within a
+ * budget are the next piece that could stand alone.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
