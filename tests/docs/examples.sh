@@ -201,6 +201,10 @@ set -- "$R4$sysconfdir/keepalived.d"/*.ini
 [ $# -ge 3 ] || fail "keepalived.d(5)'s examples not found: $*"
 out=$("$CTL" verify --root="$R4" 2>&1) || fail "verify of keepalived.d(5)'s examples: exit $?: $out"
 expect_no_match "$out" "error:" "keepalived.d(5)'s examples verify without errors"
+# The per-unit paths the page shows for its path rules are verify's.
+expect_eq "$(page_text keepalived.d.5 | sed -n '/^shows, for these two units:$/,/^\.RE$/p' | sed '1,4d;$d')" \
+        "$(printf '%s\n' "$out" | sed -n '/^crm.service: connections by path/,/^[0-9]* rule(s)/p' | sed '$d')" \
+        "keepalived.d(5)'s verify sample for its path rules is verify's"
 out=$("$CTL" verify "$TKA_SRCDIR"/conf/examples/*.ini 2>&1) || fail "verify of conf/examples: exit $?: $out"
 expect_no_match "$out" "error:" "conf/examples verify without errors"
 pass "keepalived.d(5)'s examples and conf/examples verify without errors"
