@@ -12,7 +12,7 @@
 # it was. On a cgroup v2 only container and, where the host is hybrid, on a
 # hybrid one too.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd socat python3
 
 rule() { # FILE UNIT KEEPALIVE-LINES
