@@ -32,14 +32,14 @@ static bool seen_before(struct parser *p, const char *section, const char *key) 
 }
 
 /* Seconds-valued key: a systemd time span, whole seconds, in [1, max]. */
-static int parse_seconds_in(struct parser *p, const char *kv, const char *value, const char *range, unsigned max,
-                            int *ret) {
+static int parse_seconds_in(struct parser *p, const char *kv, const char *value, const char *range, unsigned min,
+                            unsigned max, int *ret) {
         uint64_t usec;
         int r = timespan_parse(value, &usec);
         if (r == -ERANGE) {
                 /* A span beyond 64 bits of microseconds is a time span, just
                  * far too long. */
-                P_ERROR(p, kv, "out of %s 1s..%us", range, max);
+                P_ERROR(p, kv, "out of %s %us..%us", range, min, max);
                 return r;
         }
         if (r < 0) {
@@ -57,7 +57,7 @@ static int parse_seconds_in(struct parser *p, const char *kv, const char *value,
                 usec = rounded;
         }
         if (usec < USEC_PER_SEC || usec / USEC_PER_SEC > max) {
-                P_ERROR(p, kv, "out of %s 1s..%us", range, max);
+                P_ERROR(p, kv, "out of %s %us..%us", range, min, max);
                 return -ERANGE;
         }
         *ret = (int) (usec / USEC_PER_SEC);
@@ -65,7 +65,7 @@ static int parse_seconds_in(struct parser *p, const char *kv, const char *value,
 }
 
 static int parse_seconds(struct parser *p, const char *kv, const char *value, unsigned max, int *ret) {
-        return parse_seconds_in(p, kv, value, "the kernel's range", max, ret);
+        return parse_seconds_in(p, kv, value, "the kernel's range", 1, max, ret);
 }
 
 /* False only when the library is known to be missing: a path with ld.so's
@@ -268,7 +268,7 @@ static int key_user_timeout(struct parser *p, const char *kv, const char *key, c
 static int key_path_idle_timeout(struct parser *p, const char *kv, const char *key, const char *value) {
         int t;
         (void) key;
-        if (parse_seconds_in(p, kv, value, "the range", KA_PATH_TIMEOUT_MAX, &t) == 0) {
+        if (parse_seconds_in(p, kv, value, "the range", KA_PATH_TIMEOUT_MIN, KA_PATH_TIMEOUT_MAX, &t) == 0) {
                 if ((unsigned) t < KA_PATH_TIMEOUT_MIN)
                         P_ERROR(p, kv, "a path that forgets connections idle for less than %us "
                                        "cannot be kept open by keepalive (want %us..%us)",

@@ -107,7 +107,10 @@ int ka_params_overlay(struct ka_params *a, const struct ka_params *b) {
                 a->path_idle_timeout_sec = b->path_idle_timeout_sec;
                 (void) ka_path_timing((unsigned) b->path_idle_timeout_sec, &a->idle_sec, &a->interval_sec, &a->count,
                                       &a->user_timeout_ms);
+                a->user_timeout_derived = true;
         }
+        if (b->user_timeout_ms >= 0)
+                a->user_timeout_derived = false;
         if (b->idle_sec >= 0) a->idle_sec = b->idle_sec;
         if (b->interval_sec >= 0) a->interval_sec = b->interval_sec;
         if (b->count >= 0) a->count = b->count;
@@ -116,10 +119,10 @@ int ka_params_overlay(struct ka_params *a, const struct ka_params *b) {
         if (b->direction >= 0) a->direction = b->direction;
         if (b->restart >= 0) a->restart = b->restart;
         if (b->method >= 0) a->method = b->method;
-        /* The derived user timeout ends where the layer's probing ends,
-         * explicit IdleSec=, IntervalSec= or Count= included. */
-        if (b->path_idle_timeout_sec >= 0 && b->user_timeout_ms < 0 && a->idle_sec > 0 && a->interval_sec > 0 &&
-            a->count > 0) {
+        /* A derived user timeout ends where the probing ends, whichever
+         * layer set IdleSec=, IntervalSec= or Count= (a rule's IdleSec=
+         * over a PathIdleTimeoutSec= of defaults.conf too). */
+        if (a->user_timeout_derived && a->idle_sec > 0 && a->interval_sec > 0 && a->count > 0) {
                 int64_t ms = ((int64_t) a->idle_sec + (int64_t) a->interval_sec * a->count) * 1000;
                 a->user_timeout_ms = ms > (int64_t) KA_USER_TIMEOUT_MAX ? (int64_t) KA_USER_TIMEOUT_MAX : ms;
         }
@@ -311,7 +314,8 @@ static char *read_line(char *out, int size, void *userdata) {
                 }
         }
         if ((int) strlen(s) + 2 > size) {
-                P_ERROR(p, NULL, "line longer than %d characters (split a long Unit= list over several Unit= lines)",
+                P_ERROR(p, NULL, "line longer than %d characters (split a long list over several lines of its key: "
+                                "Unit=, Destination=, Port=, LocalPort= and ExtraPreload= add up)",
                         size - 2);
                 goto as_comment;
         }
