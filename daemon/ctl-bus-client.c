@@ -177,18 +177,29 @@ static void print_closes_json(const struct closes_row *c) {
                 printf("null}");
 }
 
+/* Calls method (no arguments) and enters its array of row_signature
+ * rows: *ret_reply is ready to read the first row. 0, or a negative exit
+ * (the error said). */
+static int call_rows(sd_bus *bus, const char *method, const char *row_signature, sd_bus_message **ret_reply) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, method, &e, ret_reply, NULL);
+        if (r < 0)
+                return -bus_error(method, &e, r);
+        r = sd_bus_message_enter_container(*ret_reply, 'a', row_signature);
+        return r < 0 ? -CTL_EXIT_FAILURE : 0;
+}
+
 /* ListUnitCloses, then fn for each row; the rows seen or a negative exit. */
 static int for_each_closes(sd_bus *bus, void (*fn)(const struct closes_row *, void *), void *userdata) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         struct closes_row c;
         int r, n = 0;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, METHOD_LIST_UNIT_CLOSES, &e, &reply, NULL);
-        if (r < 0)
-                return -bus_error(METHOD_LIST_UNIT_CLOSES, &e, r);
-        r = sd_bus_message_enter_container(reply, 'a', UNIT_CLOSES_SIGNATURE);
-        while (r >= 0 && (r = read_closes_row(reply, &c)) > 0) {
+        if ((r = call_rows(bus, METHOD_LIST_UNIT_CLOSES, UNIT_CLOSES_SIGNATURE, &reply)) < 0) {
+                sd_bus_message_unref(reply);
+                return r;
+        }
+        while ((r = read_closes_row(reply, &c)) > 0) {
                 fn(&c, userdata);
                 n++;
         }
@@ -211,16 +222,15 @@ static void closes_json(const struct closes_row *c, void *userdata) {
 
 /* ListUnits, then fn for each row; returns the rows seen or a negative exit. */
 static int for_each_unit(sd_bus *bus, void (*fn)(const struct unit_row *, void *), void *userdata) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         struct unit_row u;
         int r, n = 0;
 
-        r = sd_bus_call_method(bus, BUS_NAME, OBJECT_PATH, MANAGER_IFACE, METHOD_LIST_UNITS, &e, &reply, NULL);
-        if (r < 0)
-                return -bus_error(METHOD_LIST_UNITS, &e, r);
-        r = sd_bus_message_enter_container(reply, 'a', UNIT_ROW_SIGNATURE);
-        while (r >= 0 && (r = read_unit_row(reply, &u)) > 0) {
+        if ((r = call_rows(bus, METHOD_LIST_UNITS, UNIT_ROW_SIGNATURE, &reply)) < 0) {
+                sd_bus_message_unref(reply);
+                return r;
+        }
+        while ((r = read_unit_row(reply, &u)) > 0) {
                 fn(&u, userdata);
                 n++;
         }
