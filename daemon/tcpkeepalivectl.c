@@ -16,7 +16,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-api.h"
-#include "ctl-daemon.h"
+#include "ctl-bus-client.h"
 #include "rules.h"
 #include "strv.h"
 #include "tcp-table.h"

@@ -65,8 +65,11 @@ static char *read_proc(const char *path, size_t *ret_len) {
         for (;;) {
                 ssize_t n;
                 if (len + 4096 + 1 > size) {
-                        char *nb = realloc(buf, size = size ? size * 2 : 16384);
-                        if (!nb || size > (64U << 20))
+                        char *nb;
+                        /* The bound before the realloc: after it, buf may
+                         * already be freed (a double free, and nb lost). */
+                        size = size ? size * 2 : 16384;
+                        if (size > (64U << 20) || !(nb = realloc(buf, size)))
                                 goto fail;
                         buf = nb;
                 }
