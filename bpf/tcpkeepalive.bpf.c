@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 #include "bpf/params.h"
 
@@ -78,7 +79,16 @@ typedef struct {
         struct net *net;
 } possible_net_t;
 
+struct in6_addr {
+        union {
+                __u32 u6_addr32[4];
+        } in6_u;
+} __attribute__((preserve_access_index));
+
 struct sock_common {
+        __u32 skc_daddr;  /* the peer, IPv4 (network order) */
+        __u16 skc_dport;  /* the peer's port, network order */
+        struct in6_addr skc_v6_daddr;
         unsigned short skc_family;
         unsigned char skc_state;
         __u16 skc_num; /* the local port, host order */
@@ -109,6 +119,17 @@ struct {
         __type(key, __u64); /* cgroup id (the cgroup directory's inode) */
         __type(value, struct tka_bpf_params);
 } params SEC(".maps");
+
+/* The units' path rules (bpf/params.h), under the key of their "params"
+ * entry, read only when that entry has TKA_PARAMS_PATHS. A value is large
+ * (~74 KiB): allocated per entry, only for units with path rules. */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __uint(max_entries, TKA_BPF_MAX_UNITS);
+        __type(key, __u64);
+        __type(value, struct tka_bpf_paths);
+} paths SEC(".maps");
 
 /* The sockets the rule manages (bpf/params.h). An accepted connection
  * starts with its listener's mark (app_set: what the program set on the
@@ -141,12 +162,171 @@ static const struct tka_bpf_params *params_for_cgroup(struct cgroup *cgrp, __u64
         return 0;
 }
 
-/* The socket's own cgroup: where it was created, whoever uses it now. */
-static const struct tka_bpf_params *params_for_socket(struct bpf_sock *sk, __u64 *key) {
-        struct tcp_sock *tp;
-        if (!sk || !(tp = bpf_skc_to_tcp_sock(sk)))
-                return 0;
-        return params_for_cgroup(BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup), key);
+/* ---- rules by network path ------------------------------------------------
+ * The selection of lib/shared/keepalive-paths.h (ka_paths_match), over the
+ * map's form of the paths: same semantics, tests/bpf/paths.sh checks the
+ * two against each other on real connections. */
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* A connection's ends as the matcher takes them (struct ka_conn_ends). */
+struct conn_ends {
+        __u32 peer[4]; /* network order; IPv4 (and IPv4-mapped IPv6) in peer[0] */
+        __u32 family;  /* AF_INET, AF_INET6 */
+        __u32 peer_port, local_port; /* host order */
+};
+
+/* The values one socket gets: the unit's own or a path rule's. */
+struct values {
+        __s32 idle, interval, count, user_timeout_ms;
+        __u32 path; /* 0: the unit's own; n: path n-1 (TKA_MARK_PATH) */
+};
+
+static void conn_ends_of(struct sock *sk, struct conn_ends *c) {
+        __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+        c->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        c->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+        c->family = family;
+        if (family == AF_INET) {
+                c->peer[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+                return;
+        }
+        c->peer[0] = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[0]);
+        c->peer[1] = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[1]);
+        c->peer[2] = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[2]);
+        c->peer[3] = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[3]);
+        /* ::ffff:a.b.c.d, a dual-stack socket's IPv4 peer, counts as IPv4. */
+        if (c->peer[0] == 0 && c->peer[1] == 0 && c->peer[2] == bpf_htonl(0xffff)) {
+                c->family = AF_INET;
+                c->peer[0] = c->peer[3];
+                c->peer[1] = c->peer[2] = c->peer[3] = 0;
+        }
+}
+
+/*
+ * The loops below have no branch in their bodies (BPF has no conditional
+ * move or set: every comparison is a jump): the verifier walks each
+ * iteration of a bounded loop, and jumps in 16 x 128 of them multiply its
+ * states past its budget. opaque() keeps the compiler from turning the
+ * arithmetic back into a comparison.
+ */
+#define opaque(x) asm volatile("" : "+r"(x))
+
+/* All ones when x == 0, else 0 (x < 2^63). */
+static __always_inline __u64 zero_mask(__u64 x) {
+        __u64 t = x | -x;
+        opaque(t);
+        return (t >> 63) - 1;
+}
+
+/* 1 when port is in one of the n ranges, else 0. */
+static __u64 port_in(const struct tka_bpf_port_range *r, __u32 n, __u32 port) {
+        __u64 in = 0;
+
+        for (__u32 i = 0; i < TKA_BPF_PATH_PORTS_MAX; i++) {
+                __s64 below, above;
+                if (i >= n)
+                        break;
+                below = (__s64) port - r[i].first; /* >= 0: not below the range */
+                above = (__s64) r[i].last - port;  /* >= 0: not above it */
+                below |= above;
+                opaque(below);
+                in |= ~((__u64) below >> 63) & 1;
+        }
+        return in;
+}
+
+/* ka_path_specificity(): -1, or (longest included prefix + 1) * 4 +
+ * (port given) * 2 + (lport given). A global function: the verifier checks
+ * it once, on its own, not again for each path of the caller's loop. */
+__attribute__((noinline)) int path_specificity(const struct tka_bpf_path *p, const struct conn_ends *c) {
+        __u32 n_dst;
+        __u64 best = 0, excluded = 0; /* best: the longest included prefix's length + 1 */
+
+        if (!p || !c)
+                return -1;
+        n_dst = p->n_dst;
+        if (p->n_ports && !port_in(p->ports, p->n_ports, c->peer_port))
+                return -1;
+        if (p->n_lports && !port_in(p->lports, p->n_lports, c->local_port))
+                return -1;
+        for (__u32 i = 0; i < TKA_BPF_PATH_DSTS_MAX; i++) {
+                const struct tka_bpf_prefix *d;
+                __u64 hit, ex, cand, less;
+                if (i >= n_dst)
+                        break;
+                d = &p->dst[i];
+                hit = zero_mask((__u64) ((c->peer[0] & d->mask[0]) ^ d->addr[0]) |
+                                ((c->peer[1] & d->mask[1]) ^ d->addr[1]) | ((c->peer[2] & d->mask[2]) ^ d->addr[2]) |
+                                ((c->peer[3] & d->mask[3]) ^ d->addr[3]) | (d->family ^ c->family));
+                ex = -(__u64) (d->exclude & 1);
+                excluded |= hit & ex;
+                cand = ((__u64) d->len + 1) & hit & ~ex;
+                less = best - cand;
+                opaque(less);
+                less >>= 63; /* 1: best < cand (both <= 129) */
+                best = (best & (less - 1)) | (cand & -less);
+        }
+        if (excluded || (p->has_include && !best))
+                return -1;
+        return (int) best * 4 + (p->n_ports ? 2 : 0) + (p->n_lports ? 1 : 0);
+}
+
+/* The values for a socket of the unit whose entry is p (key): its own, or
+ * those of the path rule that covers the connection. false: nothing for
+ * this connection (path rules only, and none covers it). */
+static bool values_for(const struct tka_bpf_params *p, __u64 key, struct sock *sk, struct values *v) {
+        const struct tka_bpf_paths *ps;
+        const struct tka_bpf_path *pp;
+        struct conn_ends c = {};
+        __s64 best_score = -1;
+        __u64 best = 0; /* the path chosen, + 1; 0: none */
+        __u32 n;
+
+        *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
+        if (!(p->flags & TKA_PARAMS_PATHS))
+                return true;
+        ps = bpf_map_lookup_elem(&paths, &key);
+        if (!ps) /* between two updates of attach: the unit's own values */
+                return true;
+        conn_ends_of(sk, &c);
+        n = ps->n;
+        for (__u32 i = 0; i < TKA_BPF_PATHS_MAX; i++) {
+                __s64 s, take;
+                if (i >= n)
+                        break;
+                s = path_specificity(&ps->path[i], &c);
+                /* take: all ones when s >= 0 and s >= best_score (the later
+                 * path wins a tie), without a jump (see opaque()) */
+                take = s - best_score;
+                opaque(take);
+                take = ~(take >> 63) & ~(s >> 63);
+                best_score = (best_score & ~take) | (s & take);
+                best = (best & ~take) | ((i + 1) & take);
+        }
+        opaque(best);
+        if (!best)
+                return !(p->flags & TKA_PARAMS_UNMATCHED_OFF);
+        pp = &ps->path[(best - 1) & (TKA_BPF_PATHS_MAX - 1)];
+        *v = (struct values) { pp->idle, pp->interval, pp->count, pp->user_timeout_ms, (__u32) best };
+        return true;
+}
+
+/* The values a managed socket's mark names (force mode): its path's, or
+ * the unit's own. */
+static void values_of_mark(const struct tka_bpf_params *p, const struct tka_sk_mark *mark, struct values *v) {
+        __u32 path = TKA_MARK_PATH(mark->applied);
+
+        *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
+        if (path && path <= TKA_BPF_PATHS_MAX && (p->flags & TKA_PARAMS_PATHS)) {
+                const struct tka_bpf_paths *ps = bpf_map_lookup_elem(&paths, &mark->cgroup_id);
+                if (ps && path <= ps->n) {
+                        const struct tka_bpf_path *pp = &ps->path[(path - 1) & (TKA_BPF_PATHS_MAX - 1)];
+                        *v = (struct values) { pp->idle, pp->interval, pp->count, pp->user_timeout_ms, path };
+                }
+        }
 }
 
 /* Sets a rule's value, unless the rule leaves it unset or (Mode=default)
@@ -161,6 +341,8 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         const struct tka_bpf_params *p;
         struct tka_sk_mark *mark;
         struct bpf_sock *sk;
+        struct tcp_sock *tp;
+        struct values v;
         __u64 key = 0;
         __u32 app = 0;
         int one = 1;
@@ -168,18 +350,21 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
                 return 1;
         sk = skops->sk;
-        if (!sk)
+        if (!sk || !(tp = bpf_skc_to_tcp_sock(sk)))
                 return 1;
-        p = params_for_socket(sk, &key);
+        p = params_for_cgroup(BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup), &key);
         if (!p || !p->enabled)
                 return 1;
         if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? p->direction == TKA_BPF_INBOUND
                                                             : p->direction == TKA_BPF_OUTBOUND)
                 return 1;
+        /* Path rules only, and none covers this connection: not managed. */
+        if (!values_for(p, key, (struct sock *) tp, &v))
+                return 1;
         mark = bpf_sk_storage_get(&managed, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
         if (mark) {
                 mark->cgroup_id = key;
-                mark->applied = TKA_APPLIED_ESTABLISHED;
+                mark->applied = TKA_APPLIED_ESTABLISHED | (v.path << TKA_MARK_PATH_SHIFT);
                 /* Mode=default: what the program set before connect() stays
                  * its own (the preload, there from socket(), lets those calls
                  * through too); force: the rule's values. */
@@ -188,10 +373,10 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         }
         if (!(app & APP_KEEPALIVE))
                 bpf_setsockopt(skops, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-        set_int(skops, SOL_TCP, TCP_KEEPIDLE, p->idle, app & APP_IDLE);
-        set_int(skops, SOL_TCP, TCP_KEEPINTVL, p->interval, app & APP_INTERVAL);
-        set_int(skops, SOL_TCP, TCP_KEEPCNT, p->count, app & APP_COUNT);
-        set_int(skops, SOL_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms, app & APP_USER_TIMEOUT);
+        set_int(skops, SOL_TCP, TCP_KEEPIDLE, v.idle, app & APP_IDLE);
+        set_int(skops, SOL_TCP, TCP_KEEPINTVL, v.interval, app & APP_INTERVAL);
+        set_int(skops, SOL_TCP, TCP_KEEPCNT, v.count, app & APP_COUNT);
+        set_int(skops, SOL_TCP, TCP_USER_TIMEOUT, v.user_timeout_ms, app & APP_USER_TIMEOUT);
         return 1;
 }
 
@@ -221,6 +406,7 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
         const struct tka_bpf_params *p;
         struct tka_sk_mark *mark;
         struct bpf_sock *sk = ctx->sk;
+        struct values v;
         int *optval = ctx->optval, value;
         __u32 bit;
         bool absorb;
@@ -266,16 +452,18 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
                         mark->app_set |= bit;
                 return 1;
         }
+        /* The values the socket got: its path rule's, or the unit's. */
+        values_of_mark(p, mark, &v);
         if (ctx->level == SOL_SOCKET)
                 absorb = value == 0;
         else if (ctx->optname == TCP_KEEPIDLE)
-                absorb = changes(p->idle, value, 1, TCP_KEEP_MAX);
+                absorb = changes(v.idle, value, 1, TCP_KEEP_MAX);
         else if (ctx->optname == TCP_KEEPINTVL)
-                absorb = changes(p->interval, value, 1, TCP_KEEP_MAX);
+                absorb = changes(v.interval, value, 1, TCP_KEEP_MAX);
         else if (ctx->optname == TCP_KEEPCNT)
-                absorb = changes(p->count, value, 1, TCP_KEEPCNT_MAX);
+                absorb = changes(v.count, value, 1, TCP_KEEPCNT_MAX);
         else if (ctx->optname == TCP_USER_TIMEOUT)
-                absorb = changes(p->user_timeout_ms, value, 0, 0x7fffffff);
+                absorb = changes(v.user_timeout_ms, value, 0, 0x7fffffff);
         else
                 absorb = false;
         if (absorb)
@@ -371,6 +559,7 @@ int tcpkeepalive_apply(struct bpf_iter__tcp *ctx) {
         struct cgroup *cgrp;
         struct tcp_sock *tp;
         struct sock *sk;
+        struct values v;
         __u64 target = apply_target.cgroup_id, key = 0;
         unsigned char state;
         int one = 1;
@@ -409,6 +598,11 @@ int tcpkeepalive_apply(struct bpf_iter__tcp *ctx) {
                         return 0;
                 }
         }
+        /* Path rules only, and none covers this connection: left alone. */
+        if (!values_for(p, key, sk, &v)) {
+                apply_counts.unmatched++;
+                return 0;
+        }
         mark = bpf_sk_storage_get(&managed, tp, 0, 0);
         if (!p->force) {
                 unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
@@ -419,16 +613,18 @@ int tcpkeepalive_apply(struct bpf_iter__tcp *ctx) {
                 }
         }
         ok = bpf_setsockopt(tp, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == 0;
-        ok &= iter_set(tp, SOL_TCP, TCP_KEEPIDLE, p->idle);
-        ok &= iter_set(tp, SOL_TCP, TCP_KEEPINTVL, p->interval);
-        ok &= iter_set(tp, SOL_TCP, TCP_KEEPCNT, p->count);
-        ok &= iter_set(tp, SOL_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms);
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPIDLE, v.idle);
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPINTVL, v.interval);
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPCNT, v.count);
+        ok &= iter_set(tp, SOL_TCP, TCP_USER_TIMEOUT, v.user_timeout_ms);
         if (!mark)
                 mark = bpf_sk_storage_get(&managed, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
         if (mark) {
                 mark->cgroup_id = key;
-                mark->applied = TKA_APPLIED_LIVE;
+                mark->applied = TKA_APPLIED_LIVE | (v.path << TKA_MARK_PATH_SHIFT);
         }
+        if (ok && v.path)
+                apply_counts.paths++;
         if (ok)
                 apply_counts.live++;
         else
