@@ -66,6 +66,7 @@
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
+#include "keepalive-paths.h"
 #include "rules.h"
 #include "safe-text.h"
 #include "strv.h"
@@ -78,6 +79,11 @@
 #endif
 #define LOCK_FILE "/run/tcpkeepalive/bpf.lock"
 #define FILEID_KERNFS 0xfe /* a cgroup's file handle: its 64-bit id */
+#define PATHS_PIN "paths"  /* the path rules' map (bpf/params.h), beside "params" */
+
+_Static_assert(TKA_BPF_PATHS_MAX == KA_PATHS_MAX && TKA_BPF_PATH_DSTS_MAX == KA_PATH_DESTINATIONS_MAX &&
+                       TKA_BPF_PATH_PORTS_MAX == KA_PATH_PORTS_MAX,
+               "bpf/params.h and keepalive-paths.h disagree on the limits of path rules");
 
 enum { EXIT_USAGE = 2, EXIT_UNSUPPORTED = 3 };
 
@@ -325,6 +331,9 @@ static int cmd_load(void) {
         if ((r = pin_path(path, sizeof(path), "params")) < 0 ||
             (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "params"), path)) < 0)
                 say("cannot pin the parameter map at %s: %s", path, strerror(-r));
+        else if ((r = pin_path(path, sizeof(path), PATHS_PIN)) < 0 ||
+                 (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "paths"), path)) < 0)
+                say("cannot pin the path rules' map at %s: %s", path, strerror(-r));
         /* A new socket storage (its pin was gone: unload) while the
          * daemon's iterator still reads the old one: pin the iterator
          * again, on the new map. */
@@ -336,7 +345,7 @@ out:
 }
 
 static int cmd_unload(void) {
-        const char *names[] = { "sockops", "setsockopt", "params", TKA_MANAGED_PIN };
+        const char *names[] = { "sockops", "setsockopt", "params", PATHS_PIN, TKA_MANAGED_PIN };
         char path[256];
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 if (pin_path(path, sizeof(path), names[i]) == 0 && unlink(path) < 0 && errno != ENOENT)
@@ -682,6 +691,67 @@ static bool attached(int cg_fd, int prog_fd, enum bpf_attach_type type) {
  * environment: a unit's environment is its own to choose, and this runs
  * as root. */
 static struct tka_bpf_params params = { .enabled = 1 };
+/* --path= (in order) and --unmatched=off: the unit's path rules. */
+static struct tka_bpf_paths *path_options;
+static bool unmatched_off;
+
+/* A path rule in the map's form (bpf/params.h): each prefix with its mask. */
+static void bpf_path_from(const struct ka_path *in, struct tka_bpf_path *out) {
+        memset(out, 0, sizeof(*out));
+        out->idle = in->idle > 0 ? in->idle : 0;
+        out->interval = in->interval > 0 ? in->interval : 0;
+        out->count = in->count > 0 ? in->count : 0;
+        out->user_timeout_ms = in->user_timeout > 0 ? in->user_timeout : 0;
+        out->n_dst = in->n_destinations < TKA_BPF_PATH_DSTS_MAX ? in->n_destinations : TKA_BPF_PATH_DSTS_MAX;
+        for (unsigned i = 0; i < out->n_dst; i++) {
+                const struct ka_prefix *d = &in->destinations[i];
+                uint8_t addr[16] = { 0 }, mask[16] = { 0 };
+                for (unsigned bit = 0; bit < d->len && bit < 128; bit++)
+                        mask[bit / 8] |= (uint8_t) (0x80 >> (bit % 8));
+                for (unsigned b = 0; b < 16; b++)
+                        addr[b] = d->addr[b] & mask[b];
+                memcpy(out->dst[i].addr, addr, 16);
+                memcpy(out->dst[i].mask, mask, 16);
+                out->dst[i].family = d->family;
+                out->dst[i].len = d->len;
+                out->dst[i].exclude = d->exclude ? 1 : 0;
+                if (!d->exclude)
+                        out->has_include = 1;
+        }
+        out->n_ports = in->n_ports < TKA_BPF_PATH_PORTS_MAX ? in->n_ports : TKA_BPF_PATH_PORTS_MAX;
+        for (unsigned i = 0; i < out->n_ports; i++)
+                out->ports[i] = (struct tka_bpf_port_range) { in->ports[i].first, in->ports[i].last };
+        out->n_lports = in->n_local_ports < TKA_BPF_PATH_PORTS_MAX ? in->n_local_ports : TKA_BPF_PATH_PORTS_MAX;
+        for (unsigned i = 0; i < out->n_lports; i++)
+                out->lports[i] = (struct tka_bpf_port_range) { in->local_ports[i].first, in->local_ports[i].last };
+}
+
+/* --path=TEXT: one more path rule (ka_path_parse), refused by name. */
+static int add_path_option(const char *text) {
+        struct ka_path *kp;
+        int r;
+
+        if (!path_options && !(path_options = calloc(1, sizeof(*path_options)))) {
+                say("out of memory");
+                return -ENOMEM;
+        }
+        if (path_options->n >= TKA_BPF_PATHS_MAX) {
+                say("--path=%s: at most %d path rules per unit", text, TKA_BPF_PATHS_MAX);
+                return -E2BIG;
+        }
+        if (!(kp = malloc(sizeof(*kp)))) {
+                say("out of memory");
+                return -ENOMEM;
+        }
+        if ((r = ka_path_parse(text, kp)) < 0)
+                say("--path=%s: not a path rule (want dst=PREFIX,!PREFIX;port=N-M;lport=N;idle=S;interval=S;"
+                    "count=N;user_timeout=MS, see tcpkeepalive-bpf(8))",
+                    text);
+        else
+                bpf_path_from(kp, &path_options->path[path_options->n++]);
+        free(kp);
+        return r;
+}
 
 static int parse_number_option(const char *option, const char *v, unsigned min, unsigned max, __s32 *ret) {
         unsigned n;
@@ -722,6 +792,22 @@ static unsigned gc_map(int map_fd) {
         free(stale);
         close(root_fd);
         return removed;
+}
+
+/* gc_map of the parameters (map_fd) and of the path rules beside them;
+ * the number of parameter entries removed. */
+static unsigned gc_maps(int map_fd) {
+        char paths_pin[256];
+        unsigned n = gc_map(map_fd);
+
+        if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) == 0) {
+                int paths_map = bpf_obj_get(paths_pin);
+                if (paths_map >= 0) {
+                        (void) gc_map(paths_map);
+                        close(paths_map);
+                }
+        }
+        return n;
 }
 
 /* ---- the record for the daemon ------------------------------------------------------- */
@@ -803,19 +889,45 @@ static const enum bpf_attach_type attach_types[2] = { BPF_CGROUP_SOCK_OPS, BPF_C
 /* Stores the parameters under the cgroup's id, then attaches the pinned
  * programs to it where they are not yet (attach at a unit's start, apply
  * on a running unit). *explicit_attach: we attached at least one. */
-static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_params *p, const char *cgroup,
+static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_params *params_in,
+                            const struct tka_bpf_paths *ps, bool paths_only, const char *cgroup,
                             bool *explicit_attach) {
-        int progs[2] = { -1, -1 }, r = 0;
+        struct tka_bpf_params pv = *params_in, *p = &pv;
+        int progs[2] = { -1, -1 }, paths_map = -1, r = 0;
+        char paths_pin[256];
 
         *explicit_attach = false;
-        if ((progs[0] = r = open_pinned(attach_pins[0])) < 0 || (progs[1] = r = open_pinned(attach_pins[1])) < 0)
+        if ((progs[0] = r = open_pinned(attach_pins[0])) < 0 || (progs[1] = r = open_pinned(attach_pins[1])) < 0 ||
+            (r = pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN)) < 0)
                 goto out;
+        if (access(paths_pin, F_OK) == 0 && (paths_map = r = open_pinned(PATHS_PIN)) < 0)
+                goto out;
+        pv.flags = 0;
+        if (ps && ps->n) {
+                if (paths_map < 0) {
+                        r = -EOPNOTSUPP;
+                        say("cannot store the path rules of %s: the loaded BPF programs predate path rules (no %s); "
+                            "restart tcpkeepalive-bpf.service",
+                            cgroup, paths_pin);
+                        goto out;
+                }
+                /* The path rules before the flag that sends sock_ops there. */
+                if (bpf_map_update_elem(paths_map, &id, ps, BPF_ANY) < 0) {
+                        r = -errno;
+                        say("cannot store the path rules of %s: bpf(BPF_MAP_UPDATE_ELEM): %s", cgroup, strerror(-r));
+                        goto out;
+                }
+                pv.flags = TKA_PARAMS_PATHS | (paths_only ? TKA_PARAMS_UNMATCHED_OFF : 0);
+        }
         /* The parameters first: a program attached without them does nothing. */
         if (bpf_map_update_elem(map, &id, p, BPF_ANY) < 0) {
                 r = -errno;
                 say("cannot store the parameters of %s: bpf(BPF_MAP_UPDATE_ELEM): %s", cgroup, strerror(-r));
                 goto out;
         }
+        /* No path rules (any more): the entry goes once nothing points there. */
+        if (!(ps && ps->n) && paths_map >= 0)
+                (void) bpf_map_delete_elem(paths_map, &id);
         /* Already attached: a restart reusing the cgroup, an earlier
          * apply, or an admin's own BPFProgram= pointing at our pins. */
         for (int i = 0; i < 2; i++)
@@ -825,6 +937,8 @@ static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_p
                                 say("cannot attach to %s: bpf(BPF_PROG_ATTACH): %s%s", cgroup, strerror(-r),
                                     r == -EINVAL || r == -EOPNOTSUPP ? " (is CONFIG_CGROUP_BPF set?)" : "");
                                 (void) bpf_map_delete_elem(map, &id);
+                                if (paths_map >= 0)
+                                        (void) bpf_map_delete_elem(paths_map, &id);
                                 goto out;
                         }
                         *explicit_attach = true;
@@ -834,6 +948,7 @@ out:
         for (int i = 0; i < 2; i++)
                 if (progs[i] >= 0)
                         close(progs[i]);
+        close_if(paths_map);
         return r;
 }
 
@@ -860,13 +975,16 @@ static int cmd_attach(const char *cgroup, const char *unit, bool auto_method) {
                 goto fail;
         if ((cg = r = open_cgroup(cgroup, &id)) < 0 || (map = r = open_pinned("params")) < 0)
                 goto fail;
-        if ((r = store_and_attach(cg, map, id, &p, cgroup, &explicit_attach)) < 0)
+        if ((r = store_and_attach(cg, map, id, &p, path_options, unmatched_off, cgroup, &explicit_attach)) < 0)
                 goto fail;
-        (void) gc_map(map);
+        gc_maps(map);
         write_record(unit, "bpf", reason, id, explicit_attach);
         note("%s: BPF (%s): cgroup %llu, idle=%d interval=%d count=%d user_timeout=%dms%s%s\n", unit, reason,
                (unsigned long long) id, p.idle, p.interval, p.count, p.user_timeout_ms, p.force ? " force" : "",
                explicit_attach ? ", attached here" : ", attached by systemd");
+        if (path_options && path_options->n)
+                note("%s: %u path rule(s); connections none covers get %s\n", unit, path_options->n,
+                     unmatched_off ? "nothing" : "the values above");
         r = 0;
         goto out;
 fail:
@@ -892,8 +1010,17 @@ static int cmd_detach(const char *cgroup, const char *unit) {
                 return map;
         cg = open_cgroup(cgroup, &id);
         if (cg >= 0) {
+                char paths_pin[256];
                 if (bpf_map_delete_elem(map, &id) < 0 && errno != ENOENT)
                         r = -errno;
+                if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) == 0) {
+                        int paths_map = open_pinned(PATHS_PIN);
+                        if (paths_map >= 0) {
+                                if (bpf_map_delete_elem(paths_map, &id) < 0 && errno != ENOENT && r == 0)
+                                        r = -errno;
+                                close(paths_map);
+                        }
+                }
                 /* Whoever attached them (systemd or attach): the unit has
                  * stopped and its cgroup is about to go. */
                 for (int i = 0; i < 2; i++) {
@@ -907,7 +1034,7 @@ static int cmd_detach(const char *cgroup, const char *unit) {
                 close(cg);
         }
         /* The cgroup may be gone already; anything left of it goes now. */
-        (void) gc_map(map);
+        gc_maps(map);
         close(map);
 out:
         (void) bpf_record_remove(NULL, unit);
@@ -1203,6 +1330,22 @@ static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_count
                 say("cannot share the maps with the loaded programs: %s", strerror(-r));
                 goto out;
         }
+        /* The path rules sock_ops reads (store_and_attach refused path
+         * rules when the loaded programs have no such map). */
+        {
+                char paths_pin[256];
+                if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) == 0) {
+                        int paths_map = open_pinned(PATHS_PIN);
+                        if (paths_map < 0 || !(m = bpf_object__find_map_by_name(obj, "paths")) ||
+                            (r = bpf_map__reuse_fd(m, paths_map)) < 0) {
+                                r = paths_map < 0 ? paths_map : m ? r : -ENOENT;
+                                say("cannot share the path rules' map with the loaded programs: %s", strerror(-r));
+                                close_if(paths_map);
+                                goto out;
+                        }
+                        close(paths_map);
+                }
+        }
         if (!(m = internal_map(obj, ".rodata")) || (r = bpf_map__set_initial_value(m, &target, sizeof(target))) < 0 ||
             !(bss = internal_map(obj, ".bss"))) {
                 r = -EINVAL;
@@ -1245,7 +1388,8 @@ out:
 
 /* The rule for unit, as the generator would find it at the unit's next
  * start: 1 (ret filled), 0 (none, or Mode=off), -errno. */
-static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, char *source, size_t size) {
+static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, struct tka_bpf_paths *ret_paths,
+                          bool *ret_paths_only, char *source, size_t size) {
         struct ka_ruleset rs;
         struct unit_aliases aliases;
         struct ka_params kp;
@@ -1292,6 +1436,11 @@ static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, char *so
                                                    ? (__s32) kp.user_timeout_ms
                                                    : 0,
                 };
+                /* Its path rules, as the generator passes them to attach. */
+                memset(ret_paths, 0, sizeof(*ret_paths));
+                for (size_t i = 0; i < kp.n_paths && i < TKA_BPF_PATHS_MAX; i++)
+                        bpf_path_from(&kp.paths[i], &ret_paths->path[ret_paths->n++]);
+                *ret_paths_only = kp.n_paths > 0 && kp.paths_only;
                 r = 1;
         }
         ka_params_done(&kp);
@@ -1317,8 +1466,10 @@ static uint64_t realtime_usec(void) {
  * the values before ours were never recorded, so nothing could restore
  * them right).
  */
-static int cmd_apply(const char *unit) {
+static int cmd_apply(const char *unit, const char *test_cgroup) {
         struct tka_bpf_params p = { 0 };
+        struct tka_bpf_paths *ps = calloc(1, sizeof(*ps));
+        bool paths_only = false;
         struct tka_apply_counts counts = { 0 };
         char cgroup[4096], source[4096] = "";
         uint64_t id = 0;
@@ -1326,15 +1477,32 @@ static int cmd_apply(const char *unit) {
         unsigned namespaces = 0;
         int lock = -1, cg = -1, map = -1, covered, r;
 
-        if ((covered = r = apply_rule_for(unit, &p, source, sizeof(source))) < 0)
-                return r;
-        if ((r = unit_control_group(unit, cgroup, sizeof(cgroup))) < 0)
-                return r == -ENOENT || r == -ESRCH ? -ESRCH : r;
+        if (!ps) {
+                say("out of memory");
+                return -ENOMEM;
+        }
+        if (test_cgroup) {
+                /* The test build's apply --cgroup=PATH: the rule from the
+                 * options, a cgroup of the test's own (no systemd). */
+                p = params;
+                if (path_options)
+                        *ps = *path_options;
+                paths_only = unmatched_off;
+                covered = 1;
+                snprintf(source, sizeof(source), "the command line");
+                snprintf(cgroup, sizeof(cgroup), "%s", test_cgroup);
+        } else if ((covered = r = apply_rule_for(unit, &p, ps, &paths_only, source, sizeof(source))) < 0)
+                goto out;
+        else if ((r = unit_control_group(unit, cgroup, sizeof(cgroup))) < 0) {
+                r = r == -ENOENT || r == -ESRCH ? -ESRCH : r;
+                goto out;
+        }
         if ((r = check_kernel()) < 0)
-                return r;
+                goto out;
         if ((lock = lock_state()) < 0) {
                 say("cannot lock %s: %s", LOCK_FILE, strerror(-lock));
-                return lock;
+                r = lock;
+                goto out;
         }
         if ((cg = r = open_cgroup(cgroup, &id)) < 0)
                 goto out;
@@ -1350,6 +1518,15 @@ static int cmd_apply(const char *unit) {
                                 say("%s: cannot remove the parameters of cgroup %llu: %s", unit,
                                     (unsigned long long) id, strerror(errno));
                                 goto out;
+                        }
+                        {
+                                char paths_pin[256];
+                                int paths_map;
+                                if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 &&
+                                    (paths_map = bpf_obj_get(paths_pin)) >= 0) {
+                                        (void) bpf_map_delete_elem(paths_map, &id);
+                                        close(paths_map);
+                                }
                         }
                 }
                 (void) bpf_record_remove(NULL, unit);
@@ -1369,7 +1546,7 @@ static int cmd_apply(const char *unit) {
         }
         /* New connections first: a connection established during the pass
          * is then covered by one or the other. */
-        if ((r = store_and_attach(cg, map, id, &p, cgroup, &explicit_attach)) < 0) {
+        if ((r = store_and_attach(cg, map, id, &p, ps, paths_only, cgroup, &explicit_attach)) < 0) {
                 r = bpf_refused("BPF_MAP_UPDATE_ELEM/BPF_PROG_ATTACH", r);
                 goto out;
         }
@@ -1387,6 +1564,12 @@ static int cmd_apply(const char *unit) {
              unit, (unsigned long long) counts.live, (unsigned long long) counts.own, (unsigned long long) id);
         if (namespaces > 1)
                 note("%s: its connections are in %u network namespaces; each had its pass\n", unit, namespaces);
+        if (ps->n)
+                note("%s: %u path rule(s): %llu of those connection(s) given a path rule's values, %llu covered by "
+                     "none %s\n",
+                     unit, ps->n, (unsigned long long) counts.paths,
+                     (unsigned long long) (paths_only ? counts.unmatched : counts.live - counts.paths),
+                     paths_only ? "left alone" : "given the unit's own");
         if (counts.direction || counts.failed || counts.listeners_lost)
                 note("%s: %llu connection(s) outside the rule's Direction=, %llu refused an option, %llu listener(s) "
                      "not noted\n",
@@ -1397,6 +1580,7 @@ out:
         close_if(map);
         close_if(cg);
         close_if(lock);
+        free(ps);
         return r;
 }
 
@@ -1425,6 +1609,39 @@ static void apply_outcome(const char *unit, int r) {
         (void) mkdir(BPF_APPLY_FAILED_DIR, 0755);
         if ((w = bpf_record_write(BPF_APPLY_FAILED_DIR, unit, &rec)) < 0 && w != -EINVAL)
                 say("cannot write the record of %s in " BPF_APPLY_FAILED_DIR ": %s", unit, strerror(-w));
+}
+
+/* list: the path rules of one entry, after its line. */
+static void list_paths(uint64_t key, uint32_t flags) {
+        struct tka_bpf_paths *ps = calloc(1, sizeof(*ps));
+        int map = -1;
+
+        printf("  (path rules%s)\n", flags & TKA_PARAMS_UNMATCHED_OFF ? ", unmatched off" : "");
+        if (!ps || (map = open_pinned(PATHS_PIN)) < 0 || bpf_map_lookup_elem(map, &key, ps) < 0) {
+                printf("  path rules: none stored\n");
+                goto out;
+        }
+        for (unsigned i = 0; i < ps->n && i < TKA_BPF_PATHS_MAX; i++) {
+                const struct tka_bpf_path *pp = &ps->path[i];
+                printf("  path %u:", i + 1);
+                for (unsigned d = 0; d < pp->n_dst && d < TKA_BPF_PATH_DSTS_MAX; d++) {
+                        char a[INET6_ADDRSTRLEN] = "?";
+                        inet_ntop(pp->dst[d].family, pp->dst[d].addr, a, sizeof(a));
+                        printf("%s%s%s/%u", d ? "," : " dst=", pp->dst[d].exclude ? "!" : "", a, pp->dst[d].len);
+                }
+                for (unsigned k = 0; k < 2; k++) {
+                        const struct tka_bpf_port_range *r = k ? pp->lports : pp->ports;
+                        unsigned n = k ? pp->n_lports : pp->n_ports;
+                        for (unsigned j = 0; j < n && j < TKA_BPF_PATH_PORTS_MAX; j++)
+                                printf(r[j].first == r[j].last ? "%s%u" : "%s%u-%u",
+                                       j ? "," : k ? " lport=" : " port=", r[j].first, r[j].last);
+                }
+                printf(" idle=%d interval=%d count=%d user_timeout=%d\n", pp->idle, pp->interval, pp->count,
+                       pp->user_timeout_ms);
+        }
+out:
+        close_if(map);
+        free(ps);
 }
 
 static int cmd_list(void) {
@@ -1456,10 +1673,14 @@ static int cmd_list(void) {
                                 close(fd);
                         }
                 }
-                printf("%-12llu %-6s %-8s %5d %8d %5d %8d  %s\n", (unsigned long long) key,
+                printf("%-12llu %-6s %-8s %5d %8d %5d %8d  %s", (unsigned long long) key,
                        !p.enabled ? "off" : p.force ? "force" : "default",
                        p.direction == TKA_BPF_INBOUND ? "inbound" : p.direction == TKA_BPF_OUTBOUND ? "outbound" : "both",
                        p.idle, p.interval, p.count, p.user_timeout_ms, where);
+                if (p.flags & TKA_PARAMS_PATHS)
+                        list_paths(key, p.flags);
+                else
+                        putchar('\n');
         }
         if (root_fd >= 0)
                 close(root_fd);
@@ -1490,6 +1711,11 @@ static void help(void) {
                "  --idle=SECONDS --interval=SECONDS --count=N --user-timeout=MS\n"
                "  --mode=default|force --direction=both|inbound|outbound\n"
                "                     the rule's parameters (attach); unset ones stay the kernel's\n"
+               "  --path=TEXT        a path rule (attach; repeatable, at most %d): the connections it covers\n"
+               "                     get its values, e.g. 'dst=10.0.0.0/8,!10.1.0.0/16;port=5432;lport=443;\n"
+               "                     idle=300;interval=10;count=3;user_timeout=330000'; the most specific\n"
+               "                     rule wins (longest dst prefix, then port, then lport; the later one on ties)\n"
+               "  --unmatched=off    (with --path) a connection no path rule covers gets nothing\n"
                "  --cgroup=PATH      a cgroup v2 path (/system.slice/foo.service) instead of the caller's\n"
                "  --verbose          libbpf's and the verifier's messages too\n"
                "  --syslog           messages to syslog, never to stdout or stderr\n"
@@ -1497,7 +1723,7 @@ static void help(void) {
                "The environment is never read: the drop-ins of tcpkeepalive-generator(8) run this through\n"
                "tcpkeepalive-bpf-launch with the rule's values as options.\n"
                "Exit status: 0 done, 1 failed, 2 usage, 3 the kernel lacks what the backend needs.\n",
-               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR, KA_BPF_PIN_DIR);
+               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR, KA_BPF_PIN_DIR, TKA_BPF_PATHS_MAX);
 }
 
 int main(int argc, char **argv) {
@@ -1512,6 +1738,8 @@ int main(int argc, char **argv) {
                 { "user-timeout", required_argument, NULL, 'T' },
                 { "mode", required_argument, NULL, 'M' },
                 { "direction", required_argument, NULL, 'D' },
+                { "path", required_argument, NULL, 'P' },
+                { "unmatched", required_argument, NULL, 'U' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "syslog", no_argument, NULL, 'S' },
                 {}
@@ -1607,6 +1835,19 @@ int main(int argc, char **argv) {
                                            : dir == KA_DIRECTION_OUTBOUND ? TKA_BPF_OUTBOUND
                                                                           : TKA_BPF_BOTH;
                         break;
+                case 'P':
+                        rule_options = true;
+                        if ((r = add_path_option(optarg)) < 0)
+                                return r == -ENOMEM ? 1 : EXIT_USAGE;
+                        break;
+                case 'U':
+                        rule_options = true;
+                        if (strcmp(optarg, "off") != 0) {
+                                say("--unmatched=%s: want off (connections no path rule covers get nothing)", optarg);
+                                return EXIT_USAGE;
+                        }
+                        unmatched_off = true;
+                        break;
                 default: fprintf(stderr, "Try 'tcpkeepalive-bpf --help'.\n"); return EXIT_USAGE;
                 }
         if (optind != argc - 1) {
@@ -1615,11 +1856,27 @@ int main(int argc, char **argv) {
         }
         cmd = argv[optind];
         libbpf_set_print(libbpf_log);
+        if (unmatched_off && !(path_options && path_options->n)) {
+                say("--unmatched=off: only with --path= (without path rules it would leave every connection alone)");
+                return EXIT_USAGE;
+        }
+        if (path_options && strcmp(cmd, "attach") != 0 && strcmp(cmd, "apply") != 0) {
+                say("--path= and --unmatched= are for attach; see --help");
+                return EXIT_USAGE;
+        }
         if ((strcmp(cmd, "attach") == 0 || strcmp(cmd, "detach") == 0) && unit && !unit_name_is_valid_service(unit)) {
                 say("--unit=%s: %s takes a service (ExecStartPre=, ExecStopPost=)", unit, cmd);
                 return EXIT_USAGE;
         }
-        /* apply finds the rule itself: its only input is the unit's name. */
+        /* apply finds the rule itself: its only input is the unit's name.
+         * The test build takes apply --cgroup=PATH with the rule as
+         * options, as attach does, for a cgroup without a unit. */
+#ifdef TKA_TEST_OVERRIDES
+        if (strcmp(cmd, "apply") == 0 && *cgroup) {
+                r = cmd_apply(unit ? unit : unit_of(cgroup), cgroup);
+                return r == -EOPNOTSUPP ? EXIT_UNSUPPORTED : r < 0 ? 1 : 0;
+        }
+#endif
         if (strcmp(cmd, "apply") == 0 && (!unit || *cgroup || rule_options)) {
                 say("apply takes --unit=UNIT (a service, scope or slice) and nothing else; see --help");
                 return EXIT_USAGE;
@@ -1651,7 +1908,7 @@ int main(int argc, char **argv) {
         else if (strcmp(cmd, "detach") == 0)
                 r = cmd_detach(cgroup, unit);
         else if (strcmp(cmd, "apply") == 0) {
-                r = cmd_apply(unit);
+                r = cmd_apply(unit, NULL);
                 apply_outcome(unit, r);
         }
         else if (strcmp(cmd, "list") == 0)
@@ -1660,7 +1917,7 @@ int main(int argc, char **argv) {
                 int map = open_pinned("params");
                 r = map;
                 if (map >= 0) {
-                        printf("%u stale entries removed\n", gc_map(map));
+                        printf("%u stale entries removed\n", gc_maps(map));
                         close(map);
                         r = 0;
                 }
