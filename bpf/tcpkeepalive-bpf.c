@@ -67,6 +67,7 @@
 #include "exe-check.h"
 #include "keepalive-params.h"
 #include "keepalive-paths.h"
+#include "bpf/paths-match.h" /* after keepalive-paths.h: tka_bpf_path_from */
 #include "rules.h"
 #include "safe-text.h"
 #include "strv.h"
@@ -695,37 +696,6 @@ static struct tka_bpf_params params = { .enabled = 1 };
 static struct tka_bpf_paths *path_options;
 static bool unmatched_off;
 
-/* A path rule in the map's form (bpf/params.h): each prefix with its mask. */
-static void bpf_path_from(const struct ka_path *in, struct tka_bpf_path *out) {
-        memset(out, 0, sizeof(*out));
-        out->idle = in->idle > 0 ? in->idle : 0;
-        out->interval = in->interval > 0 ? in->interval : 0;
-        out->count = in->count > 0 ? in->count : 0;
-        out->user_timeout_ms = in->user_timeout > 0 ? in->user_timeout : 0;
-        out->n_dst = in->n_destinations < TKA_BPF_PATH_DSTS_MAX ? in->n_destinations : TKA_BPF_PATH_DSTS_MAX;
-        for (unsigned i = 0; i < out->n_dst; i++) {
-                const struct ka_prefix *d = &in->destinations[i];
-                uint8_t addr[16] = { 0 }, mask[16] = { 0 };
-                for (unsigned bit = 0; bit < d->len && bit < 128; bit++)
-                        mask[bit / 8] |= (uint8_t) (0x80 >> (bit % 8));
-                for (unsigned b = 0; b < 16; b++)
-                        addr[b] = d->addr[b] & mask[b];
-                memcpy(out->dst[i].addr, addr, 16);
-                memcpy(out->dst[i].mask, mask, 16);
-                out->dst[i].family = d->family;
-                out->dst[i].len = d->len;
-                out->dst[i].exclude = d->exclude ? 1 : 0;
-                if (!d->exclude)
-                        out->has_include = 1;
-        }
-        out->n_ports = in->n_ports < TKA_BPF_PATH_PORTS_MAX ? in->n_ports : TKA_BPF_PATH_PORTS_MAX;
-        for (unsigned i = 0; i < out->n_ports; i++)
-                out->ports[i] = (struct tka_bpf_port_range) { in->ports[i].first, in->ports[i].last };
-        out->n_lports = in->n_local_ports < TKA_BPF_PATH_PORTS_MAX ? in->n_local_ports : TKA_BPF_PATH_PORTS_MAX;
-        for (unsigned i = 0; i < out->n_lports; i++)
-                out->lports[i] = (struct tka_bpf_port_range) { in->local_ports[i].first, in->local_ports[i].last };
-}
-
 /* --path=TEXT: one more path rule (ka_path_parse), refused by name. */
 static int add_path_option(const char *text) {
         struct ka_path *kp;
@@ -748,7 +718,7 @@ static int add_path_option(const char *text) {
                     "count=N;user_timeout=MS, see tcpkeepalive-bpf(8))",
                     text);
         else
-                bpf_path_from(kp, &path_options->path[path_options->n++]);
+                tka_bpf_path_from(kp, &path_options->path[path_options->n++]);
         free(kp);
         return r;
 }
@@ -1439,7 +1409,7 @@ static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, struct t
                 /* Its path rules, as the generator passes them to attach. */
                 memset(ret_paths, 0, sizeof(*ret_paths));
                 for (size_t i = 0; i < kp.n_paths && i < TKA_BPF_PATHS_MAX; i++)
-                        bpf_path_from(&kp.paths[i], &ret_paths->path[ret_paths->n++]);
+                        tka_bpf_path_from(&kp.paths[i], &ret_paths->path[ret_paths->n++]);
                 *ret_paths_only = kp.n_paths > 0 && kp.paths_only;
                 r = 1;
         }

@@ -169,13 +169,13 @@ static const struct tka_bpf_params *params_for_cgroup(struct cgroup *cgrp, __u64
 
 #define AF_INET 2
 #define AF_INET6 10
-
-/* A connection's ends as the matcher takes them (struct ka_conn_ends). */
-struct conn_ends {
-        __u32 peer[4]; /* network order; IPv4 (and IPv4-mapped IPv6) in peer[0] */
-        __u32 family;  /* AF_INET, AF_INET6 */
-        __u32 peer_port, local_port; /* host order */
-};
+/* The matcher, shared with its test against ka_paths_match
+ * (tests/unit/test-bpf-paths.c). A global function: the verifier checks
+ * it once, on its own, not again for each path of the caller's loop (the
+ * 16 x 128 prefixes inline exceed its budget); BTF-typed pointer arguments
+ * of global functions need Linux >= 5.12. */
+#define TKA_PATH_SPECIFICITY_DECL __attribute__((noinline))
+#include "bpf/paths-match.h"
 
 /* The values one socket gets: the unit's own or a path rule's. */
 struct values {
@@ -183,7 +183,7 @@ struct values {
         __u32 path; /* 0: the unit's own; n: path n-1 (TKA_MARK_PATH) */
 };
 
-static void conn_ends_of(struct sock *sk, struct conn_ends *c) {
+static void conn_ends_of(struct sock *sk, struct tka_conn_ends *c) {
         __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
         c->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -205,85 +205,14 @@ static void conn_ends_of(struct sock *sk, struct conn_ends *c) {
         }
 }
 
-/*
- * The loops below have no branch in their bodies (BPF has no conditional
- * move or set: every comparison is a jump): the verifier walks each
- * iteration of a bounded loop, and jumps in 16 x 128 of them multiply its
- * states past its budget. opaque() keeps the compiler from turning the
- * arithmetic back into a comparison.
- */
-#define opaque(x) asm volatile("" : "+r"(x))
-
-/* All ones when x == 0, else 0 (x < 2^63). */
-static __always_inline __u64 zero_mask(__u64 x) {
-        __u64 t = x | -x;
-        opaque(t);
-        return (t >> 63) - 1;
-}
-
-/* 1 when port is in one of the n ranges, else 0. */
-static __u64 port_in(const struct tka_bpf_port_range *r, __u32 n, __u32 port) {
-        __u64 in = 0;
-
-        for (__u32 i = 0; i < TKA_BPF_PATH_PORTS_MAX; i++) {
-                __s64 below, above;
-                if (i >= n)
-                        break;
-                below = (__s64) port - r[i].first; /* >= 0: not below the range */
-                above = (__s64) r[i].last - port;  /* >= 0: not above it */
-                below |= above;
-                opaque(below);
-                in |= ~((__u64) below >> 63) & 1;
-        }
-        return in;
-}
-
-/* ka_path_specificity(): -1, or (longest included prefix + 1) * 4 +
- * (port given) * 2 + (lport given). A global function: the verifier checks
- * it once, on its own, not again for each path of the caller's loop. */
-__attribute__((noinline)) int path_specificity(const struct tka_bpf_path *p, const struct conn_ends *c) {
-        __u32 n_dst;
-        __u64 best = 0, excluded = 0; /* best: the longest included prefix's length + 1 */
-
-        if (!p || !c)
-                return -1;
-        n_dst = p->n_dst;
-        if (p->n_ports && !port_in(p->ports, p->n_ports, c->peer_port))
-                return -1;
-        if (p->n_lports && !port_in(p->lports, p->n_lports, c->local_port))
-                return -1;
-        for (__u32 i = 0; i < TKA_BPF_PATH_DSTS_MAX; i++) {
-                const struct tka_bpf_prefix *d;
-                __u64 hit, ex, cand, less;
-                if (i >= n_dst)
-                        break;
-                d = &p->dst[i];
-                hit = zero_mask((__u64) ((c->peer[0] & d->mask[0]) ^ d->addr[0]) |
-                                ((c->peer[1] & d->mask[1]) ^ d->addr[1]) | ((c->peer[2] & d->mask[2]) ^ d->addr[2]) |
-                                ((c->peer[3] & d->mask[3]) ^ d->addr[3]) | (d->family ^ c->family));
-                ex = -(__u64) (d->exclude & 1);
-                excluded |= hit & ex;
-                cand = ((__u64) d->len + 1) & hit & ~ex;
-                less = best - cand;
-                opaque(less);
-                less >>= 63; /* 1: best < cand (both <= 129) */
-                best = (best & (less - 1)) | (cand & -less);
-        }
-        if (excluded || (p->has_include && !best))
-                return -1;
-        return (int) best * 4 + (p->n_ports ? 2 : 0) + (p->n_lports ? 1 : 0);
-}
-
 /* The values for a socket of the unit whose entry is p (key): its own, or
  * those of the path rule that covers the connection. false: nothing for
  * this connection (path rules only, and none covers it). */
 static bool values_for(const struct tka_bpf_params *p, __u64 key, struct sock *sk, struct values *v) {
         const struct tka_bpf_paths *ps;
         const struct tka_bpf_path *pp;
-        struct conn_ends c = {};
-        __s64 best_score = -1;
-        __u64 best = 0; /* the path chosen, + 1; 0: none */
-        __u32 n;
+        struct tka_conn_ends c = {};
+        __u64 best; /* the path chosen, + 1; 0: none */
 
         *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
         if (!(p->flags & TKA_PARAMS_PATHS))
@@ -292,21 +221,7 @@ static bool values_for(const struct tka_bpf_params *p, __u64 key, struct sock *s
         if (!ps) /* between two updates of attach: the unit's own values */
                 return true;
         conn_ends_of(sk, &c);
-        n = ps->n;
-        for (__u32 i = 0; i < TKA_BPF_PATHS_MAX; i++) {
-                __s64 s, take;
-                if (i >= n)
-                        break;
-                s = path_specificity(&ps->path[i], &c);
-                /* take: all ones when s >= 0 and s >= best_score (the later
-                 * path wins a tie), without a jump (see opaque()) */
-                take = s - best_score;
-                opaque(take);
-                take = ~(take >> 63) & ~(s >> 63);
-                best_score = (best_score & ~take) | (s & take);
-                best = (best & ~take) | ((i + 1) & take);
-        }
-        opaque(best);
+        best = tka_paths_select(ps, &c);
         if (!best)
                 return !(p->flags & TKA_PARAMS_UNMATCHED_OFF);
         pp = &ps->path[(best - 1) & (TKA_BPF_PATHS_MAX - 1)];
