@@ -280,14 +280,58 @@ static int share_managed_map(struct bpf_object *obj) {
         return bpf_map__set_pin_path(m, path);
 }
 
+/* The backend without the path rule matcher (bpf/tcpkeepalive.bpf.c
+ * built with TKA_NO_PATH_MATCH), beside the object: "X-nopaths.bpf.o" for
+ * "X.bpf.o". NULL when there is none. */
+static const char *nopaths_object(void) {
+        static char buf[4096];
+        size_t n = strlen(object_path);
+
+        if (n < 6 || strcmp(object_path + n - 6, ".bpf.o") != 0 || n + 16 >= sizeof(buf))
+                return NULL;
+        snprintf(buf, sizeof(buf), "%.*s-nopaths.bpf.o", (int) (n - 6), object_path);
+        return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+/* Opens and loads the backend's object at path (sharing the socket
+ * storage; not the live apply's program). NULL with *ret. */
+static struct bpf_object *load_backend(const char *path, int *ret) {
+        struct bpf_object *obj = bpf_object__open_file(path, NULL);
+        struct bpf_program *apply;
+        int r;
+
+        if (!obj) {
+                *ret = -errno;
+                say("cannot open %s: %s", path, strerror(errno));
+                return NULL;
+        }
+        if ((r = share_managed_map(obj)) < 0) {
+                say("cannot share the socket storage with the socket iterator: %s", strerror(-r));
+                goto fail;
+        }
+        /* The live apply's iterator is loaded by apply, each time, where
+         * the kernel has it (>= 5.14): never a reason for the start-time
+         * backend to fail. */
+        if ((apply = bpf_object__find_program_by_name(obj, "tcpkeepalive_apply")))
+                (void) bpf_program__set_autoload(apply, false);
+        if ((r = bpf_object__load(obj)) < 0)
+                goto fail;
+        return obj;
+fail:
+        bpf_object__close(obj);
+        *ret = r;
+        return NULL;
+}
+
 static int cmd_load(void) {
         struct bpf_object *obj;
+        const char *nopaths;
         struct { const char *prog, *pin; } progs[] = {
                 { "tcpkeepalive_sockops", "sockops" },
                 { "tcpkeepalive_setsockopt", "setsockopt" },
         };
         char path[256], sockets[256];
-        bool new_map;
+        bool new_map, with_paths = true;
         int r;
 
         if (loaded())
@@ -296,30 +340,26 @@ static int cmd_load(void) {
             (r = pin_path(sockets, sizeof(sockets), TKA_SOCKETS_PIN)) < 0)
                 return r;
         new_map = access(path, F_OK) < 0;
-        obj = bpf_object__open_file(object_path, NULL);
+        obj = load_backend(object_path, &r);
+        /* A kernel that refuses the path rule matcher (< 5.12) takes the
+         * backend without it: path rules are then refused by attach. */
+        if (!obj && r != -EPERM && r != -EACCES && r != -ENOENT && (nopaths = nopaths_object())) {
+                note("the kernel refused the BPF program with the path rule matcher (%s; it needs Linux >= 5.12): "
+                     "loading the backend without path rules (%s)\n",
+                     strerror(-r), nopaths);
+                if ((obj = load_backend(nopaths, &r)))
+                        with_paths = false;
+        }
         if (!obj) {
-                r = -errno;
-                say("cannot open %s: %s", object_path, strerror(-r));
+                if (r != -ENOENT)
+                        say("the kernel refused the BPF program (%s); is CONFIG_CGROUP_BPF set? Run with --verbose "
+                            "for the verifier's log",
+                            strerror(-r));
                 return r;
         }
-        if ((r = share_managed_map(obj)) < 0) {
-                say("cannot share the socket storage with the socket iterator: %s", strerror(-r));
-                goto out;
-        }
-        /* The live apply's iterator is loaded by apply, each time, where
-         * the kernel has it (>= 5.14): never a reason for the start-time
-         * backend to fail. */
-        {
-                struct bpf_program *apply = bpf_object__find_program_by_name(obj, "tcpkeepalive_apply");
-                if (apply)
-                        (void) bpf_program__set_autoload(apply, false);
-        }
-        if ((r = bpf_object__load(obj)) < 0) {
-                say("the kernel refused the BPF program (%s); is CONFIG_CGROUP_BPF set? Run with --verbose for the "
-                    "verifier's log",
-                    strerror(-r));
-                goto out;
-        }
+        /* The object in use has the matcher (its function in the BTF). */
+        if (with_paths && btf__find_by_name_kind(bpf_object__btf(obj), "tka_path_specificity", BTF_KIND_FUNC) < 0)
+                with_paths = false;
         for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
                 struct bpf_program *p = bpf_object__find_program_by_name(obj, progs[i].prog);
                 if (!p || (r = pin_path(path, sizeof(path), progs[i].pin)) < 0 ||
@@ -332,8 +372,9 @@ static int cmd_load(void) {
         if ((r = pin_path(path, sizeof(path), "params")) < 0 ||
             (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "params"), path)) < 0)
                 say("cannot pin the parameter map at %s: %s", path, strerror(-r));
-        else if ((r = pin_path(path, sizeof(path), PATHS_PIN)) < 0 ||
-                 (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "paths"), path)) < 0)
+        /* Pinned only with the matcher: its pin says path rules work. */
+        else if (with_paths && ((r = pin_path(path, sizeof(path), PATHS_PIN)) < 0 ||
+                                (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "paths"), path)) < 0))
                 say("cannot pin the path rules' map at %s: %s", path, strerror(-r));
         /* A new socket storage (its pin was gone: unload) while the
          * daemon's iterator still reads the old one: pin the iterator
@@ -876,8 +917,9 @@ static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_p
         if (ps && ps->n) {
                 if (paths_map < 0) {
                         r = -EOPNOTSUPP;
-                        say("cannot store the path rules of %s: the loaded BPF programs predate path rules (no %s); "
-                            "restart tcpkeepalive-bpf.service",
+                        say("cannot store the path rules of %s: the loaded BPF backend has no path rule matcher (no "
+                            "%s: Linux < 5.12 refuses it, or an older tcpkeepalive-bpf loaded the backend: restart "
+                            "tcpkeepalive-bpf.service)",
                             cgroup, paths_pin);
                         goto out;
                 }
@@ -1275,6 +1317,7 @@ out:
  * cgroup subtree id: loaded for this pass, sharing the pinned parameter map
  * and socket storage with sock_ops and setsockopt. */
 static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_counts *counts, unsigned *namespaces) {
+        const char *apply_object = object_path;
         struct tka_apply_target target = { .cgroup_id = id };
         struct bpf_object *obj;
         struct bpf_program *prog;
@@ -1285,10 +1328,19 @@ static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_count
 
         if ((managed = managed_map_fd()) < 0)
                 return bpf_refused("BPF_MAP_GET_FD_BY_ID", managed);
-        obj = bpf_object__open_file(object_path, NULL);
+        /* The loaded backend has no path rules (no "paths" pin: the kernel
+         * refused the matcher, or an older helper loaded it): the apply
+         * program without the matcher, which such a kernel takes too. */
+        {
+                char paths_pin[256];
+                if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) < 0 &&
+                    nopaths_object())
+                        apply_object = nopaths_object();
+        }
+        obj = bpf_object__open_file(apply_object, NULL);
         if (!obj) {
                 r = -errno;
-                say("cannot open %s: %s", object_path, strerror(-r));
+                say("cannot open %s: %s", apply_object, strerror(-r));
                 close(managed);
                 return r;
         }
@@ -1319,7 +1371,7 @@ static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_count
         if (!(m = internal_map(obj, ".rodata")) || (r = bpf_map__set_initial_value(m, &target, sizeof(target))) < 0 ||
             !(bss = internal_map(obj, ".bss"))) {
                 r = -EINVAL;
-                say("%s: not the object this helper was built with (the apply program's data)", object_path);
+                say("%s: not the object this helper was built with (the apply program's data)", apply_object);
                 goto out;
         }
         if ((r = bpf_object__load(obj)) < 0) {

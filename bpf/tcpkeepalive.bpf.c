@@ -174,8 +174,10 @@ static const struct tka_bpf_params *params_for_cgroup(struct cgroup *cgrp, __u64
  * it once, on its own, not again for each path of the caller's loop (the
  * 16 x 128 prefixes inline exceed its budget); BTF-typed pointer arguments
  * of global functions need Linux >= 5.12. */
+#ifndef TKA_NO_PATH_MATCH
 #define TKA_PATH_SPECIFICITY_DECL __attribute__((noinline))
 #include "bpf/paths-match.h"
+#endif
 
 /* The values one socket gets: the unit's own or a path rule's. */
 struct values {
@@ -183,6 +185,7 @@ struct values {
         __u32 path; /* 0: the unit's own; n: path n-1 (TKA_MARK_PATH) */
 };
 
+#ifndef TKA_NO_PATH_MATCH
 static void conn_ends_of(struct sock *sk, struct tka_conn_ends *c) {
         __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
@@ -204,11 +207,21 @@ static void conn_ends_of(struct sock *sk, struct tka_conn_ends *c) {
                 c->peer[1] = c->peer[2] = c->peer[3] = 0;
         }
 }
+#endif
 
 /* The values for a socket of the unit whose entry is p (key): its own, or
  * those of the path rule that covers the connection. false: nothing for
  * this connection (path rules only, and none covers it). */
 static bool values_for(const struct tka_bpf_params *p, __u64 key, struct sock *sk, struct values *v) {
+#ifdef TKA_NO_PATH_MATCH
+        /* tcpkeepalive-nopaths.bpf.o, for kernels that refuse the matcher
+         * (< 5.12): tcpkeepalive-bpf stores no path rules with it (no
+         * "paths" pin), so no entry has TKA_PARAMS_PATHS. */
+        (void) key;
+        (void) sk;
+        *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
+        return true;
+#else
         const struct tka_bpf_paths *ps;
         const struct tka_bpf_path *pp;
         struct tka_conn_ends c = {};
@@ -227,6 +240,7 @@ static bool values_for(const struct tka_bpf_params *p, __u64 key, struct sock *s
         pp = &ps->path[(best - 1) & (TKA_BPF_PATHS_MAX - 1)];
         *v = (struct values) { pp->idle, pp->interval, pp->count, pp->user_timeout_ms, (__u32) best };
         return true;
+#endif
 }
 
 /* The values a managed socket's mark names (force mode): its path's, or

@@ -181,3 +181,22 @@ fi
 out=$($CONN out "$PROCS" 127.0.0.2,0,0) || fail "the client: $out"
 expect_conn "$out" 127.0.0.2,0,0 "keepalive=0 " "after detach: nothing"
 pass "detach removes the path rules"
+
+# ---- a backend without the matcher (what load falls back to where the
+# kernel refuses it, Linux < 5.12): no "paths" pin, path rules refused by
+# name, the rest works, the live apply too ------------------------------------
+"$BPF" unload
+export TCPKEEPALIVE_BPF_OBJECT="$TKA_BUILDDIR/bpf/tcpkeepalive-nopaths.bpf.o"
+"$BPF" load || fail "load the backend without the matcher"
+[ ! -e "$TCPKEEPALIVE_BPF_PIN_DIR/paths" ] || fail "the backend without the matcher pinned a paths map"
+set +e
+"$BPF" --cgroup="$CG" --idle=100 --path='dst=127.0.0.2;idle=5' attach >/dev/null 2>"$TMP/e6"; rc6=$?
+set -e
+expect_eq "$rc6" 3 "attach --path without the matcher: exit status"
+expect_match "$(cat "$TMP/e6")" "no path rule matcher" "attach --path without the matcher says why"
+attach --idle=100
+out=$($CONN out "$PROCS" 127.0.0.2,0,0) || fail "the client: $out"
+expect_conn "$out" 127.0.0.2,0,0 "keepalive=1 idle=100 " "without the matcher: the unit's own values"
+"$BPF" --cgroup="$CG" --idle=101 apply >"$TMP/apply" 2>&1 || fail "apply without the matcher: $(cat "$TMP/apply")"
+"$BPF" --cgroup="$CG" detach || fail "detach"
+pass "the backend without the matcher: path rules refused, the rest works"
