@@ -23,8 +23,12 @@
  * "" when not established), why it is unread ("" otherwise), and how a
  * "rule" socket got the values: "live" (tcpkeepalive-bpf apply, on the
  * established connection), "bpf" (the BPF backend at establishment), ""
- * (unknown: the preload, the socket iterator not pinned, older programs). */
-#define UNIT_SOCKET_SIGNATURE "(sssuubiiiisss)"
+ * (unknown: the preload, the socket iterator not pinned, older programs),
+ * and, where rules by path reach the unit, which covers the connection: the
+ * path rule's file name ("path N" when the rules changed since the unit
+ * started), "unit" (the unit's own rule), "none" (no rule covers it), ""
+ * without path rules or when not established. */
+#define UNIT_SOCKET_SIGNATURE "(sssuubiiiissss)"
 
 /* What the kernel's TCP timers did to a unit's connections, as GetUnitCloses
  * and ListUnitCloses give it: unit; why there are no counts ("" when there

@@ -372,7 +372,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
         struct closes_row cr;
         char closes_why[512];
         struct unit_row u;
-        const char *local, *peer, *state, *class, *note, *applied;
+        const char *local, *peer, *state, *class, *note, *applied, *path;
         uint32_t pid, fd;
         int ka, idle, intvl, cnt, uto, r, n = 0;
 
@@ -430,7 +430,7 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
         }
         r = sd_bus_message_enter_container(socks, 'a', UNIT_SOCKET_SIGNATURE);
         while (r >= 0 && (r = sd_bus_message_read(socks, UNIT_SOCKET_SIGNATURE, &local, &peer, &state, &pid, &fd, &ka,
-                                                  &idle, &intvl, &cnt, &uto, &class, &note, &applied)) > 0) {
+                                                  &idle, &intvl, &cnt, &uto, &class, &note, &applied, &path)) > 0) {
                 if (json) {
                         printf("%s{\"local\":", n ? "," : "");
                         json_str(local);
@@ -449,6 +449,11 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                                 json_str(applied);
                         else
                                 printf("null");
+                        printf(",\"path\":");
+                        if (*path)
+                                json_str(path);
+                        else
+                                printf("null");
                         printf("}");
                 } else if (*note) {
                         /* Never shown as "off" or as no socket: what stopped the reading. */
@@ -459,9 +464,17 @@ int ctl_show(sd_bus *bus, const char *unit, bool json) {
                 } else {
                         char pf[32];
                         snprintf(pf, sizeof(pf), "%u/%u", pid, fd);
-                        printf("  %-24s %-24s %-12s %8s %s%9s%s %5d %5d %5d %8d %s%s%s\n", local, peer, state, pf,
+                        printf("  %-24s %-24s %-12s %8s %s%9s%s %5d %5d %5d %8d %s%s%s", local, peer, state, pf,
                                ka ? state_colour("active") : state_colour("error"), ka ? "on" : "off", colour_off(),
                                idle, intvl, cnt, uto, *class ? class : "-", *applied ? ", " : "", applied);
+                        /* Rules by path: the rule this connection is judged by. */
+                        if (strcmp(path, "unit") == 0)
+                                printf(" (path: the unit's rule)");
+                        else if (strcmp(path, "none") == 0)
+                                printf(" (path: no rule)");
+                        else if (*path)
+                                printf(" (path: %s)", path);
+                        printf("\n");
                 }
                 n++;
         }

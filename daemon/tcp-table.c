@@ -47,11 +47,46 @@ static const char *skip_fields(const char *p, const char *end, int n) {
         return p;
 }
 
+/* rem_address: 8 (IPv4) or 32 (IPv6) hex digits, each 32-bit word of the
+ * address as the kernel's %08X printed it (the word in host byte order),
+ * then ":PORT". An IPv4-mapped peer of a tcp6 row is its IPv4 address. */
+static bool parse_peer(const char *p, const char *end, struct ka_conn_ends *ret) {
+        struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+        struct sockaddr_in s4 = { .sin_family = AF_INET };
+        const char *colon = memchr(p, ':', (size_t) (end - p));
+        size_t digits = colon ? (size_t) (colon - p) : 0;
+        unsigned long port;
+        char *q;
+
+        if (digits != 8 && digits != 32)
+                return false;
+        for (size_t w = 0; w < digits / 8; w++) {
+                char word[9];
+                uint32_t v;
+                memcpy(word, p + w * 8, 8);
+                word[8] = '\0';
+                v = (uint32_t) strtoul(word, &q, 16);
+                if (*q)
+                        return false;
+                memcpy(digits == 8 ? (uint8_t *) &s4.sin_addr : (uint8_t *) &s6.sin6_addr + w * 4, &v, 4);
+        }
+        port = strtoul(colon + 1, &q, 16);
+        if (q == colon + 1 || port > 0xffff)
+                return false;
+        s4.sin_port = s6.sin6_port = htons((uint16_t) port);
+        if (digits == 8)
+                ka_conn_ends_from(ret, (struct sockaddr *) &s4, sizeof(s4), NULL, 0);
+        else
+                ka_conn_ends_from(ret, (struct sockaddr *) &s6, sizeof(s6), NULL, 0);
+        return true;
+}
+
 /* One row: "sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...". */
 static bool parse_row(const char *p, const char *end, struct tcp_entry *e) {
         char *q;
         unsigned long st, timer, port;
         unsigned long long inode;
+        struct ka_conn_ends peer;
 
         /* local_address is ADDR:PORT in hex */
         p = skip_fields(p, end, 1);
@@ -62,7 +97,10 @@ static bool parse_row(const char *p, const char *end, struct tcp_entry *e) {
         port = strtoul(p + 1, &q, 16);
         if (q == p + 1 || *q != ' ' || port > 0xffff)
                 return false;
-        p = skip_fields(q, end, 1); /* rem_address */
+        p = skip_fields(q, end, 0);
+        if (!parse_peer(p, end, &peer))
+                return false;
+        p = skip_fields(p, end, 1); /* rem_address */
         st = strtoul(p, &q, 16);
         if (q == p || *q != ' ')
                 return false;
@@ -75,7 +113,8 @@ static bool parse_row(const char *p, const char *end, struct tcp_entry *e) {
         if (q == p || inode == 0)
                 return false;
         *e = (struct tcp_entry) { .inode = inode, .local_port = (uint16_t) port, .state = (uint8_t) st,
-                                  .timer = (uint8_t) timer };
+                                  .timer = (uint8_t) timer, .ends = peer };
+        e->ends.local_port = (uint16_t) port;
         return true;
 }
 

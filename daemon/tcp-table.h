@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "keepalive-paths.h"
+
 enum {
         TCP_STATE_ESTABLISHED = 0x01,
         TCP_STATE_LISTEN = 0x0A,
@@ -24,6 +26,7 @@ struct tcp_entry {
         uint64_t inode;
         uint16_t local_port;
         uint8_t state, timer;
+        struct ka_conn_ends ends; /* the peer, for rules by path */
 };
 
 struct tcp_table {

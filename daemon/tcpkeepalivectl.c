@@ -162,8 +162,14 @@ static void print_unit_paths(struct ka_ruleset *rs, const struct unit_aliases *a
                 struct ka_params p;
                 if (ka_unit_params(rs, aliases, enabled, *u, &p, &rule, NULL) <= 0)
                         continue;
-                if (p.n_paths > 0) {
+                if (p.n_paths > 0 && p.mode == KA_MODE_OFF) {
+                        printf("%s: keepalive off (Mode=off): its rules by path do not apply\n", *u);
+                } else if (p.n_paths > 0) {
                         printf("%s: connections by path (the most specific match wins):\n", *u);
+                        if (p.paths_left_out)
+                                printf("    warning: %zu rules by path reach it, at most %d apply: the %zu that sort "
+                                       "first are left out\n",
+                                       p.n_paths + p.paths_left_out, KA_PATHS_MAX, p.paths_left_out);
                         for (size_t i = p.n_paths; i-- > 0;) {
                                 const struct ka_path *m = &p.paths[i];
                                 printf("    ");
@@ -176,7 +182,7 @@ static void print_unit_paths(struct ka_ruleset *rs, const struct unit_aliases *a
                         if (p.paths_only)
                                 printf("no keepalive (no rule without Destination=, Port= or LocalPort= reaches it)\n");
                         else {
-                                printf("%s (", rule ? rule->name : "systemctl enable");
+                                printf("%s (", rule ? rule->name : "systemctl enable tcpkeepalive@UNIT");
                                 print_timing(p.idle_sec, p.interval_sec, p.count, p.user_timeout_ms);
                                 printf(")\n");
                         }
@@ -262,9 +268,15 @@ static int cmd_verify(const char *root, char **files, int n) {
         /* What the generator would reach, found as it finds it. */
         ka_units_reached(&rs, &aliases, root ? root : "", &units, &enabled);
         if (rs.defaults_path) {
+                /* As a rule gets them: PathIdleTimeoutSec= derived. */
+                struct ka_params d;
+                ka_params_init(&d);
+                (void) ka_params_overlay(&d, &rs.defaults);
                 printf("%s: defaults: ", rs.defaults_path);
-                print_params(&rs.defaults);
+                print_params(&d);
                 printf("\n");
+                print_path_verdict(&d);
+                ka_params_done(&d);
         }
         for (size_t i = 0; i < rs.n_rules; i++) {
                 struct ka_params eff;

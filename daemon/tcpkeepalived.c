@@ -48,6 +48,7 @@
 #include "unit-check.h"
 #include "unit-name.h"
 #include "unit-states.h"
+#include "unit-scan.h"
 
 #ifndef TCPKEEPALIVE_LIVE_APPLY
 #define TCPKEEPALIVE_LIVE_APPLY 0
@@ -1316,11 +1317,37 @@ static int method_get_unit(sd_bus_message *msg, void *userdata, sd_bus_error *er
  * Root only: the PIDs, fds and addresses of other users' services and of
  * containers are no business of every local user (hidepid= hides far
  * less). Everyone gets the state and the counts from GetUnit/ListUnits. */
+/* Which rule covers the socket, for GetUnitSockets (bus-api.h). The names
+ * come from the rules as they are now: where the unit's path rules are no
+ * longer those it started with, the number. */
+static void socket_path_name(const struct ka_params *now, const struct rule_values *want, const struct unit_socket *s,
+                             char *buf, size_t size) {
+        char a[KA_PATH_TEXT_MAX], b[KA_PATH_TEXT_MAX];
+        int i;
+
+        buf[0] = '\0';
+        if (want->n_paths == 0 || !s->established)
+                return;
+        if ((i = socket_path(want, s)) < 0) {
+                snprintf(buf, size, "%s", want->paths_only ? "none" : "unit");
+                return;
+        }
+        snprintf(buf, size, "path %d", i + 1);
+        if ((size_t) i < now->n_paths) {
+                ka_path_format(&want->paths[i], a, sizeof(a));
+                ka_path_format(&now->paths[i], b, sizeof(b));
+                if (strcmp(a, b) == 0)
+                        snprintf(buf, size, "%s", now->path_rules[i]);
+        }
+}
+
 static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         struct manager *m = userdata;
         sd_bus_message *reply = NULL;
         struct unit_socket *socks = NULL;
-        struct rule_values want;
+        struct rule_values want = { 0 };
+        struct ka_params now;
+        const struct ka_rule *rule = NULL;
         struct call_budget budget;
         const char *unit;
         int r, n;
@@ -1341,6 +1368,8 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
                 n = unit_sockets(m->bus, unit, &budget, r > 0 ? &live : NULL, &socks, &want);
                 ka_params_done(&params);
         }
+        if (n < 0)
+                rule_values_done(&want);
         if (n == -ETIME || n == -ETIMEDOUT) {
                 char why[512];
                 systemd_call_describe(why, sizeof(why), "LoadUnit/GetAll", unit, n, NULL, &budget);
@@ -1348,13 +1377,17 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
         }
         if (n < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "cannot read %s: %s", unit, strerror(-n));
+        ka_params_init(&now);
+        if (want.n_paths > 0)
+                (void) ka_unit_params(&m->rules, NULL, NULL, unit, &now, &rule, NULL);
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', UNIT_SOCKET_SIGNATURE);
         for (int i = 0; r >= 0 && i < n; i++) {
                 const struct unit_socket *s = &socks[i];
                 enum socket_class c = socket_classify(&want, s);
-                char note[128] = "";
+                char note[128] = "", path[256];
+                socket_path_name(&now, &want, s, path, sizeof(path));
                 if (s->read_errno)
                         snprintf(note, sizeof(note), "%s: %s", s->read_call ? s->read_call : "?", strerror(s->read_errno));
                 r = sd_bus_message_append(reply, UNIT_SOCKET_SIGNATURE, s->local[0] ? s->local : "?",
@@ -1362,7 +1395,8 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
                                           s->keepalive == 1, s->idle, s->interval, s->count, s->user_timeout,
                                           socket_class_to_string(c), note,
                                           /* Values that are not the rule's did not come from it. */
-                                          c == SOCKET_CLASS_RULE ? unit_socket_applied_to_string(s->applied) : "");
+                                          c == SOCKET_CLASS_RULE ? unit_socket_applied_to_string(s->applied) : "",
+                                          path);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
@@ -1370,6 +1404,8 @@ static int method_get_unit_sockets(sd_bus_message *msg, void *userdata, sd_bus_e
                 r = sd_bus_send(NULL, reply, NULL);
         sd_bus_message_unref(reply);
         free(socks);
+        rule_values_done(&want);
+        ka_params_done(&now);
         return r;
 }
 

@@ -111,7 +111,7 @@ static void count_connections(const char *cgroup, pid_t main_pid, struct tcp_tab
                               const struct rule_values *want, struct conn_tally *t) {
         struct unit_socket *socks = NULL;
         struct socket_scan_errors errors = { 0 };
-        ssize_t n = unit_sockets_read(cgroup, main_pid, tables, 0, &socks, &errors);
+        ssize_t n = unit_sockets_read(cgroup, main_pid, tables, want->n_paths ? UNIT_SOCKETS_PEERS : 0, &socks, &errors);
 
         for (ssize_t i = 0; i < n; i++)
                 conn_tally_add(t, want, &socks[i]);
@@ -531,6 +531,39 @@ static void rule_values_from_params(const struct ka_params *p, struct rule_value
                 .direction = p->direction >= 0 ? p->direction : KA_DIRECTION_BOTH,
                 .force = p->mode == KA_MODE_FORCE,
         };
+        if (p->n_paths > 0 && (w->paths = calloc(p->n_paths, sizeof(*w->paths)))) {
+                memcpy(w->paths, p->paths, p->n_paths * sizeof(*w->paths));
+                w->n_paths = p->n_paths;
+                w->paths_only = p->paths_only;
+        }
+}
+
+/* The path rules of the drop-in, as the library reads them: in order, up
+ * to the first missing or unreadable one. */
+static void path_values_from_env(char **environment, struct rule_values *w) {
+        struct ka_path *paths = NULL;
+        size_t n = 0;
+        const char *v;
+
+        for (unsigned i = 1; i <= KA_PATHS_MAX; i++) {
+                char name[sizeof(KA_ENV_PATH_PREFIX) + 8];
+                snprintf(name, sizeof(name), KA_ENV_PATH_PREFIX "%u", i);
+                if (!(v = unit_env_get(environment, name)))
+                        break;
+                if (!paths && !(paths = calloc(KA_PATHS_MAX, sizeof(*paths))))
+                        return;
+                if (ka_path_parse(v, &paths[n]) < 0)
+                        break;
+                n++;
+        }
+        if (n == 0) {
+                free(paths);
+                return;
+        }
+        w->paths = paths;
+        w->n_paths = n;
+        v = unit_env_get(environment, KA_ENV_UNMATCHED);
+        w->paths_only = v && strcmp(v, "off") == 0;
 }
 
 int live_rule_find(struct ka_ruleset *rs, const char *unit, struct ka_params *params, struct live_rule *ret) {
@@ -559,6 +592,7 @@ static void rule_values_from_env(char **environment, struct rule_values *w) {
                                                                                                       : KA_DIRECTION_BOTH,
                 .force = ka_parse_mode(unit_env_get(environment, KA_ENV_MODE), &m) == 0 && m == KA_MODE_FORCE,
         };
+        path_values_from_env(environment, w);
 }
 
 #ifndef SYS_pidfd_open
@@ -905,6 +939,7 @@ alive:
 decide:
         unit_verdict(&f, c);
 out:
+        rule_values_done(&f.want);
         sd_bus_error_free(&e);
         sd_bus_message_unref(reply);
         free(path);

@@ -358,7 +358,7 @@ ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables 
 
         /* The fast path: the request's one pass of the BPF iterator (no
          * addresses: show reads them through the fds). */
-        if (!(flags & UNIT_SOCKETS_ADDRESSES) && (snap = tcp_tables_snapshot(tables))) {
+        if (!(flags & (UNIT_SOCKETS_ADDRESSES | UNIT_SOCKETS_PEERS)) && (snap = tcp_tables_snapshot(tables))) {
                 ssize_t k = unit_sockets_from_snapshot(snap, cgroup, ret);
                 if (k != -ENOENT)
                         return k;
@@ -402,7 +402,7 @@ ssize_t unit_sockets_read(const char *cgroup, pid_t main_pid, struct tcp_tables 
                                             .inbound = tcp_table_port_listening(t, e->local_port),
                                             .keepalive_timer = e->timer == TCP_TIMER_KEEPALIVE,
                                             .keepalive = -1, .idle = -1, .interval = -1, .count = -1,
-                                            .user_timeout = -1 };
+                                            .user_timeout = -1, .ends = e->ends };
                 snprintf(s->state, sizeof(s->state), "%s", tcp_state_name(e->state));
                 if (pidfd < 0) {
                         if (pidfd_errno == ESRCH)

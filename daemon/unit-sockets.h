@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "keepalive-paths.h"
+
 struct tcp_tables;
 struct socket_scan_errors;
 
@@ -40,6 +42,7 @@ struct unit_socket {
         const char *read_call;      /* "pidfd_open" or "pidfd_getfd", static */
         int keepalive, idle, interval, count, user_timeout; /* -1: unread */
         enum unit_socket_applied applied;
+        struct ka_conn_ends ends;   /* peer and local port from the kernel's table; family 0: unknown (the iterator) */
 };
 
 /* "live", "bpf", "" (unknown): GetUnitSockets' word for it. */
@@ -47,6 +50,9 @@ const char *unit_socket_applied_to_string(enum unit_socket_applied a);
 
 enum {
         UNIT_SOCKETS_ADDRESSES = 1 << 0, /* getsockname/getpeername, for show */
+        /* The peers (ends) for rules by path: from the kernel's tables, so
+         * not through the iterator, whose records have none. */
+        UNIT_SOCKETS_PEERS = 1 << 1,
 };
 
 /* The TCP sockets of the processes in cgroup (a unit's ControlGroup=, ""

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dropin.h"
@@ -45,18 +46,42 @@ void unit_set_state(struct unit_check *c, enum unit_state s, const char *fmt, ..
                 text_escape_to(c->reason, sizeof(c->reason), raw);
 }
 
+void rule_values_done(struct rule_values *w) {
+        free(w->paths);
+        w->paths = NULL;
+        w->n_paths = 0;
+}
+
+int socket_path(const struct rule_values *want, const struct unit_socket *s) {
+        if (want->n_paths == 0)
+                return -1;
+        return ka_paths_match(want->paths, (unsigned) want->n_paths, &s->ends);
+}
+
 enum socket_class socket_classify(const struct rule_values *want, const struct unit_socket *s) {
+        int idle = want->idle, interval = want->interval, count = want->count, user_timeout = want->user_timeout;
+
         if (!s->established)
                 return SOCKET_CLASS_NOT_ESTABLISHED;
         if (!(want->direction & (s->inbound ? KA_DIRECTION_INBOUND : KA_DIRECTION_OUTBOUND)))
                 return SOCKET_CLASS_NOT_COVERED;
+        if (want->n_paths > 0) {
+                /* Each connection against its own path's rule. */
+                int i = socket_path(want, s);
+                if (i >= 0) {
+                        idle = want->paths[i].idle;
+                        interval = want->paths[i].interval;
+                        count = want->paths[i].count;
+                        user_timeout = want->paths[i].user_timeout;
+                } else if (want->paths_only)
+                        return SOCKET_CLASS_NOT_COVERED;
+        }
         if (s->read_errno != 0 || s->keepalive < 0)
                 return SOCKET_CLASS_UNREAD;
         if (s->keepalive == 0)
                 return SOCKET_CLASS_NONE;
-        if ((want->idle >= 0 && s->idle != want->idle) || (want->interval >= 0 && s->interval != want->interval) ||
-            (want->count >= 0 && s->count != want->count) ||
-            (want->user_timeout >= 0 && s->user_timeout != want->user_timeout))
+        if ((idle >= 0 && s->idle != idle) || (interval >= 0 && s->interval != interval) ||
+            (count >= 0 && s->count != count) || (user_timeout >= 0 && s->user_timeout != user_timeout))
                 return SOCKET_CLASS_OWN;
         return SOCKET_CLASS_RULE;
 }

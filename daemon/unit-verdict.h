@@ -36,7 +36,17 @@ struct rule_values {
         int idle, interval, count, user_timeout;
         int direction; /* enum ka_direction; KA_DIRECTION_BOTH when not set */
         bool force;    /* Mode=force */
+        /* Rules by path (keepalive-paths.h): a connection one of them
+         * covers is judged by its values; with paths_only, one none
+         * covers is not the rule's to judge. Owned: rule_values_done(). */
+        struct ka_path *paths;
+        size_t n_paths;
+        bool paths_only;
 };
+
+void rule_values_done(struct rule_values *w);
+/* The path rule (index in want->paths) that covers the socket, or -1. */
+int socket_path(const struct rule_values *want, const struct unit_socket *s);
 
 /* One established connection, compared with the rule. */
 enum socket_class {

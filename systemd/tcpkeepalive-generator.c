@@ -166,6 +166,9 @@ static int run(const char *dest, const char *root) {
                         failed++;
                         continue;
                 }
+                if (params.paths_left_out)
+                        log_msg(4, "%s: %zu rules by path reach it, at most %d apply: the %zu that sort first are left out",
+                                *u, params.n_paths + params.paths_left_out, KA_PATHS_MAX, params.paths_left_out);
                 if (rule)
                         snprintf(source, sizeof(source), "%s", rule->path);
                 else

@@ -99,7 +99,10 @@ int ka_params_overlay(struct ka_params *a, const struct ka_params *b) {
                 a->path_idle_timeout_sec = b->path_idle_timeout_sec;
                 (void) ka_path_timing((unsigned) b->path_idle_timeout_sec, &a->idle_sec, &a->interval_sec, &a->count,
                                       &a->user_timeout_ms);
+                a->user_timeout_derived = true;
         }
+        if (b->user_timeout_ms >= 0)
+                a->user_timeout_derived = false;
         if (b->idle_sec >= 0) a->idle_sec = b->idle_sec;
         if (b->interval_sec >= 0) a->interval_sec = b->interval_sec;
         if (b->count >= 0) a->count = b->count;
@@ -108,10 +111,10 @@ int ka_params_overlay(struct ka_params *a, const struct ka_params *b) {
         if (b->direction >= 0) a->direction = b->direction;
         if (b->restart >= 0) a->restart = b->restart;
         if (b->method >= 0) a->method = b->method;
-        /* The derived user timeout ends where the layer's probing ends,
-         * explicit IdleSec=, IntervalSec= or Count= included. */
-        if (b->path_idle_timeout_sec >= 0 && b->user_timeout_ms < 0 && a->idle_sec > 0 && a->interval_sec > 0 &&
-            a->count > 0) {
+        /* A derived user timeout ends where the probing ends, whichever
+         * layer set IdleSec=, IntervalSec= or Count= (a rule's IdleSec=
+         * over a PathIdleTimeoutSec= of defaults.conf too). */
+        if (a->user_timeout_derived && a->idle_sec > 0 && a->interval_sec > 0 && a->count > 0) {
                 int64_t ms = ((int64_t) a->idle_sec + (int64_t) a->interval_sec * a->count) * 1000;
                 a->user_timeout_ms = ms > (int64_t) KA_USER_TIMEOUT_MAX ? (int64_t) KA_USER_TIMEOUT_MAX : ms;
         }
@@ -307,7 +310,8 @@ static char *read_line(char *out, int size, void *userdata) {
                 }
         }
         if ((int) strlen(s) + 2 > size) {
-                P_ERROR(p, NULL, "line longer than %d characters (split a long Unit= list over several Unit= lines)",
+                P_ERROR(p, NULL, "line longer than %d characters (split a long list over several lines of its key: "
+                                "Unit=, Destination=, Port=, LocalPort= and ExtraPreload= add up)",
                         size - 2);
                 goto as_comment;
         }
@@ -332,14 +336,14 @@ static bool seen_before(struct parser *p, const char *section, const char *key) 
 }
 
 /* Seconds-valued key: a systemd time span, whole seconds, in [1, max]. */
-static int parse_seconds_in(struct parser *p, const char *kv, const char *value, const char *range, unsigned max,
-                            int *ret) {
+static int parse_seconds_in(struct parser *p, const char *kv, const char *value, const char *range, unsigned min,
+                            unsigned max, int *ret) {
         uint64_t usec;
         int r = timespan_parse(value, &usec);
         if (r == -ERANGE) {
                 /* A span beyond 64 bits of microseconds is a time span, just
                  * far too long. */
-                P_ERROR(p, kv, "out of %s 1s..%us", range, max);
+                P_ERROR(p, kv, "out of %s %us..%us", range, min, max);
                 return r;
         }
         if (r < 0) {
@@ -357,7 +361,7 @@ static int parse_seconds_in(struct parser *p, const char *kv, const char *value,
                 usec = rounded;
         }
         if (usec < USEC_PER_SEC || usec / USEC_PER_SEC > max) {
-                P_ERROR(p, kv, "out of %s 1s..%us", range, max);
+                P_ERROR(p, kv, "out of %s %us..%us", range, min, max);
                 return -ERANGE;
         }
         *ret = (int) (usec / USEC_PER_SEC);
@@ -365,7 +369,7 @@ static int parse_seconds_in(struct parser *p, const char *kv, const char *value,
 }
 
 static int parse_seconds(struct parser *p, const char *kv, const char *value, unsigned max, int *ret) {
-        return parse_seconds_in(p, kv, value, "the kernel's range", max, ret);
+        return parse_seconds_in(p, kv, value, "the kernel's range", 1, max, ret);
 }
 
 /* False only when the library is known to be missing: a path with ld.so's
@@ -550,7 +554,8 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
                         (void) parse_seconds(p, kv, value, KA_INTERVAL_MAX, &pr->interval_sec);
                 else if (strcmp(key, "PathIdleTimeoutSec") == 0) {
                         int t;
-                        if (parse_seconds_in(p, kv, value, "the range", KA_PATH_TIMEOUT_MAX, &t) == 0) {
+                        if (parse_seconds_in(p, kv, value, "the range", KA_PATH_TIMEOUT_MIN, KA_PATH_TIMEOUT_MAX, &t) ==
+                            0) {
                                 if ((unsigned) t < KA_PATH_TIMEOUT_MIN)
                                         P_ERROR(p, kv, "a path that forgets connections idle for less than %us "
                                                        "cannot be kept open by keepalive (want %us..%us)",

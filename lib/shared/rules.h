@@ -28,6 +28,7 @@ struct ka_params {
          * from (ka_path_timing); -1 unset. An overlay derives the four
          * values from it first, then takes the layer's explicit ones. */
         int path_idle_timeout_sec;
+        bool user_timeout_derived; /* from PathIdleTimeoutSec=, no layer set UserTimeoutSec= over it */
         /* Filled by ka_unit_params only: the path rules that reach the unit
          * (file name order, each with its resolved values), their files'
          * names, and whether only path rules reach it (a connection none
@@ -36,6 +37,7 @@ struct ka_params {
         char **path_rules;
         size_t n_paths;
         bool paths_only;
+        size_t paths_left_out; /* path rules past KA_PATHS_MAX: the earliest in file name order */
 };
 
 /* The timing derived from a path's idle timeout (keepalived.d(5),

@@ -145,10 +145,12 @@ int ka_unit_params(struct ka_ruleset *rs, const struct unit_aliases *aliases, ch
         size_t n_paths = ka_ruleset_match_paths(rs, all, paths, KA_PATHS_MAX);
         bool is_enabled = enabled && strv_contains_sorted(enabled, unit);
 
+        size_t left_out = n_paths > KA_PATHS_MAX ? n_paths - KA_PATHS_MAX : 0;
+
         strv_free(names);
-        if (n_paths > KA_PATHS_MAX)
-                n_paths = KA_PATHS_MAX;
-        *ret_rule = rule ? rule : n_paths ? paths[n_paths - 1] : NULL;
+        n_paths -= left_out;
+        /* NULL: the switch; only path rules: the last of them names the source. */
+        *ret_rule = rule ? rule : !is_enabled && n_paths ? paths[n_paths - 1] : NULL;
         if (ret_overridden)
                 *ret_overridden = overridden;
         if (!rule && !is_enabled && n_paths == 0)
@@ -166,6 +168,7 @@ int ka_unit_params(struct ka_ruleset *rs, const struct unit_aliases *aliases, ch
                                 goto oom;
                 ret->n_paths = n_paths;
                 ret->paths_only = !rule && !is_enabled;
+                ret->paths_left_out = left_out;
         }
         return 1;
 oom:

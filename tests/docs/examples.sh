@@ -162,6 +162,34 @@ expect_match "$out" "idle=120s interval=30s count=4" "the README's rule: 2min/30
 expect_match "$out" "applies to: crm.service" "the README's rule applies to crm.service"
 pass "the README's rule verifies as the README says"
 
+# The README's path rule ("Keepalive only where the NAT is"): verify's
+# output, the drop-in and the two rules combined, line for line.
+R5=$TMP/root5
+mkdir -p "$R5$sysconfdir/keepalived.d" "$R5/usr/local/lib/keepalived.d" "$R5/usr/lib/systemd/system" "$TMP/out5"
+: >"$R5/usr/lib/systemd/system/crm.service"
+cp "$TKA_SRCDIR/conf/defaults.conf" "$R5/usr/local/lib/keepalived.d/defaults.conf"
+sed -n "/^cat > \/etc\/keepalived.d\/60-crm-postgres.ini <<'RULE'\$/,/^RULE\$/p" "$README" | sed '1d;$d' \
+        >"$R5$sysconfdir/keepalived.d/60-crm-postgres.ini"
+expect_match "$(cat "$R5$sysconfdir/keepalived.d/60-crm-postgres.ini")" "^PathIdleTimeoutSec=350s " "the README's 60-crm-postgres.ini extracted"
+# real_paths: the root's paths as the README names them.
+real_paths() { sed -e "s|$R5$sysconfdir/keepalived.d/|/etc/keepalived.d/|g" -e "s|$R5||g"; }
+# readme_sample START: the "#   " lines right after the line START.
+readme_sample() { awk -v start="$1" 'on && !/^#/ { exit } on && sub(/^#   /, "") { print } $0 == start { on = 1 }' "$README"; }
+out=$("$CTL" verify --root="$R5" 2>&1) || fail "verify of the README's path rule: exit $?: $out"
+expect_eq "$(readme_sample "tcpkeepalivectl verify")" "$(printf '%s\n' "$out" | real_paths)" \
+        "the README's verify sample for 60-crm-postgres.ini is verify's output"
+TCPKEEPALIVE_ROOT=$R5 TCPKEEPALIVE_GENERATOR_STDERR=1 "$GEN" "$TMP/out5" 2>"$TMP/gen.log" || fail "generator: $(cat "$TMP/gen.log")"
+expect_eq "$(readme_sample "systemctl cat crm.service | grep -A20 50-tcpkeepalive.conf" | sed '1d' | grep -v '^Environment="LD_PRELOAD=')" \
+        "$(real_paths <"$TMP/out5/crm.service.d/50-tcpkeepalive.conf" | grep -v '^Environment="LD_PRELOAD=')" \
+        "the README's drop-in for 60-crm-postgres.ini is the generator's (but for the library's path)"
+expect_match "$(readme_sample "systemctl cat crm.service | grep -A20 50-tcpkeepalive.conf" | sed -n 1p)" \
+        "^# /run/systemd/generator/crm.service.d/50-tcpkeepalive.conf\$" "the README's systemctl cat names the drop-in"
+cp "$R2$sysconfdir/keepalived.d/50-crm.ini" "$R5$sysconfdir/keepalived.d/50-crm.ini"
+out=$("$CTL" verify --root="$R5" 2>&1) || fail "verify of the README's two crm rules: exit $?: $out"
+expect_eq "$(readme_sample "tcpkeepalivectl verify | sed -n '/by path/,\$p'")" \
+        "$(printf '%s\n' "$out" | real_paths | sed -n '/by path/,$p')" "the README's sample for 50-crm.ini and 60-crm-postgres.ini combined is verify's"
+pass "the README's path rule: verify's output, the drop-in and the combination as the README shows them"
+
 # keepalived.d(5)'s EXAMPLES and the shipped conf/examples: no errors.
 R4=$TMP/root4
 mkdir -p "$R4$sysconfdir/keepalived.d" "$R4/usr/lib/systemd/system"
@@ -173,6 +201,10 @@ set -- "$R4$sysconfdir/keepalived.d"/*.ini
 [ $# -ge 3 ] || fail "keepalived.d(5)'s examples not found: $*"
 out=$("$CTL" verify --root="$R4" 2>&1) || fail "verify of keepalived.d(5)'s examples: exit $?: $out"
 expect_no_match "$out" "error:" "keepalived.d(5)'s examples verify without errors"
+# The per-unit paths the page shows for its path rules are verify's.
+expect_eq "$(page_text keepalived.d.5 | sed -n '/^shows, for these two units:$/,/^\.RE$/p' | sed '1,4d;$d')" \
+        "$(printf '%s\n' "$out" | sed -n '/^crm.service: connections by path/,/^[0-9]* rule(s)/p' | sed '$d')" \
+        "keepalived.d(5)'s verify sample for its path rules is verify's"
 out=$("$CTL" verify "$TKA_SRCDIR"/conf/examples/*.ini 2>&1) || fail "verify of conf/examples: exit $?: $out"
 expect_no_match "$out" "error:" "conf/examples verify without errors"
 pass "keepalived.d(5)'s examples and conf/examples verify without errors"

@@ -19,6 +19,8 @@ compile() {
                 -include "$build/config.h" -I"$src/lib/shared" -I"$src" "$src/tests/fuzz/$_name.c" -o "$out/$_name"
         if [ "$_name" = fuzz-preload-env ]; then
                 "$CLANG" "$@" -ldl -lpthread
+        elif [ "$_name" = fuzz-path-text ]; then
+                "$CLANG" "$@" # header-only, as the preload library takes it
         else
                 "$CLANG" "$@" -DRULE_DIR_ETC="\"/etc/keepalived.d\"" -DRULE_DIR_LIB="\"/usr/lib/keepalived.d\"" \
                         "$src/lib/shared/strv.c" "$src/lib/shared/safe-text.c" "$src/lib/shared/trusted-path.c" "$src/lib/shared/timespan.c" "$src/lib/shared/unit-name.c" \
@@ -26,7 +28,7 @@ compile() {
         fi
 }
 status=0
-for name in fuzz-rules fuzz-timespan fuzz-unit-names fuzz-preload-env; do
+for name in fuzz-rules fuzz-timespan fuzz-unit-names fuzz-preload-env fuzz-path-text; do
         if ! compile "$name" >"$out/$name.build.log" 2>&1; then
                 echo "FAIL: fuzz/$name (build: $(head -n 5 "$out/$name.build.log"))"
                 status=1

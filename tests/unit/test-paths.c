@@ -14,6 +14,7 @@
 #include "dropin.h"
 #include "keepalive-paths.h"
 #include "rules.h"
+#include "strv.h"
 #include "unit-scan.h"
 
 static char root[] = "/tmp/tka-paths-XXXXXX";
@@ -250,6 +251,66 @@ static void test_rule_files(void) {
         ka_ruleset_done(&rs);
 }
 
+/* Layers: defaults.conf's PathIdleTimeoutSec=, a rule's IdleSec= over it;
+ * the switch with path rules; more path rules than apply. */
+static void test_layers(void) {
+        const char *dirs[] = { "/layers", NULL };
+        const struct ka_rule *rule = NULL;
+        char **enabled = NULL, dir[600];
+        struct ka_ruleset rs;
+        struct ka_params p;
+
+        snprintf(dir, sizeof(dir), "mkdir -p '%s/layers'", root);
+        if (system(dir) != 0)
+                exit(2);
+        snprintf(dir, sizeof(dir), "%s/layers", root);
+        for (int i = 0; i < 18; i++) {
+                char name[64], text[256], path[700];
+                FILE *f;
+                snprintf(name, sizeof(name), "%02d-many.ini", 10 + i);
+                snprintf(text, sizeof(text), "[Match]\nUnit=many.service\nPort=%d\n[KeepAlive]\nIdleSec=%d\n", 1000 + i, 100 + i);
+                snprintf(path, sizeof(path), "%s/%s", dir, name);
+                if (!(f = fopen(path, "w")))
+                        exit(2);
+                fputs(text, f);
+                fclose(f);
+        }
+        {
+                char path[700];
+                FILE *f;
+                snprintf(path, sizeof(path), "%s/defaults.conf", dir);
+                if (!(f = fopen(path, "w")))
+                        exit(2);
+                fputs("[KeepAlive]\nPathIdleTimeoutSec=350\n", f);
+                fclose(f);
+                snprintf(path, sizeof(path), "%s/50-long.ini", dir);
+                if (!(f = fopen(path, "w")))
+                        exit(2);
+                fputs("[Match]\nUnit=long.service\n[KeepAlive]\nIdleSec=10min\n", f);
+                fclose(f);
+        }
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0 && rs.n_errors == 0, "layers load");
+        CHECK(ka_unit_params(&rs, NULL, NULL, "long.service", &p, &rule, NULL) == 1, "long.service");
+        CHECK(p.idle_sec == 600 && p.interval_sec == 10 && p.count == 3 && p.user_timeout_ms == 630000,
+              "a rule's IdleSec= over defaults' PathIdleTimeoutSec=: the user timeout follows (%lld)",
+              (long long) p.user_timeout_ms);
+        ka_params_done(&p);
+        CHECK(ka_unit_params(&rs, NULL, NULL, "many.service", &p, &rule, NULL) == 1, "many.service");
+        CHECK(p.n_paths == KA_PATHS_MAX && p.paths_left_out == 2 && strcmp(p.path_rules[0], "12-many.ini") == 0 &&
+                      p.paths[KA_PATHS_MAX - 1].idle == 117,
+              "18 path rules: the 16 that sort last apply, 2 left out (%zu, %zu)", p.n_paths, p.paths_left_out);
+        CHECK(rule && strcmp(rule->name, "27-many.ini") == 0 && p.paths_only, "only path rules: the last names the source");
+        ka_params_done(&p);
+        if (strv_push_dup(&enabled, "many.service") < 0)
+                exit(2);
+        CHECK(ka_unit_params(&rs, NULL, enabled, "many.service", &p, &rule, NULL) == 1, "many.service switched on");
+        CHECK(!rule && !p.paths_only && p.n_paths == KA_PATHS_MAX, "the switch: no rule, the defaults for the rest");
+        ka_params_done(&p);
+        strv_free(enabled);
+        ka_ruleset_done(&rs);
+}
+
 int main(void) {
         char cmd[600];
 
@@ -264,6 +325,7 @@ int main(void) {
         test_matcher();
         test_derivation();
         test_rule_files();
+        test_layers();
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
         if (system(cmd) != 0)
                 fprintf(stderr, "could not remove %s\n", root);

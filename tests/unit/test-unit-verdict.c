@@ -285,6 +285,50 @@ static int classify_rows(void) {
         return failures;
 }
 
+/* Rules by path: each connection against its own path's rule. */
+static int classify_paths(void) {
+        static struct ka_path paths[2];
+        struct rule_values want = { .idle = 600, .interval = -1, .count = -1, .user_timeout = -1, .direction = 3,
+                                    .paths = paths, .n_paths = 2 };
+        struct unit_socket db = SOCK(1, 300, 10, 3, 330000), lb = SOCK(1, 190, 10, 3, 220000), other = SOCK(1, 600, 75, 9, 0),
+                           db_unit_values = SOCK(1, 600, 75, 9, 0);
+        struct {
+                const char *name;
+                struct unit_socket *s;
+                bool paths_only;
+                enum socket_class class;
+                int path;
+        } cases[] = {
+                { "to the database: its path's values", &db, false, SOCKET_CLASS_RULE, 0 },
+                { "to the database with the unit's values: not the rule's", &db_unit_values, false, SOCKET_CLASS_OWN, 0 },
+                { "accepted on 443: the second path", &lb, false, SOCKET_CLASS_RULE, 1 },
+                { "elsewhere: the unit's rule", &other, false, SOCKET_CLASS_RULE, -1 },
+                { "elsewhere, only path rules: not covered", &other, true, SOCKET_CLASS_NOT_COVERED, -1 },
+        };
+        int failures = 0;
+
+        if (ka_path_parse("dst=10.20.0.0/16;port=5432;idle=300;interval=10;count=3;user_timeout=330000", &paths[0]) < 0 ||
+            ka_path_parse("lport=443;idle=190;interval=10;count=3;user_timeout=220000", &paths[1]) < 0)
+                return 1;
+        db.ends = db_unit_values.ends = (struct ka_conn_ends) { .family = AF_INET, .peer = { 10, 20, 3, 4 },
+                                                                .peer_port = 5432, .local_port = 40000 };
+        lb.ends = (struct ka_conn_ends) { .family = AF_INET, .peer = { 192, 0, 2, 9 }, .peer_port = 50000, .local_port = 443 };
+        other.ends = (struct ka_conn_ends) { .family = AF_INET, .peer = { 10, 21, 0, 1 }, .peer_port = 5432, .local_port = 40001 };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                enum socket_class c;
+                int path;
+                bool ok;
+                want.paths_only = cases[i].paths_only;
+                c = socket_classify(&want, cases[i].s);
+                path = socket_path(&want, cases[i].s);
+                ok = c == cases[i].class && path == cases[i].path;
+                printf("%s - classify by path: %s: %s, path %d\n", ok ? "ok" : "not ok", cases[i].name,
+                       socket_class_to_string(c), path);
+                failures += !ok;
+        }
+        return failures;
+}
+
 int main(void) {
         int failures = 0;
         size_t n = sizeof(rows) / sizeof(rows[0]);
@@ -316,6 +360,7 @@ int main(void) {
                         failures++;
                 }
         failures += classify_rows();
+        failures += classify_paths();
         printf("%zu rows, %d failed\n", n, failures);
         return failures ? 1 : 0;
 }
