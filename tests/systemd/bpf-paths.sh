@@ -6,8 +6,8 @@
 # path's values, its other connection the rule's own (getsockopt in the
 # service); the path rule changed, tcpkeepalive-bpf apply (rules read from
 # /etc/keepalived.d) gives the established connections their new values,
-# matched by peer; Destination= alone with no rule of the unit's own:
-# the other connection gets nothing.
+# matched by peer; Destination= alone with no rule of the unit's own
+# (Method=bpf in defaults.conf): the other connection gets nothing.
 . "$TKA_SRCDIR/tests/lib.sh"
 . "$TKA_SRCDIR/tests/systemd/container.sh"
 need_cmd socat python3
@@ -83,9 +83,11 @@ PY
         pass "$mode: apply reads the path rules and reaches established connections by peer"
         inside systemctl stop app.service
 
-        # Only the path rule reaches the unit: the other connection gets nothing.
+        # Only the path rule reaches the unit (Method= for the unit as a
+        # whole from defaults.conf): the other connection gets nothing.
         inside rm -f /etc/keepalived.d/50-app.ini
-        printf '[Match]\nUnit=app.service\nDestination=127.0.0.2/32\n[KeepAlive]\nIdleSec=444\nMethod=bpf\n' |
+        printf '[KeepAlive]\nMethod=bpf\n' | inside_write /etc/keepalived.d/defaults.conf
+        printf '[Match]\nUnit=app.service\nDestination=127.0.0.2/32\n[KeepAlive]\nIdleSec=444\n' |
                 inside_write /etc/keepalived.d/60-db.ini
         inside systemctl daemon-reload
         expect_match "$(inside systemctl cat app.service)" "--unmatched=off" "$mode: the drop-in says unmatched off"
