@@ -918,8 +918,8 @@ static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_p
                 if (paths_map < 0) {
                         r = -EOPNOTSUPP;
                         say("cannot store the path rules of %s: the loaded BPF backend has no path rule matcher (no "
-                            "%s: Linux < 5.12 refuses it, or an older tcpkeepalive-bpf loaded the backend: restart "
-                            "tcpkeepalive-bpf.service)",
+                            "%s): the kernel refuses it (it needs Linux >= 5.12), or an older tcpkeepalive-bpf "
+                            "loaded the backend (path rules work once this one loads it, after a reboot)",
                             cgroup, paths_pin);
                         goto out;
                 }
