@@ -30,13 +30,18 @@ enum {
         TKA_PARAMS_PATHS = 1 << 0,
         /* --unmatched=off: a connection no path rule covers gets nothing. */
         TKA_PARAMS_UNMATCHED_OFF = 1 << 1,
+        /* Bits 8..15: how many paths (TKA_PARAMS_N_PATHS). */
+        TKA_PARAMS_N_PATHS_SHIFT = 8,
 };
+#define TKA_PARAMS_N_PATHS(flags) (((flags) >> TKA_PARAMS_N_PATHS_SHIFT) & 0xffU)
 
 /* Rules by network path (lib/shared/keepalive-paths.h, the contract and
- * the matcher the BPF programs copy): the "paths" map holds, under the
- * same cgroup id as the "params" entry, the unit's path rules in the form
- * the BPF side matches fastest: each prefix with its mask (network order,
- * as the kernel keeps addresses; IPv4 in the first word). The selection
+ * the matcher the BPF programs copy): the "paths" map holds the unit's
+ * path rules, each under the cgroup id of its "params" entry and its
+ * index (struct tka_bpf_path_key: one ~4.7 KiB element per path, not one
+ * large value per unit the kernel would have to allocate in one piece),
+ * in the form the BPF side matches fastest: each prefix with its mask
+ * (network order, as the kernel keeps addresses; IPv4 in the first word). The selection
  * is ka_paths_match()'s: the most specific path (longest matching
  * included prefix, then Port= given, then LocalPort= given), the later one
  * between equals; an excluded prefix that contains the peer rules the
@@ -72,6 +77,13 @@ struct tka_bpf_path {
         struct tka_bpf_prefix dst[TKA_BPF_PATH_DSTS_MAX];
 };
 
+struct tka_bpf_path_key {
+        __u64 cgroup_id;       /* the key of the unit's "params" entry */
+        __u32 index;           /* 0..n-1, in rule (file name) order */
+        __u32 pad;
+};
+
+/* A unit's paths together (user space; the map holds them one by one). */
 struct tka_bpf_paths {
         __u32 n;               /* path[0..n) in rule (file name) order */
         __u32 reserved;

@@ -89,28 +89,41 @@ TKA_PATH_SPECIFICITY_DECL int tka_path_specificity(const struct tka_bpf_path *p,
         return (int) best * 4 + (p->n_ports ? 2 : 0) + (p->n_lports ? 1 : 0);
 }
 
-/* The path that covers the connection, + 1 (0: none): the most specific,
- * the later one between equals. */
-static inline __u64 tka_paths_select(const struct tka_bpf_paths *ps, const struct tka_conn_ends *c) {
-        __s64 best_score = -1;
-        __u64 best = 0;
-        __u32 n = ps->n;
+/* The choice so far among a unit's paths: the best score, the path (+ 1;
+ * 0: none) and its values. */
+struct tka_path_choice {
+        __s64 score;
+        __u64 path;
+        __s64 idle, interval, count, user_timeout_ms;
+};
+#define TKA_PATH_CHOICE_INIT { .score = -1 }
 
-        for (__u32 i = 0; i < TKA_BPF_PATHS_MAX; i++) {
-                __s64 s, take;
-                if (i >= n)
-                        break;
-                s = tka_path_specificity(&ps->path[i], c);
-                /* take: all ones when s >= 0 and s >= best_score (the later
-                 * path wins a tie), without a jump (see tka_opaque()) */
-                take = s - best_score;
-                tka_opaque(take);
-                take = ~(take >> 63) & ~(s >> 63);
-                best_score = (best_score & ~take) | (s & take);
-                best = (best & ~take) | ((i + 1) & take);
-        }
-        tka_opaque(best);
-        return best;
+/* Path i (p) considered for the connection: it becomes the choice when it
+ * covers it at least as specifically (the later path wins a tie), without
+ * a jump (see tka_opaque()). */
+static inline void tka_path_consider(struct tka_path_choice *ch, __u32 i, const struct tka_bpf_path *p,
+                                     const struct tka_conn_ends *c) {
+        __s64 s = tka_path_specificity(p, c), take = s - ch->score;
+
+        tka_opaque(take);
+        take = ~(take >> 63) & ~(s >> 63); /* all ones: s >= 0 and s >= score */
+        ch->score = (ch->score & ~take) | (s & take);
+        ch->path = (ch->path & ~take) | ((i + 1) & take);
+        ch->idle = (ch->idle & ~take) | ((__s64) p->idle & take);
+        ch->interval = (ch->interval & ~take) | ((__s64) p->interval & take);
+        ch->count = (ch->count & ~take) | ((__s64) p->count & take);
+        ch->user_timeout_ms = (ch->user_timeout_ms & ~take) | ((__s64) p->user_timeout_ms & take);
+}
+
+/* The path that covers the connection, + 1 (0: none): the most specific,
+ * the later one between equals (user space's form, all paths at hand; the
+ * BPF programs look each up in the "paths" map). */
+static inline __u64 tka_paths_select(const struct tka_bpf_paths *ps, const struct tka_conn_ends *c) {
+        struct tka_path_choice ch = TKA_PATH_CHOICE_INIT;
+
+        for (__u32 i = 0; i < TKA_BPF_PATHS_MAX && i < ps->n; i++)
+                tka_path_consider(&ch, i, &ps->path[i], c);
+        return ch.path;
 }
 
 #ifdef KA_PATH_TEXT_MAX /* user space, with lib/shared/keepalive-paths.h */

@@ -805,19 +805,58 @@ static unsigned gc_map(int map_fd) {
         return removed;
 }
 
-/* gc_map of the parameters (map_fd) and of the path rules beside them;
- * the number of parameter entries removed. */
-static unsigned gc_maps(int map_fd) {
-        char paths_pin[256];
-        unsigned n = gc_map(map_fd);
+/* Removes the path rules of cgroup id from index from on; the first
+ * error other than ENOENT, or 0. */
+static int delete_paths(int paths_map, uint64_t id, unsigned from) {
+        int r = 0;
 
-        if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) == 0) {
-                int paths_map = bpf_obj_get(paths_pin);
-                if (paths_map >= 0) {
-                        (void) gc_map(paths_map);
-                        close(paths_map);
-                }
+        for (unsigned i = from; i < TKA_BPF_PATHS_MAX; i++) {
+                struct tka_bpf_path_key k = { .cgroup_id = id, .index = i };
+                if (bpf_map_delete_elem(paths_map, &k) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
         }
+        return r;
+}
+
+/* The pinned path rules' map, or -1 when there is none (a backend without
+ * the matcher) or it cannot be opened. */
+static int open_paths_map(void) {
+        char paths_pin[256];
+        if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) < 0 || access(paths_pin, F_OK) < 0)
+                return -1;
+        return bpf_obj_get(paths_pin);
+}
+
+/* gc_map of the parameters (map_fd) and of the path rules beside them
+ * (whose cgroup is gone); the number of parameter entries removed. */
+static unsigned gc_maps(int map_fd) {
+        const char *root = cgroup2_root();
+        struct tka_bpf_path_key key, next, *stale = NULL;
+        unsigned n = gc_map(map_fd);
+        size_t n_stale = 0;
+        void *prev = NULL;
+        int paths_map = open_paths_map(), root_fd;
+
+        if (paths_map < 0)
+                return n;
+        root_fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        while (root_fd >= 0 && bpf_map_get_next_key(paths_map, prev, &next) == 0 &&
+               n_stale < TKA_BPF_MAX_UNITS * TKA_BPF_PATHS_MAX) {
+                struct tka_bpf_path_key *grown;
+                key = next;
+                prev = &key;
+                if (cgroup_exists(root_fd, key.cgroup_id))
+                        continue;
+                if (!(grown = realloc(stale, (n_stale + 1) * sizeof(*stale))))
+                        break;
+                stale = grown;
+                stale[n_stale++] = key;
+        }
+        for (size_t i = 0; i < n_stale; i++)
+                (void) bpf_map_delete_elem(paths_map, &stale[i]);
+        free(stale);
+        close_if(root_fd);
+        close(paths_map);
         return n;
 }
 
@@ -924,12 +963,17 @@ static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_p
                         goto out;
                 }
                 /* The path rules before the flag that sends sock_ops there. */
-                if (bpf_map_update_elem(paths_map, &id, ps, BPF_ANY) < 0) {
-                        r = -errno;
-                        say("cannot store the path rules of %s: bpf(BPF_MAP_UPDATE_ELEM): %s", cgroup, strerror(-r));
-                        goto out;
+                for (unsigned i = 0; i < ps->n && i < TKA_BPF_PATHS_MAX; i++) {
+                        struct tka_bpf_path_key k = { .cgroup_id = id, .index = i };
+                        if (bpf_map_update_elem(paths_map, &k, &ps->path[i], BPF_ANY) < 0) {
+                                r = -errno;
+                                say("cannot store path rule %u of %s: bpf(BPF_MAP_UPDATE_ELEM): %s", i + 1, cgroup,
+                                    strerror(-r));
+                                goto out;
+                        }
                 }
-                pv.flags = TKA_PARAMS_PATHS | (paths_only ? TKA_PARAMS_UNMATCHED_OFF : 0);
+                pv.flags = TKA_PARAMS_PATHS | (paths_only ? TKA_PARAMS_UNMATCHED_OFF : 0) |
+                           (ps->n << TKA_PARAMS_N_PATHS_SHIFT);
         }
         /* The parameters first: a program attached without them does nothing. */
         if (bpf_map_update_elem(map, &id, p, BPF_ANY) < 0) {
@@ -938,8 +982,8 @@ static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_p
                 goto out;
         }
         /* No path rules (any more): the entry goes once nothing points there. */
-        if (!(ps && ps->n) && paths_map >= 0)
-                (void) bpf_map_delete_elem(paths_map, &id);
+        if (paths_map >= 0)
+                (void) delete_paths(paths_map, id, ps ? ps->n : 0);
         /* Already attached: a restart reusing the cgroup, an earlier
          * apply, or an admin's own BPFProgram= pointing at our pins. */
         for (int i = 0; i < 2; i++)
@@ -950,7 +994,7 @@ static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_p
                                     r == -EINVAL || r == -EOPNOTSUPP ? " (is CONFIG_CGROUP_BPF set?)" : "");
                                 (void) bpf_map_delete_elem(map, &id);
                                 if (paths_map >= 0)
-                                        (void) bpf_map_delete_elem(paths_map, &id);
+                                        (void) delete_paths(paths_map, id, 0);
                                 goto out;
                         }
                         *explicit_attach = true;
@@ -1026,10 +1070,10 @@ static int cmd_detach(const char *cgroup, const char *unit) {
                 if (bpf_map_delete_elem(map, &id) < 0 && errno != ENOENT)
                         r = -errno;
                 if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) == 0) {
-                        int paths_map = open_pinned(PATHS_PIN);
+                        int paths_map = open_pinned(PATHS_PIN), q;
                         if (paths_map >= 0) {
-                                if (bpf_map_delete_elem(paths_map, &id) < 0 && errno != ENOENT && r == 0)
-                                        r = -errno;
+                                if ((q = delete_paths(paths_map, id, 0)) < 0 && r == 0)
+                                        r = q;
                                 close(paths_map);
                         }
                 }
@@ -1546,7 +1590,7 @@ static int cmd_apply(const char *unit, const char *test_cgroup) {
                                 int paths_map;
                                 if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 &&
                                     (paths_map = bpf_obj_get(paths_pin)) >= 0) {
-                                        (void) bpf_map_delete_elem(paths_map, &id);
+                                        (void) delete_paths(paths_map, id, 0);
                                         close(paths_map);
                                 }
                         }
@@ -1639,9 +1683,15 @@ static void list_paths(uint64_t key, uint32_t flags) {
         int map = -1;
 
         printf("  (path rules%s)\n", flags & TKA_PARAMS_UNMATCHED_OFF ? ", unmatched off" : "");
-        if (!ps || (map = open_pinned(PATHS_PIN)) < 0 || bpf_map_lookup_elem(map, &key, ps) < 0) {
+        if (!ps || (map = open_pinned(PATHS_PIN)) < 0) {
                 printf("  path rules: none stored\n");
                 goto out;
+        }
+        for (unsigned i = 0; i < TKA_PARAMS_N_PATHS(flags) && i < TKA_BPF_PATHS_MAX; i++) {
+                struct tka_bpf_path_key k = { .cgroup_id = key, .index = i };
+                if (bpf_map_lookup_elem(map, &k, &ps->path[i]) < 0)
+                        memset(&ps->path[i], 0, sizeof(ps->path[i]));
+                ps->n = i + 1;
         }
         for (unsigned i = 0; i < ps->n && i < TKA_BPF_PATHS_MAX; i++) {
                 const struct tka_bpf_path *pp = &ps->path[i];

@@ -120,15 +120,16 @@ struct {
         __type(value, struct tka_bpf_params);
 } params SEC(".maps");
 
-/* The units' path rules (bpf/params.h), under the key of their "params"
- * entry, read only when that entry has TKA_PARAMS_PATHS. A value is large
- * (~74 KiB): allocated per entry, only for units with path rules. */
+/* The units' path rules (bpf/params.h), one element per path under the
+ * key of their "params" entry and the path's index, read only when that
+ * entry has TKA_PARAMS_PATHS. Allocated per element (~4.7 KiB), only for
+ * units with path rules. */
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
         __uint(map_flags, BPF_F_NO_PREALLOC);
-        __uint(max_entries, TKA_BPF_MAX_UNITS);
-        __type(key, __u64);
-        __type(value, struct tka_bpf_paths);
+        __uint(max_entries, TKA_BPF_MAX_UNITS * TKA_BPF_PATHS_MAX);
+        __type(key, struct tka_bpf_path_key);
+        __type(value, struct tka_bpf_path);
 } paths SEC(".maps");
 
 /* The sockets the rule manages (bpf/params.h). An accepted connection
@@ -222,23 +223,29 @@ static bool values_for(const struct tka_bpf_params *p, __u64 key, struct sock *s
         *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
         return true;
 #else
-        const struct tka_bpf_paths *ps;
-        const struct tka_bpf_path *pp;
+        struct tka_path_choice ch = TKA_PATH_CHOICE_INIT;
+        struct tka_bpf_path_key k = { .cgroup_id = key };
         struct tka_conn_ends c = {};
-        __u64 best; /* the path chosen, + 1; 0: none */
+        __u32 n;
 
         *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
         if (!(p->flags & TKA_PARAMS_PATHS))
                 return true;
-        ps = bpf_map_lookup_elem(&paths, &key);
-        if (!ps) /* between two updates of attach: the unit's own values */
-                return true;
         conn_ends_of(sk, &c);
-        best = tka_paths_select(ps, &c);
-        if (!best)
+        n = TKA_PARAMS_N_PATHS(p->flags);
+        for (__u32 i = 0; i < TKA_BPF_PATHS_MAX; i++) {
+                const struct tka_bpf_path *pp;
+                if (i >= n)
+                        break;
+                k.index = i;
+                pp = bpf_map_lookup_elem(&paths, &k);
+                if (pp) /* missing only between two updates of attach */
+                        tka_path_consider(&ch, i, pp, &c);
+        }
+        if (!ch.path)
                 return !(p->flags & TKA_PARAMS_UNMATCHED_OFF);
-        pp = &ps->path[(best - 1) & (TKA_BPF_PATHS_MAX - 1)];
-        *v = (struct values) { pp->idle, pp->interval, pp->count, pp->user_timeout_ms, (__u32) best };
+        *v = (struct values) { (__s32) ch.idle, (__s32) ch.interval, (__s32) ch.count, (__s32) ch.user_timeout_ms,
+                               (__u32) ch.path };
         return true;
 #endif
 }
@@ -249,12 +256,11 @@ static void values_of_mark(const struct tka_bpf_params *p, const struct tka_sk_m
         __u32 path = TKA_MARK_PATH(mark->applied);
 
         *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
-        if (path && path <= TKA_BPF_PATHS_MAX && (p->flags & TKA_PARAMS_PATHS)) {
-                const struct tka_bpf_paths *ps = bpf_map_lookup_elem(&paths, &mark->cgroup_id);
-                if (ps && path <= ps->n) {
-                        const struct tka_bpf_path *pp = &ps->path[(path - 1) & (TKA_BPF_PATHS_MAX - 1)];
+        if (path && path <= TKA_PARAMS_N_PATHS(p->flags) && (p->flags & TKA_PARAMS_PATHS)) {
+                struct tka_bpf_path_key k = { .cgroup_id = mark->cgroup_id, .index = path - 1 };
+                const struct tka_bpf_path *pp = bpf_map_lookup_elem(&paths, &k);
+                if (pp)
                         *v = (struct values) { pp->idle, pp->interval, pp->count, pp->user_timeout_ms, path };
-                }
         }
 }
 

@@ -21,7 +21,7 @@ mount -t bpf bpf "$TMP/bpffs" || fail "cannot mount a BPF file system"
 holder=
 cleanup() {
         [ -n "$holder" ] && kill "$holder" 2>/dev/null
-        for d in "$cg_root$CG" "$cg_root$CG-live"; do
+        for d in "$cg_root$CG" "$cg_root$CG-live" "$cg_root$CG-gc"; do
                 [ -d "$d" ] && rmdir "$d" 2>/dev/null
         done
         rm -f "/run/tcpkeepalive/bpf/tka-paths-$$.scope" "/run/tcpkeepalive/bpf/tka-paths-$$.scope-live"
@@ -171,12 +171,17 @@ expect_match "$("$BPF" list)" "idle=700" "the last good rule is still stored"
 pass "bad --path and --unmatched refused by name"
 
 # ---- detach and gc take the path rules too -----------------------------------
+# A cgroup that goes without a detach: gc removes its path rules.
+mkdir "$cg_root$CG-gc"
+"$BPF" --cgroup="$CG-gc" --path='dst=127.0.0.2;idle=5' --path='port=22;idle=6' attach >/dev/null || fail "attach $CG-gc"
+rmdir "$cg_root$CG-gc"
+expect_eq "$("$BPF" gc)" "1 stale entries removed" "gc removes the entry of a cgroup that is gone"
 "$BPF" --cgroup="$CG" detach || fail "detach"
 expect_no_match "$("$BPF" list)" "path 1:.*idle=700" "detach removed the path rules"
 "$BPF" --cgroup="$CG-live" detach || fail "detach live"
 if command -v bpftool >/dev/null 2>&1; then
         expect_match "$(bpftool map getnext pinned "$TCPKEEPALIVE_BPF_PIN_DIR/paths" 2>&1 || true)" "can't get next key" \
-                "the path rules' map is empty after detach"
+                "the path rules' map is empty after detach and gc"
 fi
 out=$($CONN out "$PROCS" 127.0.0.2,0,0) || fail "the client: $out"
 expect_conn "$out" 127.0.0.2,0,0 "keepalive=0 " "after detach: nothing"
