@@ -59,7 +59,7 @@ PY
         dropin=$(inside systemctl cat app.service)
         expect_match "$dropin" "tcpkeepalive-bpf-launch attach --unit=%n .*--path=dst=127\\.0\\.0\\.2/32;idle=222" \
                 "$mode: the drop-in passes the path rule"
-        inside rm -f /run/app.*
+        inside sh -c 'rm -f /run/app.*'
         inside systemctl start app.service
         out=$(values 1)
         expect_match "$out" "^127\\.0\\.0\\.2 keepalive=1 idle=222\$" "$mode: the path's destination"
@@ -91,7 +91,7 @@ PY
                 inside_write /etc/keepalived.d/60-db.ini
         inside systemctl daemon-reload
         expect_match "$(inside systemctl cat app.service)" "--unmatched=off" "$mode: the drop-in says unmatched off"
-        inside rm -f /run/app.*
+        inside sh -c 'rm -f /run/app.*'
         inside systemctl start app.service
         out=$(values 1)
         expect_match "$out" "^127\\.0\\.0\\.2 keepalive=1 idle=444\$" "$mode: path only: its destination"
