@@ -10,7 +10,7 @@
 # `systemctl daemon-reload` alone, the part of a rule change that is
 # systemd's. Run by `make bench-busy` (root: it boots a container).
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 INSTANCES=${INSTANCES:-10000}
 NAMES=${NAMES:-10000}
 RUNS=${RUNS:-5}

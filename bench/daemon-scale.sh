@@ -15,7 +15,7 @@
 # then timed without the pin, through /proc and pidfd_getfd (the fallback).
 # Run by `make bench-daemon` (root: it boots a container).
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 UNITS=${UNITS:-100}
 PER_UNIT=${PER_UNIT:-100}
 RUNS=${RUNS:-5}

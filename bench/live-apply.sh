@@ -11,7 +11,7 @@
 # the rule is removed and the service restarted between runs. Run by
 # `make bench-live` (root: it boots a container).
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 SIZES=${SIZES:-100 10000}
 RUNS=${RUNS:-3}
 

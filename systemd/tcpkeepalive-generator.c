@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "dropin.h"
@@ -35,6 +36,8 @@
 
 static FILE *log_file;
 
+/* LEVEL: a syslog priority by its <syslog.h> name (LOG_ERR, LOG_WARNING,
+ * LOG_INFO, LOG_DEBUG), written as the kernel log's <N> prefix. */
 __attribute__((format(printf, 2, 3)))
 static void log_msg(int level, const char *fmt, ...) {
         char text[2048];
@@ -86,7 +89,7 @@ static void log_diag(const struct ka_diag *d) {
         ka_diag_print(d, f);
         fclose(f);
         text[strcspn(text, "\n")] = '\0';
-        log_msg(d->level == KA_DIAG_ERROR ? 3 : 4, "%s", text);
+        log_msg(d->level == KA_DIAG_ERROR ? LOG_ERR : LOG_WARNING, "%s", text);
         free(text);
 }
 
@@ -128,13 +131,13 @@ static int run(const char *dest, const char *root) {
         ka_ruleset_init(&rs);
         r = ka_ruleset_load_dirs(&rs, root, ka_rule_dirs);
         if (r < 0) {
-                log_msg(3, "cannot load rules: %s", strerror(-r));
+                log_msg(LOG_ERR, "cannot load rules: %s", strerror(-r));
                 return r;
         }
         for (size_t i = 0; i < rs.n_diags; i++)
                 log_diag(&rs.diags[i]);
         for (char **b = rs.broken; b && *b; b++)
-                log_msg(3, "%s: skipped because of the errors above; the other rules apply", *b);
+                log_msg(LOG_ERR, "%s: skipped because of the errors above; the other rules apply", *b);
 
         /* An alias and the unit it names are one unit: systemd applies the
          * drop-ins of every name, and of two files of the same name the
@@ -142,7 +145,7 @@ static int run(const char *dest, const char *root) {
          * from the rule that sorts last among those matching any name. */
         unit_aliases_init(&aliases);
         if (unit_aliases_load(&aliases, root, ka_unit_dirs) < 0)
-                log_msg(4, "cannot read unit aliases: %s", strerror(ENOMEM));
+                log_msg(LOG_WARNING, "cannot read unit aliases: %s", strerror(ENOMEM));
         /* An exact name gets its drop-in even when no unit file was found:
          * it may be transient or come from another generator. */
         ka_units_reached(&rs, &aliases, root, &units, &enabled);
@@ -157,7 +160,7 @@ static int run(const char *dest, const char *root) {
                         continue;
                 if (overridden) {
                         char **names = unit_aliases_names(&aliases, *u);
-                        log_msg(4, "%s%s%s: matched by %s and %s; %s applies (the file that sorts last wins)", *u,
+                        log_msg(LOG_WARNING, "%s%s%s: matched by %s and %s; %s applies (the file that sorts last wins)", *u,
                                 names && names[1] ? ", known also as " : "", names && names[1] ? names[1] : "",
                                 overridden->path, rule->path, rule->path);
                         strv_free(names);
@@ -176,19 +179,19 @@ static int run(const char *dest, const char *root) {
                                  (int) (strlen(*u) - strlen(".service")), *u,
                                  rs.defaults_path ? " with " : "", rs.defaults_path ? rs.defaults_path : "");
                 if (params.method == KA_METHOD_BPF && !setup.bpf_helper)
-                        log_msg(4, "%s: Method=bpf in %s, but this build has no BPF backend: no keepalive", *u, source);
+                        log_msg(LOG_WARNING, "%s: Method=bpf in %s, but this build has no BPF backend: no keepalive", *u, source);
                 text = ka_dropin_render(*u, &params, source, &setup);
                 r = text ? 0 : -errno;
                 ka_params_done(&params);
                 if (!text || (r = write_file_at(dest, *u, text)) < 0) {
-                        log_msg(3, "%s: cannot write drop-in: %s", *u,
+                        log_msg(LOG_ERR, "%s: cannot write drop-in: %s", *u,
                                 r == -EINVAL ? "a name or path has a control character" : strerror(-r));
                         failed++;
                 } else
                         written++;
                 free(text);
         }
-        log_msg(written || failed || rs.n_errors ? 6 : 7, "%u drop-ins written, %u failed, %zu rules, %zu errors",
+        log_msg(written || failed || rs.n_errors ? LOG_INFO : LOG_DEBUG, "%u drop-ins written, %u failed, %zu rules, %zu errors",
                 written, failed, rs.n_rules, rs.n_errors);
         strv_free(units);
         strv_free(enabled);
@@ -203,12 +206,12 @@ int main(int argc, char **argv) {
 
         log_open();
         if (argc != 2 && argc != 4) {
-                log_msg(3, "usage: %s NORMAL-DIR [EARLY-DIR LATE-DIR] (run by systemd, see systemd.generator(7))",
+                log_msg(LOG_ERR, "usage: %s NORMAL-DIR [EARLY-DIR LATE-DIR] (run by systemd, see systemd.generator(7))",
                         argv[0]);
                 return 1;
         }
         if (stat(argv[1], &st) < 0 || !S_ISDIR(st.st_mode)) {
-                log_msg(3, "%s: not a directory", argv[1]);
+                log_msg(LOG_ERR, "%s: not a directory", argv[1]);
                 return 1;
         }
         umask(022);

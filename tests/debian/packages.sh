@@ -8,7 +8,7 @@
 # then purged: nothing they installed is left, no switch link dangles, and
 # systemd has forgotten the drop-ins and the switch instances.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd dpkg-buildpackage dh lintian socat
 
 # Build in a copy: the packaging writes into the tree.

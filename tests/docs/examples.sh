@@ -225,8 +225,8 @@ pass "keepalived.d(5)'s comment and defaults.conf sentences hold"
 
 # ---- 5. status rows as tcpkeepalivectl prints them -------------------------
 # The README's rows, formatted by print_unit_line's format (checked to be
-# still the one in daemon/ctl-daemon.c), must come out unchanged.
-grep -qF '"%s%-16s%s %-32s %5u/%-5u %-7s %s\n"' "$TKA_SRCDIR/daemon/ctl-daemon.c" ||
+# still the one in daemon/ctl-bus-client.c), must come out unchanged.
+grep -qF '"%s%-16s%s %-32s %5u/%-5u %-7s %s\n"' "$TKA_SRCDIR/daemon/ctl-bus-client.c" ||
         fail "print_unit_line's format changed: update this test and the README's status samples"
 rows=$(grep -E '^#   [a-z-]+ +[a-z0-9@_.-]+\.(service|scope|slice) +[0-9]+/[0-9]+ ' "$README" || true)
 [ -n "$rows" ] || fail "no status rows found in the README"

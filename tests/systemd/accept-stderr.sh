@@ -7,7 +7,7 @@
 # And an ordinary service, whose stderr is the journal's stream socket,
 # still gets its messages into the journal.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd socat
 
 container_boot tka-accept

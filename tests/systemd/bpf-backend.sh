@@ -9,7 +9,7 @@
 # on a cgroup v2 only container and, where the host is hybrid, once on a
 # hybrid one.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd busybox bpftool
 
 unit() { # NAME EXEC

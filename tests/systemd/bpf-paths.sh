@@ -9,7 +9,7 @@
 # matched by peer; Destination= alone with no rule of the unit's own
 # (Method=bpf in defaults.conf): the other connection gets nothing.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd socat python3
 
 unit() { # NAME EXEC

@@ -11,7 +11,7 @@
 # both rules. The launcher the drop-in runs has no ELF interpreter and no
 # shared library.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd busybox readelf
 
 REC_LIB=$TKA_BUILDDIR/.libs/libuidrecord.so

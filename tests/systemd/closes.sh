@@ -19,7 +19,7 @@
 # In nspawn's default sandbox (bpf(2) refused) the counts are unavailable,
 # and show, status and metrics say so: never a 0.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd python3 socat nft
 
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"

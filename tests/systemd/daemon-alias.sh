@@ -5,7 +5,7 @@
 # to the running service too (Restart=try), where before the unit's own
 # drop-in shadowed the alias's and the alias's rule lost silently.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 container_boot tka-alias
 # The restart path is under test here, not the live apply (daemon-live.sh).

@@ -6,7 +6,7 @@
 # way). The record has cgroup_id=0: the helper failed before it opened the
 # unit's cgroup.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 CONTAINER_BPF=refused container_boot tka-bpf-refused
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"

@@ -8,7 +8,7 @@
 #  - a rule naming 10,000 units: the daemon is READY at once and checks
 #    the units in the background, loading none of them into PID 1.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd socat python3
 
 container_boot tka-busy

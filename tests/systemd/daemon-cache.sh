@@ -13,7 +13,7 @@
 #    cache is used again;
 #  - a systemd that stops answering is not hidden by what it said before.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd socat python3
 
 container_boot tka-cache

@@ -5,7 +5,7 @@
 # with a link to /dev/null in /etc is "masked" (never "unmanaged");
 # tcpkeepalivectl check exits 0 for both, and --json list shows them.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 container_boot tka-excluded
 # The restart path is under test here, not the live apply (daemon-live.sh).

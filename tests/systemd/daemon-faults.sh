@@ -6,7 +6,7 @@
 # restarted. After each: the right drop-ins, the right status, no rule
 # lost, and no service restarted that should not have been.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 container_boot tka-faults
 # The restart path is under test here, not the live apply (daemon-live.sh).

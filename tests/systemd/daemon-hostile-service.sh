@@ -5,7 +5,7 @@
 # a newline and such a byte, both run as nobody. Their reasons come back
 # escaped, on one line; ListUnits still answers for every unit.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd busybox socat
 
 container_boot tka-hostile

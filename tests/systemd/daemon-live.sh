@@ -12,7 +12,7 @@
 # sandbox, where bpf(2) is refused, the unit stays pending-restart with the
 # reason, and Restart=try restarts it.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd python3 socat
 
 BUS="org.tcpkeepalive1 /org/tcpkeepalive1 org.tcpkeepalive1.Manager"

@@ -10,7 +10,7 @@
 # restarts it once. plain.service: adding ExtraPreload= to its rule changes
 # its drop-in's LD_PRELOAD: it is pending-restart until restarted.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd python3 socat
 
 container_boot tka-restart-try

@@ -5,7 +5,7 @@
 # instances; the UnitStateChanged and PropertiesChanged signals as units
 # and rules change; zero CPU when idle; tcpkeepalivectl -H.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd busybox
 
 container_boot tka-states

@@ -5,7 +5,7 @@
 # template name, and the instances stayed pending-restart); GetUnit on the
 # template says how many instances are loaded and names them (item 12).
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 container_boot tka-template
 # The restart path is under test here, not the live apply (daemon-live.sh).

@@ -6,7 +6,7 @@
 # arguments and callers, a broken rule in the API, and a restart that
 # loses nothing.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 container_boot tka-daemon
 # The restart path is under test here, not the live apply (daemon-live.sh).

@@ -4,7 +4,7 @@
 # service (a real server: socat, memcached) and reads the keepalive timer of
 # its accepted connection with ss.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 container_boot tka-rules
 

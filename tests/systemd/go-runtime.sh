@@ -13,7 +13,7 @@
 # with the remedy; and under Method=preload (the library mapped, never
 # called) the same, naming the Go runtime (the case once shown "active").
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd go readelf bpftool socat
 
 # ---- the Go programs, built here ----------------------------------------------

@@ -12,7 +12,7 @@
 # it was. On a cgroup v2 only container and, where the host is hybrid, on a
 # hybrid one too.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd socat python3
 
 rule() { # FILE UNIT KEEPALIVE-LINES
@@ -79,7 +79,7 @@ ping_clients() { # NAME N WHAT
         expect_eq "$(inside cat "/run/$1.result")" "$2" "$3: connections that echoed"
 }
 
-scenario() { # MODE
+live_units() { # MODE: boots the container; the units and programs of the steps below
         mode=$1
         CONTAINER_CGROUP=$mode container_boot "tka-live-$mode"
         # The daemon would reload systemd when the rules below change; this
@@ -130,7 +130,9 @@ PY
         wait_listening 7701
         wait_listening 7702
         pid=$(inside systemctl show -P MainPID live@7701.service)
+}
 
+live_running() {
         # Three connections, no keepalive yet.
         clients 7701 3 three
         expect_all 7701 3 "peek keepalive=0 " "$mode: before the rule"
@@ -152,7 +154,9 @@ Count=4"
         expect_match "$record" "^own=0$" "$mode: record own="
         expect_match "$record" "^applied_usec=[0-9]{16}$" "$mode: record applied_usec="
         pass "$mode: three running connections got 77/11/4 with no restart (pid $pid), still echo; systemctl start of the apply unit took $took ms"
+}
 
+live_not_loaded() {
         # Nothing runs that a rule could reach: exit 1, said.
         set +e
         out=$(inside tcpkeepalive-bpf apply --unit=stopped.service 2>&1)
@@ -160,12 +164,16 @@ Count=4"
         set -e
         expect_eq "$rc" 1 "$mode: apply to a unit that is not loaded"
         expect_match "$out" "stopped.service: not loaded" "$mode: apply to a unit that is not loaded says so"
+}
 
+live_later() {
         # A connection after the apply: sock_ops.
         clients 7701 1 later
         expect_all 7701 4 "peek keepalive=1 idle=77 interval=11 count=4 " "$mode: a connection opened after apply"
         pass "$mode: a new connection gets 77/11/4 too"
+}
 
+live_own() {
         # Mode=default leaves the program's own choice; force overrides it.
         clients 7702 2 owners
         rule 50-own.ini own.service "IdleSec=77
@@ -181,7 +189,9 @@ Mode=force"
         expect_match "$line" "2 connection\\(s\\) given the rule's values, 0 left" "$mode: Mode=force"
         expect_all 7702 2 "peek keepalive=1 idle=77 " "$mode: Mode=force overrides the program's own"
         pass "$mode: Mode=default leaves the program's keepalive (own counted), Mode=force overrides it"
+}
 
+live_removed() {
         # The rule goes: new connections get nothing, the old ones keep theirs.
         inside rm /etc/keepalived.d/50-live.ini
         line=$(apply live@7701.service)
@@ -195,7 +205,9 @@ Mode=force"
         ping_clients three 3 "$mode: after the rule went"
         expect_eq "$(inside systemctl show -P MainPID live@7701.service)" "$pid" "$mode: same MainPID at the end"
         pass "$mode: rule removed: new connections get none, the old ones keep theirs"
+}
 
+live_docker_scope() {
         # A container manager's scope, matched by a glob.
         hex=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
         rule 50-docker.ini 'docker-*.scope' "IdleSec=78
@@ -210,7 +222,9 @@ Count=5"
         clients 7703 1 docker2
         expect_all 7703 2 "peek keepalive=1 idle=78 interval=12 count=5 " "$mode: the scope's new connection"
         pass "$mode: docker-<64 hex>.scope matched by docker-*.scope gets 78/12/5 live"
+}
 
+live_slice() {
         # A slice rule reaches a scope below the slice.
         rule 50-slice.ini tkatest.slice "IdleSec=79"
         inside sh -c "systemd-run --quiet --scope --slice=tkatest.slice --unit=inner.scope socat TCP-LISTEN:7704,bind=127.0.0.1,fork,reuseaddr PIPE </dev/null >/dev/null 2>&1 &"
@@ -220,7 +234,9 @@ Count=5"
         expect_match "$line" "^tkatest.slice: applied live: 1 connection\\(s\\) given" "$mode: tkatest.slice"
         expect_all 7704 1 "peek keepalive=1 idle=79 " "$mode: the connection of a scope in the slice"
         pass "$mode: a slice rule reaches a scope below it"
+}
 
+live_direction() {
         # Direction=: inbound is a connection on a port the unit listens on.
         cat <<'PY' | inside_write /etc/dir.py
 import socket
@@ -263,7 +279,9 @@ Direction=outbound"
                 "$mode: Direction=outbound: the connection out"
         expect_all 7706 1 "peek keepalive=1 idle=81 " "$mode: Direction=outbound: the accepted one keeps 81"
         pass "$mode: Direction=inbound and outbound tell accepted from connected connections"
+}
 
+live_private_network() {
         # A unit with a network namespace of its own (PrivateNetwork=): the
         # pass runs there too.
         cat <<'PY' | inside_write /etc/priv.py
@@ -293,6 +311,19 @@ PY
         done
         expect_eq "$n" 2 "$mode: PrivateNetwork=yes: both ends"
         pass "$mode: a unit in a network namespace of its own gets the values there"
+}
+
+scenario() { # MODE
+        live_units "$1"
+        live_running
+        live_not_loaded
+        live_later
+        live_own
+        live_removed
+        live_docker_scope
+        live_slice
+        live_direction
+        live_private_network
         container_stop
 }
 

@@ -10,7 +10,7 @@
 # state judges each connection by its own path's rule: active, and show
 # names the rule per connection.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd python3 socat
 
 container_boot tka-paths

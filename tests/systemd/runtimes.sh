@@ -18,7 +18,7 @@
 # can read them: the state must be `unverified`, its reason naming
 # pidfd_getfd (issue 13, item 1), never `active`.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 need_cmd socat python3 node ss
 # Real paths: the container's volatile /etc has no /etc/alternatives.
 JAVA=/usr/lib/jvm/java-17-openjdk-$(dpkg --print-architecture)/bin/java

@@ -4,7 +4,7 @@
 # as unsupported, and a socket-activated service (.socket, Accept=no) whose
 # first connection, the one that started it, gets keepalive.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 container_boot tka-switch
 

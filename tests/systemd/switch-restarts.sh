@@ -7,7 +7,7 @@
 # "pending-restart: PID N started before the drop-in was in place"; and
 # five restarts in 10 s tripped the switch's start limit.
 . "$TKA_SRCDIR/tests/lib.sh"
-. "$TKA_SRCDIR/tests/systemd/container.sh"
+. "$TKA_SRCDIR/tests/container.sh"
 
 container_boot tka-restarts
 

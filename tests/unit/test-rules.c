@@ -250,11 +250,9 @@ static void test_unit_names(void) {
         CHECK(!unit_name_template("plain.service", buf, sizeof(buf)));
 }
 
-static void test_layering_and_diagnostics(void) {
-        struct ka_ruleset rs;
-        const struct ka_diag *d;
-        const struct ka_rule *r, *over;
-        const char *dirs[] = { "/etc/k", "/run/k", "/usr/lib/k", NULL };
+/* The rule tree test_layering_and_diagnostics loads: the same name in /etc,
+ * /run and /usr/lib, masks, dangling links, good files and every kind of error. */
+static void write_layered_rule_dirs(void) {
         char longline[300];
 
         mkdirs("/etc/k");
@@ -363,23 +361,26 @@ static void test_layering_and_diagnostics(void) {
         /* a later rule overriding part of an earlier glob */
         write_file("/etc/k/90-exclude.ini", "[Match]\nUnit=worker@7.service\n[KeepAlive]\nMode=off\n");
         write_file("/usr/lib/k/defaults.conf", "[KeepAlive]\nIdleSec=60\nCount=4\n");
+}
 
-        ka_ruleset_init(&rs);
-        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+/* Which file wins, masks and links, size limit, and the good rule read whole. */
+static void check_layering(const struct ka_ruleset *rs) {
+        const struct ka_diag *d;
+        const struct ka_rule *r;
 
-        r = find_rule(&rs, "10-same.ini");
+        r = find_rule(rs, "10-same.ini");
         CHECK(r && r->params.idle_sec == 1 && strstr(r->path, "/etc/k/"));
-        CHECK(!find_rule(&rs, "20-masked.ini"));
-        CHECK(rs.masked && strstr(rs.masked[0], "/etc/k/20-masked.ini"));
-        CHECK(!find_rule(&rs, "25-dangling.ini")); /* the /usr/lib one does not come through */
-        d = find_diag(&rs, "/etc/k/25-dangling.ini", 0);
+        CHECK(!find_rule(rs, "20-masked.ini"));
+        CHECK(rs->masked && strstr(rs->masked[0], "/etc/k/20-masked.ini"));
+        CHECK(!find_rule(rs, "25-dangling.ini")); /* the /usr/lib one does not come through */
+        d = find_diag(rs, "/etc/k/25-dangling.ini", 0);
         CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "dangling"));
 
-        CHECK(!find_rule(&rs, "48-huge.ini"));
-        d = find_diag(&rs, "/etc/k/48-huge.ini", 0);
+        CHECK(!find_rule(rs, "48-huge.ini"));
+        d = find_diag(rs, "/etc/k/48-huge.ini", 0);
         CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "bytes: rule files are limited to 1048576 bytes"));
 
-        r = find_rule(&rs, "30-good.ini");
+        r = find_rule(rs, "30-good.ini");
         CHECK(r != NULL);
         if (r) {
                 CHECK(strv_length(r->units) == 2);
@@ -394,71 +395,93 @@ static void test_layering_and_diagnostics(void) {
         }
         /* A missing ExtraPreload= library is warned about (ld.so would print
          * an error into every process), the one that exists is not. */
-        d = find_diag(&rs, "30-good.ini", 16);
+        d = find_diag(rs, "30-good.ini", 16);
         CHECK(d && d->level == KA_DIAG_WARNING && d->key && strcmp(d->key, "ExtraPreload") == 0 &&
               strstr(d->message, "'/opt/x/liby.so' does not exist"));
-        for (size_t i = 0; i < rs.n_diags; i++)
-                CHECK(!rs.diags[i].message || !strstr(rs.diags[i].message, "libjemalloc"));
+        for (size_t i = 0; i < rs->n_diags; i++)
+                CHECK(!rs->diags[i].message || !strstr(rs->diags[i].message, "libjemalloc"));
+}
 
-        CHECK(!find_rule(&rs, "40-broken.ini"));
-        d = find_diag(&rs, "40-broken.ini", 2);
+/* Each error and warning named with its file, line, key and value. */
+static void check_diagnostics(const struct ka_ruleset *rs) {
+        const struct ka_diag *d;
+
+        CHECK(!find_rule(rs, "40-broken.ini"));
+        d = find_diag(rs, "40-broken.ini", 2);
         CHECK(d && d->level == KA_DIAG_ERROR && d->key && strcmp(d->key, "Unit") == 0 && strstr(d->message, "../etc"));
-        d = find_diag(&rs, "40-broken.ini", 4);
+        d = find_diag(rs, "40-broken.ini", 4);
         CHECK(d && d->key && strcmp(d->key, "IdleSec") == 0 && strcmp(d->value, "abc") == 0 &&
               strstr(d->message, "not a time span"));
-        d = find_diag(&rs, "40-broken.ini", 5);
+        d = find_diag(rs, "40-broken.ini", 5);
         CHECK(d && strstr(d->message, "set twice"));
-        d = find_diag(&rs, "40-broken.ini", 6);
+        d = find_diag(rs, "40-broken.ini", 6);
         CHECK(d && strcmp(d->value, "128") == 0 && strstr(d->message, "1..127"));
-        d = find_diag(&rs, "40-broken.ini", 7); /* 1500ms: systemd takes it; rounded, said */
+        d = find_diag(rs, "40-broken.ini", 7); /* 1500ms: systemd takes it; rounded, said */
         CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "rounded to 2s: the kernel counts this in whole seconds"));
-        d = find_diag(&rs, "40-broken.ini", 8);
+        d = find_diag(rs, "40-broken.ini", 8);
         CHECK(d && strcmp(d->key, "Bogus") == 0 && strstr(d->message, "unknown key"));
-        d = find_diag(&rs, "40-broken.ini", 9);
+        d = find_diag(rs, "40-broken.ini", 9);
         CHECK(d && strstr(d->message, "expected Key=value"));
-        d = find_diag(&rs, "40-broken.ini", 11);
+        d = find_diag(rs, "40-broken.ini", 11);
         CHECK(d && strstr(d->message, "unknown section [Nope]"));
-        d = find_diag(&rs, "40-broken.ini", 12);
+        d = find_diag(rs, "40-broken.ini", 12);
         CHECK(d && strstr(d->message, "expected Key=value"));
-        d = find_diag(&rs, "41-long.ini", 2);
+        d = find_diag(rs, "41-long.ini", 2);
         CHECK(d && strstr(d->message, "line longer than"));
-        d = find_diag(&rs, "42-nomatch.ini", 0);
+        d = find_diag(rs, "42-nomatch.ini", 0);
         CHECK(d && strstr(d->message, "no [Match] Unit="));
         if (geteuid() == 0) {
-                d = find_diag(&rs, "43-writable.ini", 0);
+                d = find_diag(rs, "43-writable.ini", 0);
                 CHECK(d && strstr(d->message, "someone other than root can write"));
-                CHECK(!find_rule(&rs, "43-writable.ini"));
+                CHECK(!find_rule(rs, "43-writable.ini"));
         }
         if (geteuid() == 0) {
-                d = find_diag(&rs, "47-link.ini", 0);
+                d = find_diag(rs, "47-link.ini", 0);
                 CHECK(d && strstr(d->message, "someone other than root can write"));
-                CHECK(!find_rule(&rs, "47-link.ini"));
+                CHECK(!find_rule(rs, "47-link.ini"));
         }
-        d = find_diag(&rs, "46-nul.ini", 2);
+        d = find_diag(rs, "46-nul.ini", 2);
         CHECK(d && strstr(d->message, "NUL byte"));
-        CHECK(!find_rule(&rs, "46-nul.ini"));
-        d = find_diag(&rs, "45-method.ini", 4);
+        CHECK(!find_rule(rs, "46-nul.ini"));
+        d = find_diag(rs, "45-method.ini", 4);
         CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "want auto, preload or bpf") &&
               strcmp(d->key, "Method") == 0 && strcmp(d->value, "ebpf") == 0);
-        d = find_diag(&rs, "44-warning.ini", 0);
+        d = find_diag(rs, "44-warning.ini", 0);
         CHECK(d && d->level == KA_DIAG_WARNING && strstr(d->message, "shorter than"));
-        CHECK(find_rule(&rs, "44-warning.ini") != NULL);
-        CHECK(strv_contains(rs.broken, rs.broken ? rs.broken[0] : ""));
+        CHECK(find_rule(rs, "44-warning.ini") != NULL);
+        CHECK(strv_contains(rs->broken, rs->broken ? rs->broken[0] : ""));
 
-        CHECK(rs.defaults_path && strstr(rs.defaults_path, "/usr/lib/k/defaults.conf"));
-        CHECK(rs.defaults.idle_sec == 60 && rs.defaults.count == 4 && rs.defaults.interval_sec == -1);
+        CHECK(rs->defaults_path && strstr(rs->defaults_path, "/usr/lib/k/defaults.conf"));
+        CHECK(rs->defaults.idle_sec == 60 && rs->defaults.count == 4 && rs->defaults.interval_sec == -1);
+}
+
+/* Matching: last file wins, the other is reported. */
+static void check_matching(struct ka_ruleset *rs) {
+        const struct ka_rule *r, *over;
 
         /* matching: last file wins, the other is reported */
-        r = ka_ruleset_match(&rs, "worker@3.service", &over);
+        r = ka_ruleset_match(rs, "worker@3.service", &over);
         CHECK(r && strcmp(r->name, "30-good.ini") == 0 && over == NULL);
-        r = ka_ruleset_match(&rs, "worker@7.service", &over);
+        r = ka_ruleset_match(rs, "worker@7.service", &over);
         CHECK(r && strcmp(r->name, "90-exclude.ini") == 0 && over && strcmp(over->name, "30-good.ini") == 0);
-        r = ka_ruleset_match(&rs, "worker@.service", &over);
+        r = ka_ruleset_match(rs, "worker@.service", &over);
         CHECK(r && strcmp(r->name, "30-good.ini") == 0);
-        r = ka_ruleset_match(&rs, "same.service", NULL);
+        r = ka_ruleset_match(rs, "same.service", NULL);
         CHECK(r && strcmp(r->name, "10-same.ini") == 0);
-        CHECK(ka_ruleset_match(&rs, "unrelated.service", NULL) == NULL);
-        CHECK(ka_ruleset_match(&rs, "web.service.d", NULL) == NULL);
+        CHECK(ka_ruleset_match(rs, "unrelated.service", NULL) == NULL);
+        CHECK(ka_ruleset_match(rs, "web.service.d", NULL) == NULL);
+}
+
+static void test_layering_and_diagnostics(void) {
+        struct ka_ruleset rs;
+        const char *dirs[] = { "/etc/k", "/run/k", "/usr/lib/k", NULL };
+
+        write_layered_rule_dirs();
+        ka_ruleset_init(&rs);
+        CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0);
+        check_layering(&rs);
+        check_diagnostics(&rs);
+        check_matching(&rs);
         ka_ruleset_done(&rs);
 }
 

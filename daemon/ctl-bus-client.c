@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The tcpkeepalivectl commands that ask tcpkeepalived (org.tcpkeepalive1):
+ * tcpkeepalivectl's bus client: the commands that ask tcpkeepalived (org.tcpkeepalive1):
  * status, list, show, reload, restart, metrics. Plain text when piped,
  * colour and aligned tables on a terminal, --json for scripts.
  */
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "bus-api.h"
-#include "ctl-daemon.h"
+#include "ctl-bus-client.h"
 #include "unit-name.h"
 
 

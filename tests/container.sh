@@ -1,4 +1,4 @@
-# tests/systemd/container.sh: a real systemd, booted in a container, with
+# tests/container.sh: a real systemd, booted in a container, with
 # this build installed. Sourced after tests/lib.sh.
 #
 #   container_boot NAME   stage `make install`, boot, wait until systemd is up;
