@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "keepalive-params.h"
+#include "keepalive-paths.h"
 
 #ifndef TCPKEEPALIVE_BPF_HELPER_PATH
 #error "TCPKEEPALIVE_BPF_HELPER_PATH: the absolute path of tcpkeepalive-bpf"
@@ -35,7 +36,9 @@
 
 #define NAME "tcpkeepalive-bpf-launch"
 #define UNIT_NAME_MAX 255
-#define MAX_ARGS 12 /* the generator writes 10 at most */
+/* The generator writes 10 at most, and a --path= per path rule and
+ * --unmatched=off. */
+#define MAX_ARGS (12 + KA_PATHS_MAX + 1)
 enum { EXIT_USAGE = 2 };
 
 /*
@@ -122,7 +125,9 @@ int main(int argc, char **argv) {
         static char *const clean_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         char *args[MAX_ARGS + 3];
         const char *verb;
-        bool attach, have_unit = false, have_auto = false;
+        static struct ka_path path; /* what a --path= says: checked, then passed on as text */
+        bool attach, have_unit = false, have_auto = false, have_unmatched = false;
+        unsigned n_paths = 0;
         int n = 0;
 
         /* First: nothing below may read what the unit set (syslog's time
@@ -167,6 +172,20 @@ int main(int argc, char **argv) {
                                 return EXIT_USAGE;
                         }
                         have_auto = ok = true;
+                } else if (strncmp(a, "--path", klen) == 0 && klen == strlen("--path") && v && attach) {
+                        if (n_paths >= KA_PATHS_MAX || ka_path_parse(v, &path) < 0) {
+                                complain("%s: %s\n", a,
+                                        n_paths >= KA_PATHS_MAX ? "too many path rules" : "not a path rule");
+                                return EXIT_USAGE;
+                        }
+                        n_paths++;
+                        ok = true;
+                } else if (strcmp(a, "--unmatched=off") == 0 && attach) {
+                        if (have_unmatched) {
+                                complain("--unmatched=off: given twice\n");
+                                return EXIT_USAGE;
+                        }
+                        have_unmatched = ok = true;
                 } else {
                         for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
                                 unsigned num;

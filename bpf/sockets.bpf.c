@@ -183,10 +183,11 @@ int tcp_sockets(struct bpf_iter__task_file *ctx) {
         rec.user_timeout = tp->inet_conn.icsk_user_timeout;
         if (storage_mark(sk, &mark) && mark.cgroup_id) {
                 rec.flags = TKA_SOCKET_MANAGED;
-                if (mark.applied == TKA_APPLIED_LIVE)
+                if (TKA_APPLIED_HOW(mark.applied) == TKA_APPLIED_LIVE)
                         rec.flags |= TKA_SOCKET_APPLIED_LIVE;
-                else if (mark.applied == TKA_APPLIED_ESTABLISHED)
+                else if (TKA_APPLIED_HOW(mark.applied) == TKA_APPLIED_ESTABLISHED)
                         rec.flags |= TKA_SOCKET_APPLIED_ESTABLISHED;
+                rec.flags |= TKA_MARK_PATH(mark.applied) << TKA_SOCKET_PATH_SHIFT;
         }
         bpf_seq_write(seq, &rec, sizeof(rec));
         return 0;

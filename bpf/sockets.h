@@ -40,4 +40,9 @@ enum {
         TKA_SOCKET_MANAGED = 1 << 0,           /* the rule's values through the BPF backend */
         TKA_SOCKET_APPLIED_LIVE = 1 << 1,      /* ... by tcpkeepalive-bpf apply, established before */
         TKA_SOCKET_APPLIED_ESTABLISHED = 1 << 2, /* ... by sock_ops, at establishment */
+        /* Bits 8..15 (TKA_SOCKET_PATH()): which of the unit's path rules
+         * gave the values, n for path n-1 (the order of attach's --path=);
+         * 0: the unit's own values (or an older iterator). */
+        TKA_SOCKET_PATH_SHIFT = 8,
 };
+#define TKA_SOCKET_PATH(flags) (((flags) >> TKA_SOCKET_PATH_SHIFT) & 0xffU)

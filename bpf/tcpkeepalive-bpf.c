@@ -66,6 +66,8 @@
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
+#include "keepalive-paths.h"
+#include "bpf/paths-match.h" /* after keepalive-paths.h: tka_bpf_path_from */
 #include "rules.h"
 #include "safe-text.h"
 #include "strv.h"
@@ -78,6 +80,11 @@
 #endif
 #define LOCK_FILE "/run/tcpkeepalive/bpf.lock"
 #define FILEID_KERNFS 0xfe /* a cgroup's file handle: its 64-bit id */
+#define PATHS_PIN "paths"  /* the path rules' map (bpf/params.h), beside "params" */
+
+_Static_assert(TKA_BPF_PATHS_MAX == KA_PATHS_MAX && TKA_BPF_PATH_DSTS_MAX == KA_PATH_DESTINATIONS_MAX &&
+                       TKA_BPF_PATH_PORTS_MAX == KA_PATH_PORTS_MAX,
+               "bpf/params.h and keepalive-paths.h disagree on the limits of path rules");
 
 enum { EXIT_USAGE = 2, EXIT_UNSUPPORTED = 3 };
 
@@ -273,14 +280,58 @@ static int share_managed_map(struct bpf_object *obj) {
         return bpf_map__set_pin_path(m, path);
 }
 
+/* The backend without the path rule matcher (bpf/tcpkeepalive.bpf.c
+ * built with TKA_NO_PATH_MATCH), beside the object: "X-nopaths.bpf.o" for
+ * "X.bpf.o". NULL when there is none. */
+static const char *nopaths_object(void) {
+        static char buf[4096];
+        size_t n = strlen(object_path);
+
+        if (n < 6 || strcmp(object_path + n - 6, ".bpf.o") != 0 || n + 16 >= sizeof(buf))
+                return NULL;
+        snprintf(buf, sizeof(buf), "%.*s-nopaths.bpf.o", (int) (n - 6), object_path);
+        return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
+/* Opens and loads the backend's object at path (sharing the socket
+ * storage; not the live apply's program). NULL with *ret. */
+static struct bpf_object *load_backend(const char *path, int *ret) {
+        struct bpf_object *obj = bpf_object__open_file(path, NULL);
+        struct bpf_program *apply;
+        int r;
+
+        if (!obj) {
+                *ret = -errno;
+                say("cannot open %s: %s", path, strerror(errno));
+                return NULL;
+        }
+        if ((r = share_managed_map(obj)) < 0) {
+                say("cannot share the socket storage with the socket iterator: %s", strerror(-r));
+                goto fail;
+        }
+        /* The live apply's iterator is loaded by apply, each time, where
+         * the kernel has it (>= 5.14): never a reason for the start-time
+         * backend to fail. */
+        if ((apply = bpf_object__find_program_by_name(obj, "tcpkeepalive_apply")))
+                (void) bpf_program__set_autoload(apply, false);
+        if ((r = bpf_object__load(obj)) < 0)
+                goto fail;
+        return obj;
+fail:
+        bpf_object__close(obj);
+        *ret = r;
+        return NULL;
+}
+
 static int cmd_load(void) {
         struct bpf_object *obj;
+        const char *nopaths;
         struct { const char *prog, *pin; } progs[] = {
                 { "tcpkeepalive_sockops", "sockops" },
                 { "tcpkeepalive_setsockopt", "setsockopt" },
         };
         char path[256], sockets[256];
-        bool new_map;
+        bool new_map, with_paths = true;
         int r;
 
         if (loaded())
@@ -289,30 +340,26 @@ static int cmd_load(void) {
             (r = pin_path(sockets, sizeof(sockets), TKA_SOCKETS_PIN)) < 0)
                 return r;
         new_map = access(path, F_OK) < 0;
-        obj = bpf_object__open_file(object_path, NULL);
+        obj = load_backend(object_path, &r);
+        /* A kernel that refuses the path rule matcher (< 5.12) takes the
+         * backend without it: path rules are then refused by attach. */
+        if (!obj && r != -EPERM && r != -EACCES && r != -ENOENT && (nopaths = nopaths_object())) {
+                note("the kernel refused the BPF program with the path rule matcher (%s; it needs Linux >= 5.12): "
+                     "loading the backend without path rules (%s)\n",
+                     strerror(-r), nopaths);
+                if ((obj = load_backend(nopaths, &r)))
+                        with_paths = false;
+        }
         if (!obj) {
-                r = -errno;
-                say("cannot open %s: %s", object_path, strerror(-r));
+                if (r != -ENOENT)
+                        say("the kernel refused the BPF program (%s); is CONFIG_CGROUP_BPF set? Run with --verbose "
+                            "for the verifier's log",
+                            strerror(-r));
                 return r;
         }
-        if ((r = share_managed_map(obj)) < 0) {
-                say("cannot share the socket storage with the socket iterator: %s", strerror(-r));
-                goto out;
-        }
-        /* The live apply's iterator is loaded by apply, each time, where
-         * the kernel has it (>= 5.14): never a reason for the start-time
-         * backend to fail. */
-        {
-                struct bpf_program *apply = bpf_object__find_program_by_name(obj, "tcpkeepalive_apply");
-                if (apply)
-                        (void) bpf_program__set_autoload(apply, false);
-        }
-        if ((r = bpf_object__load(obj)) < 0) {
-                say("the kernel refused the BPF program (%s); is CONFIG_CGROUP_BPF set? Run with --verbose for the "
-                    "verifier's log",
-                    strerror(-r));
-                goto out;
-        }
+        /* The object in use has the matcher (its function in the BTF). */
+        if (with_paths && btf__find_by_name_kind(bpf_object__btf(obj), "tka_path_specificity", BTF_KIND_FUNC) < 0)
+                with_paths = false;
         for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
                 struct bpf_program *p = bpf_object__find_program_by_name(obj, progs[i].prog);
                 if (!p || (r = pin_path(path, sizeof(path), progs[i].pin)) < 0 ||
@@ -325,6 +372,10 @@ static int cmd_load(void) {
         if ((r = pin_path(path, sizeof(path), "params")) < 0 ||
             (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "params"), path)) < 0)
                 say("cannot pin the parameter map at %s: %s", path, strerror(-r));
+        /* Pinned only with the matcher: its pin says path rules work. */
+        else if (with_paths && ((r = pin_path(path, sizeof(path), PATHS_PIN)) < 0 ||
+                                (r = bpf_map__pin(bpf_object__find_map_by_name(obj, "paths"), path)) < 0))
+                say("cannot pin the path rules' map at %s: %s", path, strerror(-r));
         /* A new socket storage (its pin was gone: unload) while the
          * daemon's iterator still reads the old one: pin the iterator
          * again, on the new map. */
@@ -336,7 +387,7 @@ out:
 }
 
 static int cmd_unload(void) {
-        const char *names[] = { "sockops", "setsockopt", "params", TKA_MANAGED_PIN };
+        const char *names[] = { "sockops", "setsockopt", "params", PATHS_PIN, TKA_MANAGED_PIN };
         char path[256];
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 if (pin_path(path, sizeof(path), names[i]) == 0 && unlink(path) < 0 && errno != ENOENT)
@@ -682,6 +733,36 @@ static bool attached(int cg_fd, int prog_fd, enum bpf_attach_type type) {
  * environment: a unit's environment is its own to choose, and this runs
  * as root. */
 static struct tka_bpf_params params = { .enabled = 1 };
+/* --path= (in order) and --unmatched=off: the unit's path rules. */
+static struct tka_bpf_paths *path_options;
+static bool unmatched_off;
+
+/* --path=TEXT: one more path rule (ka_path_parse), refused by name. */
+static int add_path_option(const char *text) {
+        struct ka_path *kp;
+        int r;
+
+        if (!path_options && !(path_options = calloc(1, sizeof(*path_options)))) {
+                say("out of memory");
+                return -ENOMEM;
+        }
+        if (path_options->n >= TKA_BPF_PATHS_MAX) {
+                say("--path=%s: at most %d path rules per unit", text, TKA_BPF_PATHS_MAX);
+                return -E2BIG;
+        }
+        if (!(kp = malloc(sizeof(*kp)))) {
+                say("out of memory");
+                return -ENOMEM;
+        }
+        if ((r = ka_path_parse(text, kp)) < 0)
+                say("--path=%s: not a path rule (want dst=PREFIX,!PREFIX;port=N-M;lport=N;idle=S;interval=S;"
+                    "count=N;user_timeout=MS, see tcpkeepalive-bpf(8))",
+                    text);
+        else
+                tka_bpf_path_from(kp, &path_options->path[path_options->n++]);
+        free(kp);
+        return r;
+}
 
 static int parse_number_option(const char *option, const char *v, unsigned min, unsigned max, __s32 *ret) {
         unsigned n;
@@ -722,6 +803,61 @@ static unsigned gc_map(int map_fd) {
         free(stale);
         close(root_fd);
         return removed;
+}
+
+/* Removes the path rules of cgroup id from index from on; the first
+ * error other than ENOENT, or 0. */
+static int delete_paths(int paths_map, uint64_t id, unsigned from) {
+        int r = 0;
+
+        for (unsigned i = from; i < TKA_BPF_PATHS_MAX; i++) {
+                struct tka_bpf_path_key k = { .cgroup_id = id, .index = i };
+                if (bpf_map_delete_elem(paths_map, &k) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+        }
+        return r;
+}
+
+/* The pinned path rules' map, or -1 when there is none (a backend without
+ * the matcher) or it cannot be opened. */
+static int open_paths_map(void) {
+        char paths_pin[256];
+        if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) < 0 || access(paths_pin, F_OK) < 0)
+                return -1;
+        return bpf_obj_get(paths_pin);
+}
+
+/* gc_map of the parameters (map_fd) and of the path rules beside them
+ * (whose cgroup is gone); the number of parameter entries removed. */
+static unsigned gc_maps(int map_fd) {
+        const char *root = cgroup2_root();
+        struct tka_bpf_path_key key, next, *stale = NULL;
+        unsigned n = gc_map(map_fd);
+        size_t n_stale = 0;
+        void *prev = NULL;
+        int paths_map = open_paths_map(), root_fd;
+
+        if (paths_map < 0)
+                return n;
+        root_fd = root ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        while (root_fd >= 0 && bpf_map_get_next_key(paths_map, prev, &next) == 0 &&
+               n_stale < TKA_BPF_MAX_UNITS * TKA_BPF_PATHS_MAX) {
+                struct tka_bpf_path_key *grown;
+                key = next;
+                prev = &key;
+                if (cgroup_exists(root_fd, key.cgroup_id))
+                        continue;
+                if (!(grown = realloc(stale, (n_stale + 1) * sizeof(*stale))))
+                        break;
+                stale = grown;
+                stale[n_stale++] = key;
+        }
+        for (size_t i = 0; i < n_stale; i++)
+                (void) bpf_map_delete_elem(paths_map, &stale[i]);
+        free(stale);
+        close_if(root_fd);
+        close(paths_map);
+        return n;
 }
 
 /* ---- the record for the daemon ------------------------------------------------------- */
@@ -803,19 +939,51 @@ static const enum bpf_attach_type attach_types[2] = { BPF_CGROUP_SOCK_OPS, BPF_C
 /* Stores the parameters under the cgroup's id, then attaches the pinned
  * programs to it where they are not yet (attach at a unit's start, apply
  * on a running unit). *explicit_attach: we attached at least one. */
-static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_params *p, const char *cgroup,
+static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_params *params_in,
+                            const struct tka_bpf_paths *ps, bool paths_only, const char *cgroup,
                             bool *explicit_attach) {
-        int progs[2] = { -1, -1 }, r = 0;
+        struct tka_bpf_params pv = *params_in, *p = &pv;
+        int progs[2] = { -1, -1 }, paths_map = -1, r = 0;
+        char paths_pin[256];
 
         *explicit_attach = false;
-        if ((progs[0] = r = open_pinned(attach_pins[0])) < 0 || (progs[1] = r = open_pinned(attach_pins[1])) < 0)
+        if ((progs[0] = r = open_pinned(attach_pins[0])) < 0 || (progs[1] = r = open_pinned(attach_pins[1])) < 0 ||
+            (r = pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN)) < 0)
                 goto out;
+        if (access(paths_pin, F_OK) == 0 && (paths_map = r = open_pinned(PATHS_PIN)) < 0)
+                goto out;
+        pv.flags = 0;
+        if (ps && ps->n) {
+                if (paths_map < 0) {
+                        r = -EOPNOTSUPP;
+                        say("cannot store the path rules of %s: the loaded BPF backend has no path rule matcher (no "
+                            "%s): the kernel refuses it (it needs Linux >= 5.12), or an older tcpkeepalive-bpf "
+                            "loaded the backend (path rules work once this one loads it, after a reboot)",
+                            cgroup, paths_pin);
+                        goto out;
+                }
+                /* The path rules before the flag that sends sock_ops there. */
+                for (unsigned i = 0; i < ps->n && i < TKA_BPF_PATHS_MAX; i++) {
+                        struct tka_bpf_path_key k = { .cgroup_id = id, .index = i };
+                        if (bpf_map_update_elem(paths_map, &k, &ps->path[i], BPF_ANY) < 0) {
+                                r = -errno;
+                                say("cannot store path rule %u of %s: bpf(BPF_MAP_UPDATE_ELEM): %s", i + 1, cgroup,
+                                    strerror(-r));
+                                goto out;
+                        }
+                }
+                pv.flags = TKA_PARAMS_PATHS | (paths_only ? TKA_PARAMS_UNMATCHED_OFF : 0) |
+                           (ps->n << TKA_PARAMS_N_PATHS_SHIFT);
+        }
         /* The parameters first: a program attached without them does nothing. */
         if (bpf_map_update_elem(map, &id, p, BPF_ANY) < 0) {
                 r = -errno;
                 say("cannot store the parameters of %s: bpf(BPF_MAP_UPDATE_ELEM): %s", cgroup, strerror(-r));
                 goto out;
         }
+        /* No path rules (any more): the entry goes once nothing points there. */
+        if (paths_map >= 0)
+                (void) delete_paths(paths_map, id, ps ? ps->n : 0);
         /* Already attached: a restart reusing the cgroup, an earlier
          * apply, or an admin's own BPFProgram= pointing at our pins. */
         for (int i = 0; i < 2; i++)
@@ -825,6 +993,8 @@ static int store_and_attach(int cg, int map, uint64_t id, const struct tka_bpf_p
                                 say("cannot attach to %s: bpf(BPF_PROG_ATTACH): %s%s", cgroup, strerror(-r),
                                     r == -EINVAL || r == -EOPNOTSUPP ? " (is CONFIG_CGROUP_BPF set?)" : "");
                                 (void) bpf_map_delete_elem(map, &id);
+                                if (paths_map >= 0)
+                                        (void) delete_paths(paths_map, id, 0);
                                 goto out;
                         }
                         *explicit_attach = true;
@@ -834,6 +1004,7 @@ out:
         for (int i = 0; i < 2; i++)
                 if (progs[i] >= 0)
                         close(progs[i]);
+        close_if(paths_map);
         return r;
 }
 
@@ -860,13 +1031,16 @@ static int cmd_attach(const char *cgroup, const char *unit, bool auto_method) {
                 goto fail;
         if ((cg = r = open_cgroup(cgroup, &id)) < 0 || (map = r = open_pinned("params")) < 0)
                 goto fail;
-        if ((r = store_and_attach(cg, map, id, &p, cgroup, &explicit_attach)) < 0)
+        if ((r = store_and_attach(cg, map, id, &p, path_options, unmatched_off, cgroup, &explicit_attach)) < 0)
                 goto fail;
-        (void) gc_map(map);
+        gc_maps(map);
         write_record(unit, "bpf", reason, id, explicit_attach);
         note("%s: BPF (%s): cgroup %llu, idle=%d interval=%d count=%d user_timeout=%dms%s%s\n", unit, reason,
                (unsigned long long) id, p.idle, p.interval, p.count, p.user_timeout_ms, p.force ? " force" : "",
                explicit_attach ? ", attached here" : ", attached by systemd");
+        if (path_options && path_options->n)
+                note("%s: %u path rule(s); connections none covers get %s\n", unit, path_options->n,
+                     unmatched_off ? "nothing" : "the values above");
         r = 0;
         goto out;
 fail:
@@ -892,8 +1066,17 @@ static int cmd_detach(const char *cgroup, const char *unit) {
                 return map;
         cg = open_cgroup(cgroup, &id);
         if (cg >= 0) {
+                char paths_pin[256];
                 if (bpf_map_delete_elem(map, &id) < 0 && errno != ENOENT)
                         r = -errno;
+                if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) == 0) {
+                        int paths_map = open_pinned(PATHS_PIN), q;
+                        if (paths_map >= 0) {
+                                if ((q = delete_paths(paths_map, id, 0)) < 0 && r == 0)
+                                        r = q;
+                                close(paths_map);
+                        }
+                }
                 /* Whoever attached them (systemd or attach): the unit has
                  * stopped and its cgroup is about to go. */
                 for (int i = 0; i < 2; i++) {
@@ -907,7 +1090,7 @@ static int cmd_detach(const char *cgroup, const char *unit) {
                 close(cg);
         }
         /* The cgroup may be gone already; anything left of it goes now. */
-        (void) gc_map(map);
+        gc_maps(map);
         close(map);
 out:
         (void) bpf_record_remove(NULL, unit);
@@ -1178,6 +1361,7 @@ out:
  * cgroup subtree id: loaded for this pass, sharing the pinned parameter map
  * and socket storage with sock_ops and setsockopt. */
 static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_counts *counts, unsigned *namespaces) {
+        const char *apply_object = object_path;
         struct tka_apply_target target = { .cgroup_id = id };
         struct bpf_object *obj;
         struct bpf_program *prog;
@@ -1188,10 +1372,19 @@ static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_count
 
         if ((managed = managed_map_fd()) < 0)
                 return bpf_refused("BPF_MAP_GET_FD_BY_ID", managed);
-        obj = bpf_object__open_file(object_path, NULL);
+        /* The loaded backend has no path rules (no "paths" pin: the kernel
+         * refused the matcher, or an older helper loaded it): the apply
+         * program without the matcher, which such a kernel takes too. */
+        {
+                char paths_pin[256];
+                if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) < 0 &&
+                    nopaths_object())
+                        apply_object = nopaths_object();
+        }
+        obj = bpf_object__open_file(apply_object, NULL);
         if (!obj) {
                 r = -errno;
-                say("cannot open %s: %s", object_path, strerror(-r));
+                say("cannot open %s: %s", apply_object, strerror(-r));
                 close(managed);
                 return r;
         }
@@ -1203,10 +1396,26 @@ static int apply_pass(int params_fd, int cg, uint64_t id, struct tka_apply_count
                 say("cannot share the maps with the loaded programs: %s", strerror(-r));
                 goto out;
         }
+        /* The path rules sock_ops reads (store_and_attach refused path
+         * rules when the loaded programs have no such map). */
+        {
+                char paths_pin[256];
+                if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 && access(paths_pin, F_OK) == 0) {
+                        int paths_map = open_pinned(PATHS_PIN);
+                        if (paths_map < 0 || !(m = bpf_object__find_map_by_name(obj, "paths")) ||
+                            (r = bpf_map__reuse_fd(m, paths_map)) < 0) {
+                                r = paths_map < 0 ? paths_map : m ? r : -ENOENT;
+                                say("cannot share the path rules' map with the loaded programs: %s", strerror(-r));
+                                close_if(paths_map);
+                                goto out;
+                        }
+                        close(paths_map);
+                }
+        }
         if (!(m = internal_map(obj, ".rodata")) || (r = bpf_map__set_initial_value(m, &target, sizeof(target))) < 0 ||
             !(bss = internal_map(obj, ".bss"))) {
                 r = -EINVAL;
-                say("%s: not the object this helper was built with (the apply program's data)", object_path);
+                say("%s: not the object this helper was built with (the apply program's data)", apply_object);
                 goto out;
         }
         if ((r = bpf_object__load(obj)) < 0) {
@@ -1245,7 +1454,8 @@ out:
 
 /* The rule for unit, as the generator would find it at the unit's next
  * start: 1 (ret filled), 0 (none, or Mode=off), -errno. */
-static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, char *source, size_t size) {
+static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, struct tka_bpf_paths *ret_paths,
+                          bool *ret_paths_only, char *source, size_t size) {
         struct ka_ruleset rs;
         struct unit_aliases aliases;
         struct ka_params kp;
@@ -1292,6 +1502,11 @@ static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, char *so
                                                    ? (__s32) kp.user_timeout_ms
                                                    : 0,
                 };
+                /* Its path rules, as the generator passes them to attach. */
+                memset(ret_paths, 0, sizeof(*ret_paths));
+                for (size_t i = 0; i < kp.n_paths && i < TKA_BPF_PATHS_MAX; i++)
+                        tka_bpf_path_from(&kp.paths[i], &ret_paths->path[ret_paths->n++]);
+                *ret_paths_only = kp.n_paths > 0 && kp.paths_only;
                 r = 1;
         }
         ka_params_done(&kp);
@@ -1317,8 +1532,10 @@ static uint64_t realtime_usec(void) {
  * the values before ours were never recorded, so nothing could restore
  * them right).
  */
-static int cmd_apply(const char *unit) {
+static int cmd_apply(const char *unit, const char *test_cgroup) {
         struct tka_bpf_params p = { 0 };
+        struct tka_bpf_paths *ps = calloc(1, sizeof(*ps));
+        bool paths_only = false;
         struct tka_apply_counts counts = { 0 };
         char cgroup[4096], source[4096] = "";
         uint64_t id = 0;
@@ -1326,15 +1543,32 @@ static int cmd_apply(const char *unit) {
         unsigned namespaces = 0;
         int lock = -1, cg = -1, map = -1, covered, r;
 
-        if ((covered = r = apply_rule_for(unit, &p, source, sizeof(source))) < 0)
-                return r;
-        if ((r = unit_control_group(unit, cgroup, sizeof(cgroup))) < 0)
-                return r == -ENOENT || r == -ESRCH ? -ESRCH : r;
+        if (!ps) {
+                say("out of memory");
+                return -ENOMEM;
+        }
+        if (test_cgroup) {
+                /* The test build's apply --cgroup=PATH: the rule from the
+                 * options, a cgroup of the test's own (no systemd). */
+                p = params;
+                if (path_options)
+                        *ps = *path_options;
+                paths_only = unmatched_off;
+                covered = 1;
+                snprintf(source, sizeof(source), "the command line");
+                snprintf(cgroup, sizeof(cgroup), "%s", test_cgroup);
+        } else if ((covered = r = apply_rule_for(unit, &p, ps, &paths_only, source, sizeof(source))) < 0)
+                goto out;
+        else if ((r = unit_control_group(unit, cgroup, sizeof(cgroup))) < 0) {
+                r = r == -ENOENT || r == -ESRCH ? -ESRCH : r;
+                goto out;
+        }
         if ((r = check_kernel()) < 0)
-                return r;
+                goto out;
         if ((lock = lock_state()) < 0) {
                 say("cannot lock %s: %s", LOCK_FILE, strerror(-lock));
-                return lock;
+                r = lock;
+                goto out;
         }
         if ((cg = r = open_cgroup(cgroup, &id)) < 0)
                 goto out;
@@ -1350,6 +1584,15 @@ static int cmd_apply(const char *unit) {
                                 say("%s: cannot remove the parameters of cgroup %llu: %s", unit,
                                     (unsigned long long) id, strerror(errno));
                                 goto out;
+                        }
+                        {
+                                char paths_pin[256];
+                                int paths_map;
+                                if (pin_path(paths_pin, sizeof(paths_pin), PATHS_PIN) == 0 &&
+                                    (paths_map = bpf_obj_get(paths_pin)) >= 0) {
+                                        (void) delete_paths(paths_map, id, 0);
+                                        close(paths_map);
+                                }
                         }
                 }
                 (void) bpf_record_remove(NULL, unit);
@@ -1369,7 +1612,7 @@ static int cmd_apply(const char *unit) {
         }
         /* New connections first: a connection established during the pass
          * is then covered by one or the other. */
-        if ((r = store_and_attach(cg, map, id, &p, cgroup, &explicit_attach)) < 0) {
+        if ((r = store_and_attach(cg, map, id, &p, ps, paths_only, cgroup, &explicit_attach)) < 0) {
                 r = bpf_refused("BPF_MAP_UPDATE_ELEM/BPF_PROG_ATTACH", r);
                 goto out;
         }
@@ -1387,6 +1630,12 @@ static int cmd_apply(const char *unit) {
              unit, (unsigned long long) counts.live, (unsigned long long) counts.own, (unsigned long long) id);
         if (namespaces > 1)
                 note("%s: its connections are in %u network namespaces; each had its pass\n", unit, namespaces);
+        if (ps->n)
+                note("%s: %u path rule(s): %llu of those connection(s) given a path rule's values, %llu covered by "
+                     "none %s\n",
+                     unit, ps->n, (unsigned long long) counts.paths,
+                     (unsigned long long) (paths_only ? counts.unmatched : counts.live - counts.paths),
+                     paths_only ? "left alone" : "given the unit's own");
         if (counts.direction || counts.failed || counts.listeners_lost)
                 note("%s: %llu connection(s) outside the rule's Direction=, %llu refused an option, %llu listener(s) "
                      "not noted\n",
@@ -1397,6 +1646,7 @@ out:
         close_if(map);
         close_if(cg);
         close_if(lock);
+        free(ps);
         return r;
 }
 
@@ -1425,6 +1675,45 @@ static void apply_outcome(const char *unit, int r) {
         (void) mkdir(BPF_APPLY_FAILED_DIR, 0755);
         if ((w = bpf_record_write(BPF_APPLY_FAILED_DIR, unit, &rec)) < 0 && w != -EINVAL)
                 say("cannot write the record of %s in " BPF_APPLY_FAILED_DIR ": %s", unit, strerror(-w));
+}
+
+/* list: the path rules of one entry, after its line. */
+static void list_paths(uint64_t key, uint32_t flags) {
+        struct tka_bpf_paths *ps = calloc(1, sizeof(*ps));
+        int map = -1;
+
+        printf("  (path rules%s)\n", flags & TKA_PARAMS_UNMATCHED_OFF ? ", unmatched off" : "");
+        if (!ps || (map = open_pinned(PATHS_PIN)) < 0) {
+                printf("  path rules: none stored\n");
+                goto out;
+        }
+        for (unsigned i = 0; i < TKA_PARAMS_N_PATHS(flags) && i < TKA_BPF_PATHS_MAX; i++) {
+                struct tka_bpf_path_key k = { .cgroup_id = key, .index = i };
+                if (bpf_map_lookup_elem(map, &k, &ps->path[i]) < 0)
+                        memset(&ps->path[i], 0, sizeof(ps->path[i]));
+                ps->n = i + 1;
+        }
+        for (unsigned i = 0; i < ps->n && i < TKA_BPF_PATHS_MAX; i++) {
+                const struct tka_bpf_path *pp = &ps->path[i];
+                printf("  path %u:", i + 1);
+                for (unsigned d = 0; d < pp->n_dst && d < TKA_BPF_PATH_DSTS_MAX; d++) {
+                        char a[INET6_ADDRSTRLEN] = "?";
+                        inet_ntop(pp->dst[d].family, pp->dst[d].addr, a, sizeof(a));
+                        printf("%s%s%s/%u", d ? "," : " dst=", pp->dst[d].exclude ? "!" : "", a, pp->dst[d].len);
+                }
+                for (unsigned k = 0; k < 2; k++) {
+                        const struct tka_bpf_port_range *r = k ? pp->lports : pp->ports;
+                        unsigned n = k ? pp->n_lports : pp->n_ports;
+                        for (unsigned j = 0; j < n && j < TKA_BPF_PATH_PORTS_MAX; j++)
+                                printf(r[j].first == r[j].last ? "%s%u" : "%s%u-%u",
+                                       j ? "," : k ? " lport=" : " port=", r[j].first, r[j].last);
+                }
+                printf(" idle=%d interval=%d count=%d user_timeout=%d\n", pp->idle, pp->interval, pp->count,
+                       pp->user_timeout_ms);
+        }
+out:
+        close_if(map);
+        free(ps);
 }
 
 static int cmd_list(void) {
@@ -1456,10 +1745,14 @@ static int cmd_list(void) {
                                 close(fd);
                         }
                 }
-                printf("%-12llu %-6s %-8s %5d %8d %5d %8d  %s\n", (unsigned long long) key,
+                printf("%-12llu %-6s %-8s %5d %8d %5d %8d  %s", (unsigned long long) key,
                        !p.enabled ? "off" : p.force ? "force" : "default",
                        p.direction == TKA_BPF_INBOUND ? "inbound" : p.direction == TKA_BPF_OUTBOUND ? "outbound" : "both",
                        p.idle, p.interval, p.count, p.user_timeout_ms, where);
+                if (p.flags & TKA_PARAMS_PATHS)
+                        list_paths(key, p.flags);
+                else
+                        putchar('\n');
         }
         if (root_fd >= 0)
                 close(root_fd);
@@ -1490,6 +1783,11 @@ static void help(void) {
                "  --idle=SECONDS --interval=SECONDS --count=N --user-timeout=MS\n"
                "  --mode=default|force --direction=both|inbound|outbound\n"
                "                     the rule's parameters (attach); unset ones stay the kernel's\n"
+               "  --path=TEXT        a path rule (attach; repeatable, at most %d): the connections it covers\n"
+               "                     get its values, e.g. 'dst=10.0.0.0/8,!10.1.0.0/16;port=5432;lport=443;\n"
+               "                     idle=300;interval=10;count=3;user_timeout=330000'; the most specific\n"
+               "                     rule wins (longest dst prefix, then port, then lport; the later one on ties)\n"
+               "  --unmatched=off    (with --path) a connection no path rule covers gets nothing\n"
                "  --cgroup=PATH      a cgroup v2 path (/system.slice/foo.service) instead of the caller's\n"
                "  --verbose          libbpf's and the verifier's messages too\n"
                "  --syslog           messages to syslog, never to stdout or stderr\n"
@@ -1497,7 +1795,7 @@ static void help(void) {
                "The environment is never read: the drop-ins of tcpkeepalive-generator(8) run this through\n"
                "tcpkeepalive-bpf-launch with the rule's values as options.\n"
                "Exit status: 0 done, 1 failed, 2 usage, 3 the kernel lacks what the backend needs.\n",
-               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR, KA_BPF_PIN_DIR);
+               KA_BPF_PIN_DIR, KA_BPF_PIN_DIR, KA_BPF_PIN_DIR, TKA_BPF_PATHS_MAX);
 }
 
 int main(int argc, char **argv) {
@@ -1512,6 +1810,8 @@ int main(int argc, char **argv) {
                 { "user-timeout", required_argument, NULL, 'T' },
                 { "mode", required_argument, NULL, 'M' },
                 { "direction", required_argument, NULL, 'D' },
+                { "path", required_argument, NULL, 'P' },
+                { "unmatched", required_argument, NULL, 'U' },
                 { "verbose", no_argument, NULL, 'v' },
                 { "syslog", no_argument, NULL, 'S' },
                 {}
@@ -1607,6 +1907,19 @@ int main(int argc, char **argv) {
                                            : dir == KA_DIRECTION_OUTBOUND ? TKA_BPF_OUTBOUND
                                                                           : TKA_BPF_BOTH;
                         break;
+                case 'P':
+                        rule_options = true;
+                        if ((r = add_path_option(optarg)) < 0)
+                                return r == -ENOMEM ? 1 : EXIT_USAGE;
+                        break;
+                case 'U':
+                        rule_options = true;
+                        if (strcmp(optarg, "off") != 0) {
+                                say("--unmatched=%s: want off (connections no path rule covers get nothing)", optarg);
+                                return EXIT_USAGE;
+                        }
+                        unmatched_off = true;
+                        break;
                 default: fprintf(stderr, "Try 'tcpkeepalive-bpf --help'.\n"); return EXIT_USAGE;
                 }
         if (optind != argc - 1) {
@@ -1615,11 +1928,27 @@ int main(int argc, char **argv) {
         }
         cmd = argv[optind];
         libbpf_set_print(libbpf_log);
+        if (unmatched_off && !(path_options && path_options->n)) {
+                say("--unmatched=off: only with --path= (without path rules it would leave every connection alone)");
+                return EXIT_USAGE;
+        }
+        if (path_options && strcmp(cmd, "attach") != 0 && strcmp(cmd, "apply") != 0) {
+                say("--path= and --unmatched= are for attach; see --help");
+                return EXIT_USAGE;
+        }
         if ((strcmp(cmd, "attach") == 0 || strcmp(cmd, "detach") == 0) && unit && !unit_name_is_valid_service(unit)) {
                 say("--unit=%s: %s takes a service (ExecStartPre=, ExecStopPost=)", unit, cmd);
                 return EXIT_USAGE;
         }
-        /* apply finds the rule itself: its only input is the unit's name. */
+        /* apply finds the rule itself: its only input is the unit's name.
+         * The test build takes apply --cgroup=PATH with the rule as
+         * options, as attach does, for a cgroup without a unit. */
+#ifdef TKA_TEST_OVERRIDES
+        if (strcmp(cmd, "apply") == 0 && *cgroup) {
+                r = cmd_apply(unit ? unit : unit_of(cgroup), cgroup);
+                return r == -EOPNOTSUPP ? EXIT_UNSUPPORTED : r < 0 ? 1 : 0;
+        }
+#endif
         if (strcmp(cmd, "apply") == 0 && (!unit || *cgroup || rule_options)) {
                 say("apply takes --unit=UNIT (a service, scope or slice) and nothing else; see --help");
                 return EXIT_USAGE;
@@ -1651,7 +1980,7 @@ int main(int argc, char **argv) {
         else if (strcmp(cmd, "detach") == 0)
                 r = cmd_detach(cgroup, unit);
         else if (strcmp(cmd, "apply") == 0) {
-                r = cmd_apply(unit);
+                r = cmd_apply(unit, NULL);
                 apply_outcome(unit, r);
         }
         else if (strcmp(cmd, "list") == 0)
@@ -1660,7 +1989,7 @@ int main(int argc, char **argv) {
                 int map = open_pinned("params");
                 r = map;
                 if (map >= 0) {
-                        printf("%u stale entries removed\n", gc_map(map));
+                        printf("%u stale entries removed\n", gc_maps(map));
                         close(map);
                         r = 0;
                 }

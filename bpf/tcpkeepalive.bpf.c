@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 #include "bpf/params.h"
 
@@ -78,7 +79,16 @@ typedef struct {
         struct net *net;
 } possible_net_t;
 
+struct in6_addr {
+        union {
+                __u32 u6_addr32[4];
+        } in6_u;
+} __attribute__((preserve_access_index));
+
 struct sock_common {
+        __u32 skc_daddr;  /* the peer, IPv4 (network order) */
+        __u16 skc_dport;  /* the peer's port, network order */
+        struct in6_addr skc_v6_daddr;
         unsigned short skc_family;
         unsigned char skc_state;
         __u16 skc_num; /* the local port, host order */
@@ -109,6 +119,18 @@ struct {
         __type(key, __u64); /* cgroup id (the cgroup directory's inode) */
         __type(value, struct tka_bpf_params);
 } params SEC(".maps");
+
+/* The units' path rules (bpf/params.h), one element per path under the
+ * key of their "params" entry and the path's index, read only when that
+ * entry has TKA_PARAMS_PATHS. Allocated per element (~4.7 KiB), only for
+ * units with path rules. */
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH);
+        __uint(map_flags, BPF_F_NO_PREALLOC);
+        __uint(max_entries, TKA_BPF_MAX_UNITS * TKA_BPF_PATHS_MAX);
+        __type(key, struct tka_bpf_path_key);
+        __type(value, struct tka_bpf_path);
+} paths SEC(".maps");
 
 /* The sockets the rule manages (bpf/params.h). An accepted connection
  * starts with its listener's mark (app_set: what the program set on the
@@ -141,12 +163,105 @@ static const struct tka_bpf_params *params_for_cgroup(struct cgroup *cgrp, __u64
         return 0;
 }
 
-/* The socket's own cgroup: where it was created, whoever uses it now. */
-static const struct tka_bpf_params *params_for_socket(struct bpf_sock *sk, __u64 *key) {
-        struct tcp_sock *tp;
-        if (!sk || !(tp = bpf_skc_to_tcp_sock(sk)))
-                return 0;
-        return params_for_cgroup(BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup), key);
+/* ---- rules by network path ------------------------------------------------
+ * The selection of lib/shared/keepalive-paths.h (ka_paths_match), over the
+ * map's form of the paths: same semantics, tests/bpf/paths.sh checks the
+ * two against each other on real connections. */
+
+#define AF_INET 2
+#define AF_INET6 10
+/* The matcher, shared with its test against ka_paths_match
+ * (tests/unit/test-bpf-paths.c). A global function: the verifier checks
+ * it once, on its own, not again for each path of the caller's loop (the
+ * 16 x 128 prefixes inline exceed its budget); BTF-typed pointer arguments
+ * of global functions need Linux >= 5.12. */
+#ifndef TKA_NO_PATH_MATCH
+#define TKA_PATH_SPECIFICITY_DECL __attribute__((noinline))
+#include "bpf/paths-match.h"
+#endif
+
+/* The values one socket gets: the unit's own or a path rule's. */
+struct values {
+        __s32 idle, interval, count, user_timeout_ms;
+        __u32 path; /* 0: the unit's own; n: path n-1 (TKA_MARK_PATH) */
+};
+
+#ifndef TKA_NO_PATH_MATCH
+static void conn_ends_of(struct sock *sk, struct tka_conn_ends *c) {
+        __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+        c->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        c->peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+        c->family = family;
+        if (family == AF_INET) {
+                c->peer[0] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+                return;
+        }
+        c->peer[0] = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[0]);
+        c->peer[1] = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[1]);
+        c->peer[2] = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[2]);
+        c->peer[3] = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[3]);
+        /* ::ffff:a.b.c.d, a dual-stack socket's IPv4 peer, counts as IPv4. */
+        if (c->peer[0] == 0 && c->peer[1] == 0 && c->peer[2] == bpf_htonl(0xffff)) {
+                c->family = AF_INET;
+                c->peer[0] = c->peer[3];
+                c->peer[1] = c->peer[2] = c->peer[3] = 0;
+        }
+}
+#endif
+
+/* The values for a socket of the unit whose entry is p (key): its own, or
+ * those of the path rule that covers the connection. false: nothing for
+ * this connection (path rules only, and none covers it). */
+static bool values_for(const struct tka_bpf_params *p, __u64 key, struct sock *sk, struct values *v) {
+#ifdef TKA_NO_PATH_MATCH
+        /* tcpkeepalive-nopaths.bpf.o, for kernels that refuse the matcher
+         * (< 5.12): tcpkeepalive-bpf stores no path rules with it (no
+         * "paths" pin), so no entry has TKA_PARAMS_PATHS. */
+        (void) key;
+        (void) sk;
+        *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
+        return true;
+#else
+        struct tka_path_choice ch = TKA_PATH_CHOICE_INIT;
+        struct tka_bpf_path_key k = { .cgroup_id = key };
+        struct tka_conn_ends c = {};
+        __u32 n;
+
+        *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
+        if (!(p->flags & TKA_PARAMS_PATHS))
+                return true;
+        conn_ends_of(sk, &c);
+        n = TKA_PARAMS_N_PATHS(p->flags);
+        for (__u32 i = 0; i < TKA_BPF_PATHS_MAX; i++) {
+                const struct tka_bpf_path *pp;
+                if (i >= n)
+                        break;
+                k.index = i;
+                pp = bpf_map_lookup_elem(&paths, &k);
+                if (pp) /* missing only between two updates of attach */
+                        tka_path_consider(&ch, i, pp, &c);
+        }
+        if (!ch.path)
+                return !(p->flags & TKA_PARAMS_UNMATCHED_OFF);
+        *v = (struct values) { (__s32) ch.idle, (__s32) ch.interval, (__s32) ch.count, (__s32) ch.user_timeout_ms,
+                               (__u32) ch.path };
+        return true;
+#endif
+}
+
+/* The values a managed socket's mark names (force mode): its path's, or
+ * the unit's own. */
+static void values_of_mark(const struct tka_bpf_params *p, const struct tka_sk_mark *mark, struct values *v) {
+        __u32 path = TKA_MARK_PATH(mark->applied);
+
+        *v = (struct values) { p->idle, p->interval, p->count, p->user_timeout_ms, 0 };
+        if (path && path <= TKA_PARAMS_N_PATHS(p->flags) && (p->flags & TKA_PARAMS_PATHS)) {
+                struct tka_bpf_path_key k = { .cgroup_id = mark->cgroup_id, .index = path - 1 };
+                const struct tka_bpf_path *pp = bpf_map_lookup_elem(&paths, &k);
+                if (pp)
+                        *v = (struct values) { pp->idle, pp->interval, pp->count, pp->user_timeout_ms, path };
+        }
 }
 
 /* Sets a rule's value, unless the rule leaves it unset or (Mode=default)
@@ -161,6 +276,8 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         const struct tka_bpf_params *p;
         struct tka_sk_mark *mark;
         struct bpf_sock *sk;
+        struct tcp_sock *tp;
+        struct values v;
         __u64 key = 0;
         __u32 app = 0;
         int one = 1;
@@ -168,18 +285,21 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
                 return 1;
         sk = skops->sk;
-        if (!sk)
+        if (!sk || !(tp = bpf_skc_to_tcp_sock(sk)))
                 return 1;
-        p = params_for_socket(sk, &key);
+        p = params_for_cgroup(BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup), &key);
         if (!p || !p->enabled)
                 return 1;
         if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB ? p->direction == TKA_BPF_INBOUND
                                                             : p->direction == TKA_BPF_OUTBOUND)
                 return 1;
+        /* Path rules only, and none covers this connection: not managed. */
+        if (!values_for(p, key, (struct sock *) tp, &v))
+                return 1;
         mark = bpf_sk_storage_get(&managed, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
         if (mark) {
                 mark->cgroup_id = key;
-                mark->applied = TKA_APPLIED_ESTABLISHED;
+                mark->applied = TKA_APPLIED_ESTABLISHED | (v.path << TKA_MARK_PATH_SHIFT);
                 /* Mode=default: what the program set before connect() stays
                  * its own (the preload, there from socket(), lets those calls
                  * through too); force: the rule's values. */
@@ -188,10 +308,10 @@ int tcpkeepalive_sockops(struct bpf_sock_ops *skops) {
         }
         if (!(app & APP_KEEPALIVE))
                 bpf_setsockopt(skops, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-        set_int(skops, SOL_TCP, TCP_KEEPIDLE, p->idle, app & APP_IDLE);
-        set_int(skops, SOL_TCP, TCP_KEEPINTVL, p->interval, app & APP_INTERVAL);
-        set_int(skops, SOL_TCP, TCP_KEEPCNT, p->count, app & APP_COUNT);
-        set_int(skops, SOL_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms, app & APP_USER_TIMEOUT);
+        set_int(skops, SOL_TCP, TCP_KEEPIDLE, v.idle, app & APP_IDLE);
+        set_int(skops, SOL_TCP, TCP_KEEPINTVL, v.interval, app & APP_INTERVAL);
+        set_int(skops, SOL_TCP, TCP_KEEPCNT, v.count, app & APP_COUNT);
+        set_int(skops, SOL_TCP, TCP_USER_TIMEOUT, v.user_timeout_ms, app & APP_USER_TIMEOUT);
         return 1;
 }
 
@@ -221,6 +341,7 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
         const struct tka_bpf_params *p;
         struct tka_sk_mark *mark;
         struct bpf_sock *sk = ctx->sk;
+        struct values v;
         int *optval = ctx->optval, value;
         __u32 bit;
         bool absorb;
@@ -266,16 +387,18 @@ int tcpkeepalive_setsockopt(struct bpf_sockopt *ctx) {
                         mark->app_set |= bit;
                 return 1;
         }
+        /* The values the socket got: its path rule's, or the unit's. */
+        values_of_mark(p, mark, &v);
         if (ctx->level == SOL_SOCKET)
                 absorb = value == 0;
         else if (ctx->optname == TCP_KEEPIDLE)
-                absorb = changes(p->idle, value, 1, TCP_KEEP_MAX);
+                absorb = changes(v.idle, value, 1, TCP_KEEP_MAX);
         else if (ctx->optname == TCP_KEEPINTVL)
-                absorb = changes(p->interval, value, 1, TCP_KEEP_MAX);
+                absorb = changes(v.interval, value, 1, TCP_KEEP_MAX);
         else if (ctx->optname == TCP_KEEPCNT)
-                absorb = changes(p->count, value, 1, TCP_KEEPCNT_MAX);
+                absorb = changes(v.count, value, 1, TCP_KEEPCNT_MAX);
         else if (ctx->optname == TCP_USER_TIMEOUT)
-                absorb = changes(p->user_timeout_ms, value, 0, 0x7fffffff);
+                absorb = changes(v.user_timeout_ms, value, 0, 0x7fffffff);
         else
                 absorb = false;
         if (absorb)
@@ -371,6 +494,7 @@ int tcpkeepalive_apply(struct bpf_iter__tcp *ctx) {
         struct cgroup *cgrp;
         struct tcp_sock *tp;
         struct sock *sk;
+        struct values v;
         __u64 target = apply_target.cgroup_id, key = 0;
         unsigned char state;
         int one = 1;
@@ -409,6 +533,11 @@ int tcpkeepalive_apply(struct bpf_iter__tcp *ctx) {
                         return 0;
                 }
         }
+        /* Path rules only, and none covers this connection: left alone. */
+        if (!values_for(p, key, sk, &v)) {
+                apply_counts.unmatched++;
+                return 0;
+        }
         mark = bpf_sk_storage_get(&managed, tp, 0, 0);
         if (!p->force) {
                 unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
@@ -419,16 +548,18 @@ int tcpkeepalive_apply(struct bpf_iter__tcp *ctx) {
                 }
         }
         ok = bpf_setsockopt(tp, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) == 0;
-        ok &= iter_set(tp, SOL_TCP, TCP_KEEPIDLE, p->idle);
-        ok &= iter_set(tp, SOL_TCP, TCP_KEEPINTVL, p->interval);
-        ok &= iter_set(tp, SOL_TCP, TCP_KEEPCNT, p->count);
-        ok &= iter_set(tp, SOL_TCP, TCP_USER_TIMEOUT, p->user_timeout_ms);
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPIDLE, v.idle);
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPINTVL, v.interval);
+        ok &= iter_set(tp, SOL_TCP, TCP_KEEPCNT, v.count);
+        ok &= iter_set(tp, SOL_TCP, TCP_USER_TIMEOUT, v.user_timeout_ms);
         if (!mark)
                 mark = bpf_sk_storage_get(&managed, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
         if (mark) {
                 mark->cgroup_id = key;
-                mark->applied = TKA_APPLIED_LIVE;
+                mark->applied = TKA_APPLIED_LIVE | (v.path << TKA_MARK_PATH_SHIFT);
         }
+        if (ok && v.path)
+                apply_counts.paths++;
         if (ok)
                 apply_counts.live++;
         else
