@@ -178,7 +178,7 @@ static inline void ka_conn_ends_from(struct ka_conn_ends *c, const struct sockad
  * One prefix: "10.0.0.0/8", "fd00::/8", an address alone (the host),
  * optionally after '!' when allow_exclude. The bits after the prefix must
  * be zero. Returns 0, -EINVAL (not an address or prefix), -ERANGE (prefix
- * length too long), -EDOM (bits set after the prefix).
+ * length too long), -EDOM (bits set after the prefix; *ret is filled).
  */
 static inline int ka_prefix_parse(const char *s, size_t n, bool allow_exclude, struct ka_prefix *ret) {
         char buf[INET6_ADDRSTRLEN + 8];
@@ -211,10 +211,10 @@ static inline int ka_prefix_parse(const char *s, size_t n, bool allow_exclude, s
                         return r;
         }
         p.len = (uint8_t) len;
+        *ret = p; /* also for -EDOM: the caller may show what was meant */
         for (unsigned bit = len; bit < max; bit++)
                 if (p.addr[bit / 8] & (0x80 >> (bit % 8)))
                         return -EDOM;
-        *ret = p;
         return 0;
 }
 
@@ -365,12 +365,18 @@ static inline void ka_path_format(const struct ka_path *p, char *buf, size_t siz
                 }
                 sep = ";";
         }
-        if (p->idle > 0)
-                KA_PATH_PUT("%sidle=%d", sep, p->idle), sep = ";";
-        if (p->interval > 0)
-                KA_PATH_PUT("%sinterval=%d", sep, p->interval), sep = ";";
-        if (p->count > 0)
-                KA_PATH_PUT("%scount=%d", sep, p->count), sep = ";";
+        if (p->idle > 0) {
+                KA_PATH_PUT("%sidle=%d", sep, p->idle);
+                sep = ";";
+        }
+        if (p->interval > 0) {
+                KA_PATH_PUT("%sinterval=%d", sep, p->interval);
+                sep = ";";
+        }
+        if (p->count > 0) {
+                KA_PATH_PUT("%scount=%d", sep, p->count);
+                sep = ";";
+        }
         if (p->user_timeout >= 0)
                 KA_PATH_PUT("%suser_timeout=%d", sep, p->user_timeout);
 #undef KA_PATH_PUT
