@@ -540,19 +540,31 @@ static bool carries_our_values(int fd) {
         return carries_values(fd, &cfg.base);
 }
 
+static unsigned values_given(const struct ka_values *v) {
+        return (v->idle > 0) + (v->interval > 0) + (v->count > 0) + (v->user_timeout > 0);
+}
+
 /* Which of our values a socket we did not see configured carries: the
- * state bits (FD_MANAGED and its path), 0 for none. Path rules first:
- * theirs are the more specific values. */
+ * state bits (FD_MANAGED and its path), 0 for none. Of several that fit,
+ * the one that gives the most options (a rule that gives none fits any
+ * socket with keepalive on), the unit's own between equals. */
 static unsigned find_our_values(int fd) {
         struct ka_values have;
+        unsigned bits = 0;
+        int best = -1;
 
         if (getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) != 1)
                 return 0;
         read_values(fd, &have);
-        for (unsigned i = cfg.n_paths; i > 0; i--)
-                if (has_values(&have, &path_values[i - 1]))
-                        return FD_MANAGED | (i << FD_PATH_SHIFT);
-        return has_values(&have, &cfg.base) ? FD_MANAGED : 0;
+        for (unsigned i = 0; i <= cfg.n_paths; i++) {
+                /* i == 0: the unit's own */
+                const struct ka_values *v = i ? &path_values[i - 1] : &cfg.base;
+                if (has_values(&have, v) && (int) values_given(v) > best) {
+                        best = (int) values_given(v);
+                        bits = FD_MANAGED | (i << FD_PATH_SHIFT);
+                }
+        }
+        return bits;
 }
 
 /* The path rule that covers a connection (1 + its index), 0 for none. */
@@ -884,7 +896,7 @@ EXPORT int socket(int domain, int type, int protocol) {
  * BPF backend (at establishment) do; the owner's choice found on a socket
  * we did not see made (FD_APP) stays whole: which options it set is not
  * known. */
-static void manage_on_use(int fd, const char *why, const struct sockaddr *peer, socklen_t peer_len) {
+static void manage_on_use(int fd, const char *why, bool by_peer, const struct sockaddr *peer, socklen_t peer_len) {
         unsigned s = fd_state_get(fd);
 
         if (s == FD_UNTRACKED || !(s & FD_KNOWN)) {
@@ -898,8 +910,9 @@ static void manage_on_use(int fd, const char *why, const struct sockaddr *peer, 
         }
         if ((s & (FD_TCP | FD_MANAGED | FD_APP)) != FD_TCP)
                 return;
-        if (cfg.n_paths && peer) {
-                unsigned path = match_path(fd, peer, peer_len);
+        if (cfg.n_paths && by_peer) {
+                /* (no address: family 0, which only a rule without dst= covers) */
+                unsigned path = match_path(fd, peer, peer ? peer_len : 0);
                 if (!path && cfg.unmatched_off) {
                         if (UNLIKELY(cfg.debug))
                                 say("fd %d (%s): no path rule covers the peer, and %s=off", fd, why, KA_ENV_UNMATCHED);
@@ -915,7 +928,7 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
         ensure_init();
         if (cfg.active && cfg.at_connect) {
                 int saved_errno = errno;
-                manage_on_use(fd, "connect", addr, len);
+                manage_on_use(fd, "connect", true, addr, len);
                 errno = saved_errno;
         }
         return real_connect(fd, addr, len);
@@ -925,7 +938,7 @@ EXPORT int listen(int fd, int backlog) {
         ensure_init();
         if (cfg.active && cfg.at_listen) {
                 int saved_errno = errno;
-                manage_on_use(fd, "listen", NULL, 0);
+                manage_on_use(fd, "listen", false, NULL, 0);
                 errno = saved_errno;
         }
         return real_listen(fd, backlog);
@@ -1225,7 +1238,7 @@ EXPORT void closefrom(int lowfd) {
 static inline void before_send(int fd, int flags, const struct sockaddr *addr, socklen_t len) {
         if (UNLIKELY(flags & MSG_FASTOPEN) && cfg.active && cfg.at_connect) {
                 int saved_errno = errno;
-                manage_on_use(fd, "fast open", addr, len);
+                manage_on_use(fd, "fast open", true, addr, len);
                 errno = saved_errno;
         }
 }

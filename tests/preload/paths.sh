@@ -12,9 +12,10 @@ need_cmd python3
 # on DST:PORT (0: a port of its own; one listener per DST:PORT otherwise),
 # a client bound to SRC ('-': not bound) that connects to it, the accepted
 # end; prints each end's keepalive options as the kernel has them. fight:
-# the client then sets keepalive off and idle 5 itself.
+# the client then sets keepalive off and idle 5 itself; dupfight: the same
+# through a copy made with fcntl(F_DUPFD), which the library does not see.
 cat >"$TMP/conns.py" <<'PY'
-import socket, sys
+import fcntl, socket, sys
 T = socket.IPPROTO_TCP
 def show(label, end, s):
     g = lambda lvl, opt: s.getsockopt(lvl, opt)
@@ -38,9 +39,13 @@ for spec in sys.argv[1:]:
     if src != "-":
         c.bind((src, 0))
     c.connect(l.getsockname()[:2])
-    if len(f) > 4 and f[4] == "fight":
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 0)
-        c.setsockopt(T, socket.TCP_KEEPIDLE, 5)
+    if len(f) > 4 and f[4] in ("fight", "dupfight"):
+        d = c
+        if f[4] == "dupfight":
+            d = socket.socket(fileno=fcntl.fcntl(c.fileno(), fcntl.F_DUPFD, 200))
+            keep.append(d)
+        d.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 0)
+        d.setsockopt(T, socket.TCP_KEEPIDLE, 5)
     a, peer = l.accept()
     show(label, "client", c)
     show(label, "accepted", a)
@@ -144,6 +149,11 @@ expect_match "$(line "$out" b client)" "^b client keepalive=1 idle=75 " "force: 
 out=$(TCPKEEPALIVE_PATH1="dst=127.0.0.2;$P1" TCPKEEPALIVE_DIRECTION=outbound \
         conns a,-,127.0.0.2,0,fight) || fail "conns: $out"
 expect_match "$(line "$out" a client)" "^a client keepalive=0 idle=5 interval=11 " "default mode: the program's values win"
+# On a copy the library did not see made, found by the values it carries
+# (a rule that gives no value fits any socket with keepalive on: not it).
+out=$(TCPKEEPALIVE_PATH1="dst=127.0.0.2;$P1" TCPKEEPALIVE_PATH2='dst=127.0.0.3' TCPKEEPALIVE_MODE=force \
+        TCPKEEPALIVE_DIRECTION=outbound conns a,-,127.0.0.2,0,dupfight) || fail "conns: $out"
+expect_eq "$(line "$out" a client)" "a client $V1" "force, through fcntl(F_DUPFD): the path rule's values stay"
 pass "force mode keeps a path rule's values"
 
 # A bad TCPKEEPALIVE_PATH1: one message, that rule left out, the next one used.
