@@ -123,6 +123,24 @@ printf '%s\n' "$variants" | while IFS='|' read -r name envs; do
         printf '%-28s %14s %10s %16s %18s\n' "$name" "$m" "$(awk "BEGIN {printf \"%.3f\", $m/$base}")" \
                 "$(awk "BEGIN {printf \"%.3f\", $m/$lib}")" "$calls"
 done
+# With path rules, also the deterministic figure for what the matcher adds:
+# user-space instructions per cycle (callgrind; this machine's noise does
+# not touch it), from the difference of a 4000- and a 2000-cycle run, which
+# cancels start-up and reading the configuration.
+if [ -n "${TKA_BENCH_PATHS:-}" ] && command -v valgrind >/dev/null 2>&1; then
+        ir() { # ENVS CYCLES
+                # shellcheck disable=SC2086
+                env $1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$churn" "$2" 2>&1 >/dev/null |
+                        sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+        }
+        printf '\n%-28s %16s %16s\n' variant "user instr/cycle" "vs tcpkeepalive"
+        printf '%s\n' "$variants" | while IFS='|' read -r name envs; do
+                per=$(( ($(ir "$envs" 4000) - $(ir "$envs" 2000)) / 2000 ))
+                echo "$name $per" >>"$tmp/ir"
+                lib_ir=$(sed -n 's/^tcpkeepalive \([0-9]*\)$/\1/p' "$tmp/ir")
+                printf '%-28s %16s %16s\n' "$name" "$per" "$([ -n "$lib_ir" ] && awk "BEGIN {printf \"%.3f\", $per/$lib_ir}" || echo -)"
+        done
+fi
 echo
 echo "set/getsockopt per cycle include the churn program's own getsockopt of the first cycle"
 echo "and its listener's SO_REUSEADDR (amortized to ~0). Accepted sockets inherit keepalive"

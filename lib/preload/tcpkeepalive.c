@@ -100,6 +100,30 @@ static struct ka_path paths[KA_PATHS_MAX];
 static struct ka_values path_values[KA_PATHS_MAX];
 static unsigned path_number[KA_PATHS_MAX];
 
+/*
+ * The path rules' prefixes compiled at start for the matcher in connect()
+ * and accept(): net and mask as host-order words, so a prefix is an xor,
+ * an and and a compare (ka_prefix_contains' memcmp made 100 prefixes cost
+ * about 10,000 instructions per connection: several per cent of a
+ * loopback connect+accept+close). The same answers as ka_paths_match(),
+ * which the environment fuzzer checks.
+ */
+struct v4_prefix {
+        uint32_t net, mask;
+        uint8_t len, exclude;
+};
+struct v6_prefix {
+        uint64_t net[2], mask[2];
+        uint8_t len, exclude;
+};
+struct compiled_path {
+        uint16_t v4_first, n_v4, v6_first, n_v6;
+        bool any_include;
+};
+static struct v4_prefix v4_prefixes[KA_PATHS_MAX * KA_PATH_DESTINATIONS_MAX];
+static struct v6_prefix v6_prefixes[KA_PATHS_MAX * KA_PATH_DESTINATIONS_MAX];
+static struct compiled_path compiled[KA_PATHS_MAX];
+
 /* ---- the real functions ------------------------------------------------- */
 
 static int (*real_socket)(int, int, int);
@@ -567,6 +591,97 @@ static unsigned find_our_values(int fd) {
         return bits;
 }
 
+static uint32_t be32_at(const uint8_t *b) {
+        return (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16 | (uint32_t) b[2] << 8 | b[3];
+}
+
+static uint64_t be64_at(const uint8_t *b) {
+        return (uint64_t) be32_at(b) << 32 | be32_at(b + 4);
+}
+
+static uint64_t mask64(int bits) {
+        return bits <= 0 ? 0 : bits >= 64 ? ~(uint64_t) 0 : ~(uint64_t) 0 << (64 - bits);
+}
+
+/* Compiles paths[i] (read_paths, once, after the path is parsed). */
+static void compile_path(unsigned i) {
+        static unsigned n4, n6; /* used so far */
+        struct compiled_path *c = &compiled[i];
+
+        if (i == 0)
+                n4 = n6 = 0;
+        *c = (struct compiled_path) { .v4_first = (uint16_t) n4, .v6_first = (uint16_t) n6 };
+        for (unsigned k = 0; k < paths[i].n_destinations && k < KA_PATH_DESTINATIONS_MAX; k++) {
+                const struct ka_prefix *d = &paths[i].destinations[k];
+                if (!d->exclude)
+                        c->any_include = true;
+                if (d->family == AF_INET) {
+                        uint32_t mask = d->len ? ~(uint32_t) 0 << (32 - d->len) : 0;
+                        v4_prefixes[n4++] = (struct v4_prefix) { be32_at(d->addr) & mask, mask, d->len, d->exclude };
+                } else {
+                        struct v6_prefix *q = &v6_prefixes[n6++];
+                        q->mask[0] = mask64(d->len);
+                        q->mask[1] = mask64(d->len - 64);
+                        q->net[0] = be64_at(d->addr) & q->mask[0];
+                        q->net[1] = be64_at(d->addr + 8) & q->mask[1];
+                        q->len = d->len;
+                        q->exclude = d->exclude;
+                }
+        }
+        c->n_v4 = (uint16_t) (n4 - c->v4_first);
+        c->n_v6 = (uint16_t) (n6 - c->v6_first);
+}
+
+/* ka_path_specificity() over the compiled prefixes. */
+static int compiled_specificity(unsigned i, const struct ka_conn_ends *e) {
+        const struct ka_path *p = &paths[i];
+        const struct compiled_path *c = &compiled[i];
+        int best = -1;
+
+        if (p->n_ports && !ka_port_in(p->ports, p->n_ports, e->peer_port))
+                return -1;
+        if (p->n_local_ports && !ka_port_in(p->local_ports, p->n_local_ports, e->local_port))
+                return -1;
+        if (e->family == AF_INET) {
+                uint32_t a = be32_at(e->peer);
+                const struct v4_prefix *q = &v4_prefixes[c->v4_first];
+                for (unsigned k = 0; k < c->n_v4; k++)
+                        if (((a ^ q[k].net) & q[k].mask) == 0) {
+                                if (q[k].exclude)
+                                        return -1;
+                                if (q[k].len > best)
+                                        best = q[k].len;
+                        }
+        } else if (e->family == AF_INET6) {
+                uint64_t hi = be64_at(e->peer), lo = be64_at(e->peer + 8);
+                const struct v6_prefix *q = &v6_prefixes[c->v6_first];
+                for (unsigned k = 0; k < c->n_v6; k++)
+                        if ((((hi ^ q[k].net[0]) & q[k].mask[0]) | ((lo ^ q[k].net[1]) & q[k].mask[1])) == 0) {
+                                if (q[k].exclude)
+                                        return -1;
+                                if (q[k].len > best)
+                                        best = q[k].len;
+                        }
+        }
+        if (c->any_include && best < 0)
+                return -1;
+        return (best + 1) * 4 + (p->n_ports ? 2 : 0) + (p->n_local_ports ? 1 : 0);
+}
+
+/* ka_paths_match() over the compiled prefixes: -1 or the index. */
+static int compiled_match(const struct ka_conn_ends *e) {
+        int best = -1, best_score = -1;
+
+        for (unsigned i = 0; i < cfg.n_paths; i++) {
+                int sc = compiled_specificity(i, e);
+                if (sc >= 0 && sc >= best_score) {
+                        best = (int) i;
+                        best_score = sc;
+                }
+        }
+        return best;
+}
+
 /* The path rule that covers a connection (1 + its index), 0 for none. */
 static unsigned match_path(int fd, const struct sockaddr *peer, socklen_t peer_len) {
         struct sockaddr_storage local;
@@ -576,7 +691,7 @@ static unsigned match_path(int fd, const struct sockaddr *peer, socklen_t peer_l
         if (!cfg.paths_lport || getsockname(fd, (struct sockaddr *) &local, &local_len) < 0)
                 local_len = 0;
         ka_conn_ends_from(&ends, peer, peer_len, local_len ? (struct sockaddr *) &local : NULL, local_len);
-        return (unsigned) (ka_paths_match(paths, cfg.n_paths, &ends) + 1);
+        return (unsigned) (compiled_match(&ends) + 1);
 }
 
 static bool differs(int value, int def) {
@@ -746,6 +861,7 @@ static void read_paths(void) {
                             name, v);
                         continue;
                 }
+                compile_path(cfg.n_paths);
                 path_values[cfg.n_paths] = (struct ka_values) { p->idle, p->interval, p->count, p->user_timeout };
                 path_number[cfg.n_paths] = i;
                 if (p->n_local_ports)

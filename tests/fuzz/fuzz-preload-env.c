@@ -12,6 +12,35 @@
 
 #include "../../lib/preload/tcpkeepalive.c"
 
+/* The library's compiled matcher answers as keepalive-paths.h's does, for
+ * peers at, inside and just outside every prefix of the rules read. */
+static void check_matcher(void) {
+        for (unsigned i = 0; i < cfg.n_paths; i++)
+                for (unsigned k = 0; k <= paths[i].n_destinations; k++) {
+                        struct ka_conn_ends e = { 0 };
+                        const struct ka_prefix *d = k < paths[i].n_destinations ? &paths[i].destinations[k] : NULL;
+                        unsigned max = d && d->family == AF_INET6 ? 128 : 32;
+                        if (d) {
+                                e.family = d->family;
+                                memcpy(e.peer, d->addr, 16);
+                        }
+                        e.peer_port = paths[i].n_ports ? paths[i].ports[0].first : 1;
+                        e.local_port = paths[i].n_local_ports ? paths[i].local_ports[paths[i].n_local_ports - 1].last : 2;
+                        for (unsigned flip = 0; flip <= 3; flip++) {
+                                struct ka_conn_ends f = e;
+                                /* 0: the prefix; 1: its last bit flipped; 2: the bit after; 3: the lowest */
+                                unsigned bit = !d ? 0 : flip == 1 ? (d->len ? d->len - 1U : 0) : flip == 2 ? d->len : max - 1;
+                                if (d && flip && bit < max)
+                                        f.peer[bit / 8] ^= (uint8_t) (0x80 >> (bit % 8));
+                                if (compiled_match(&f) != ka_paths_match(paths, cfg.n_paths, &f))
+                                        abort();
+                                f.peer_port ^= 1;
+                                if (compiled_match(&f) != ka_paths_match(paths, cfg.n_paths, &f))
+                                        abort();
+                        }
+                }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const char *const names[] = {
@@ -54,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 if (cfg.mode == KA_MODE_OFF || (cfg.unmatched_off && !cfg.n_paths))
                         abort();
+                check_matcher();
         }
         free(copy);
         return 0;
