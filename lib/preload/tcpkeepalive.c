@@ -102,26 +102,32 @@ static unsigned path_number[KA_PATHS_MAX];
 
 /*
  * The path rules' prefixes compiled at start for the matcher in connect()
- * and accept(): net and mask as host-order words, so a prefix is an xor,
- * an and and a compare (ka_prefix_contains' memcmp made 100 prefixes cost
- * about 10,000 instructions per connection: several per cent of a
- * loopback connect+accept+close). The same answers as ka_paths_match(),
- * which the environment fuzzer checks.
+ * and accept(): per rule, grouped by family and length (longest first),
+ * each group's networks sorted, as 128-bit keys (IPv4 in the top 32 bits).
+ * A peer is then one binary search per distinct prefix length: the cost
+ * no longer grows with the number of prefixes (walking 100 of them with
+ * ka_prefix_contains made about 10,000 instructions per connection,
+ * several per cent of a loopback connect+accept+close). The same answers
+ * as ka_paths_match(), which the environment fuzzer checks.
  */
-struct v4_prefix {
-        uint32_t net, mask;
-        uint8_t len, exclude;
+struct key128 {
+        uint64_t hi, lo;
 };
-struct v6_prefix {
-        uint64_t net[2], mask[2];
-        uint8_t len, exclude;
+struct sorted_prefix {
+        struct key128 net;
+        bool exclude; /* also included: the exclusion wins, as in ka_path_specificity */
+};
+struct prefix_group {
+        struct key128 mask;
+        uint16_t first, n; /* in sorted_prefixes */
+        uint8_t family, len;
 };
 struct compiled_path {
-        uint16_t v4_first, n_v4, v6_first, n_v6;
+        uint16_t group_first, n_groups; /* in prefix_groups */
         bool any_include;
 };
-static struct v4_prefix v4_prefixes[KA_PATHS_MAX * KA_PATH_DESTINATIONS_MAX];
-static struct v6_prefix v6_prefixes[KA_PATHS_MAX * KA_PATH_DESTINATIONS_MAX];
+static struct sorted_prefix sorted_prefixes[KA_PATHS_MAX * KA_PATH_DESTINATIONS_MAX];
+static struct prefix_group prefix_groups[KA_PATHS_MAX * KA_PATH_DESTINATIONS_MAX];
 static struct compiled_path compiled[KA_PATHS_MAX];
 
 /* ---- the real functions ------------------------------------------------- */
@@ -603,33 +609,74 @@ static uint64_t mask64(int bits) {
         return bits <= 0 ? 0 : bits >= 64 ? ~(uint64_t) 0 : ~(uint64_t) 0 << (64 - bits);
 }
 
-/* Compiles paths[i] (read_paths, once, after the path is parsed). */
+/* An address as a key: IPv4 in the top 32 bits. */
+static struct key128 key_of(uint8_t family, const uint8_t *addr) {
+        if (family == AF_INET)
+                return (struct key128) { (uint64_t) be32_at(addr) << 32, 0 };
+        return (struct key128) { be64_at(addr), be64_at(addr + 8) };
+}
+
+static struct key128 key_mask(uint8_t family, unsigned len) {
+        if (family == AF_INET)
+                return (struct key128) { mask64((int) len) & ~(uint64_t) 0 << 32, 0 };
+        return (struct key128) { mask64((int) len), mask64((int) len - 64) };
+}
+
+static inline int key_cmp(struct key128 a, struct key128 b) {
+        if (a.hi != b.hi)
+                return a.hi < b.hi ? -1 : 1;
+        return a.lo < b.lo ? -1 : a.lo > b.lo;
+}
+
+/* Group order: family, then the longer prefix first, then the network. */
+static int prefix_order(const struct ka_prefix *a, struct key128 ka, const struct ka_prefix *b, struct key128 kb) {
+        if (a->family != b->family)
+                return a->family < b->family ? -1 : 1;
+        if (a->len != b->len)
+                return a->len > b->len ? -1 : 1;
+        return key_cmp(ka, kb);
+}
+
+/* Compiles paths[i] (read_paths, once per rule, in order, after parsing
+ * it). An insertion sort: at most 128 prefixes, once, and no allocation
+ * (this may run inside the first wrapper called). */
 static void compile_path(unsigned i) {
-        static unsigned n4, n6; /* used so far */
+        static unsigned n_sorted, n_groups; /* used so far by rules 0..i-1 */
+        const struct ka_path *p = &paths[i];
         struct compiled_path *c = &compiled[i];
+        unsigned order[KA_PATH_DESTINATIONS_MAX], n = 0;
+        struct key128 keys[KA_PATH_DESTINATIONS_MAX];
 
         if (i == 0)
-                n4 = n6 = 0;
-        *c = (struct compiled_path) { .v4_first = (uint16_t) n4, .v6_first = (uint16_t) n6 };
-        for (unsigned k = 0; k < paths[i].n_destinations && k < KA_PATH_DESTINATIONS_MAX; k++) {
-                const struct ka_prefix *d = &paths[i].destinations[k];
+                n_sorted = n_groups = 0;
+        *c = (struct compiled_path) { .group_first = (uint16_t) n_groups };
+        for (unsigned k = 0; k < p->n_destinations && k < KA_PATH_DESTINATIONS_MAX; k++) {
+                const struct ka_prefix *d = &p->destinations[k];
+                unsigned j = n++;
                 if (!d->exclude)
                         c->any_include = true;
-                if (d->family == AF_INET) {
-                        uint32_t mask = d->len ? ~(uint32_t) 0 << (32 - d->len) : 0;
-                        v4_prefixes[n4++] = (struct v4_prefix) { be32_at(d->addr) & mask, mask, d->len, d->exclude };
-                } else {
-                        struct v6_prefix *q = &v6_prefixes[n6++];
-                        q->mask[0] = mask64(d->len);
-                        q->mask[1] = mask64(d->len - 64);
-                        q->net[0] = be64_at(d->addr) & q->mask[0];
-                        q->net[1] = be64_at(d->addr + 8) & q->mask[1];
-                        q->len = d->len;
-                        q->exclude = d->exclude;
+                keys[k] = key_of(d->family, d->addr);
+                while (j > 0 && prefix_order(d, keys[k], &p->destinations[order[j - 1]], keys[order[j - 1]]) < 0) {
+                        order[j] = order[j - 1];
+                        j--;
                 }
+                order[j] = k;
         }
-        c->n_v4 = (uint16_t) (n4 - c->v4_first);
-        c->n_v6 = (uint16_t) (n6 - c->v6_first);
+        for (unsigned j = 0; j < n; j++) {
+                const struct ka_prefix *d = &p->destinations[order[j]];
+                struct prefix_group *g = c->n_groups ? &prefix_groups[n_groups - 1] : NULL;
+                if (!g || g->family != d->family || g->len != d->len) {
+                        g = &prefix_groups[n_groups++];
+                        *g = (struct prefix_group) { key_mask(d->family, d->len), (uint16_t) n_sorted, 0, d->family, d->len };
+                        c->n_groups++;
+                }
+                if (g->n && key_cmp(sorted_prefixes[n_sorted - 1].net, keys[order[j]]) == 0) {
+                        sorted_prefixes[n_sorted - 1].exclude |= d->exclude; /* the same prefix twice */
+                        continue;
+                }
+                sorted_prefixes[n_sorted++] = (struct sorted_prefix) { keys[order[j]], d->exclude };
+                g->n++;
+        }
 }
 
 /* ka_path_specificity() over the compiled prefixes. */
@@ -642,26 +689,31 @@ static int compiled_specificity(unsigned i, const struct ka_conn_ends *e) {
                 return -1;
         if (p->n_local_ports && !ka_port_in(p->local_ports, p->n_local_ports, e->local_port))
                 return -1;
-        if (e->family == AF_INET) {
-                uint32_t a = be32_at(e->peer);
-                const struct v4_prefix *q = &v4_prefixes[c->v4_first];
-                for (unsigned k = 0; k < c->n_v4; k++)
-                        if (((a ^ q[k].net) & q[k].mask) == 0) {
-                                if (q[k].exclude)
-                                        return -1;
-                                if (q[k].len > best)
-                                        best = q[k].len;
+        if (c->n_groups && (e->family == AF_INET || e->family == AF_INET6)) {
+                struct key128 a = key_of(e->family, e->peer);
+                for (unsigned gi = 0; gi < c->n_groups; gi++) {
+                        const struct prefix_group *g = &prefix_groups[c->group_first + gi];
+                        const struct sorted_prefix *q = &sorted_prefixes[g->first];
+                        struct key128 want = { a.hi & g->mask.hi, a.lo & g->mask.lo };
+                        unsigned lo = 0, hi = g->n;
+                        if (g->family != e->family)
+                                continue;
+                        while (lo < hi) {
+                                unsigned mid = (lo + hi) / 2;
+                                int r = key_cmp(q[mid].net, want);
+                                if (r == 0) {
+                                        if (q[mid].exclude)
+                                                return -1;
+                                        if (g->len > best)
+                                                best = g->len;
+                                        break;
+                                }
+                                if (r < 0)
+                                        lo = mid + 1;
+                                else
+                                        hi = mid;
                         }
-        } else if (e->family == AF_INET6) {
-                uint64_t hi = be64_at(e->peer), lo = be64_at(e->peer + 8);
-                const struct v6_prefix *q = &v6_prefixes[c->v6_first];
-                for (unsigned k = 0; k < c->n_v6; k++)
-                        if ((((hi ^ q[k].net[0]) & q[k].mask[0]) | ((lo ^ q[k].net[1]) & q[k].mask[1])) == 0) {
-                                if (q[k].exclude)
-                                        return -1;
-                                if (q[k].len > best)
-                                        best = q[k].len;
-                        }
+                }
         }
         if (c->any_include && best < 0)
                 return -1;

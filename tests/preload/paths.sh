@@ -97,6 +97,14 @@ out=$(TCPKEEPALIVE_PATH1='dst=127.0.0.0/8,!127.0.0.3/32;idle=304' TCPKEEPALIVE_U
         TCPKEEPALIVE_DIRECTION=outbound conns a,-,127.0.0.2,0 b,-,127.0.0.3,0) || fail "conns: $out"
 expect_match "$(line "$out" a client)" "^a client keepalive=1 idle=304 " "127.0.0.2 in 127.0.0.0/8"
 expect_match "$(line "$out" b client)" "^b client keepalive=0 " "127.0.0.3 excluded"
+# A long list (the library searches it by prefix length): 100 prefixes of
+# three lengths, an exclusion among them.
+long=$(awk 'BEGIN { for (i = 0; i < 97; i++) printf "10.%d.%d.0/24,", int(i / 10), i % 10 }')
+out=$(TCPKEEPALIVE_PATH1="dst=${long}127.0.0.0/8,!127.0.0.3/32,fd00::/8;idle=314" TCPKEEPALIVE_UNMATCHED=off \
+        TCPKEEPALIVE_DIRECTION=outbound conns a,-,127.0.0.2,0 b,-,127.0.0.3,0 six,-,::1,0) || fail "conns: $out"
+expect_match "$(line "$out" a client)" "^a client keepalive=1 idle=314 " "127.0.0.2 in a list of 100"
+expect_match "$(line "$out" b client)" "^b client keepalive=0 " "127.0.0.3 excluded in a list of 100"
+expect_match "$(line "$out" six client)" "^six client keepalive=0 " "::1 in no prefix of a list of 100"
 pass "excluded prefixes"
 
 # Inbound: accepted connections by the peer that connected (the client's
