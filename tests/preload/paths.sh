@@ -137,6 +137,39 @@ expect_match "$(probe_line "$out" client)" "^client keepalive=1 idle=313 " "conn
 expect_match "$(probe_line "$out" listener)" "^listener keepalive=0 " "UNMATCHED=off: the listener not configured"
 pass "accepted connections by their peer"
 
+# Connections inherited at start (inetd style): matched on their peer.
+cat >"$TMP/inherit.py" <<'PY'
+import os, socket, sys
+if sys.argv[1] == "parent":
+    l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(8)
+    high = []
+    for src in ("127.0.0.2", "127.0.0.3"):
+        c = socket.socket(); c.bind((src, 0)); c.connect(l.getsockname())
+        a, _ = l.accept()
+        high.append(100 + len(high))  # out of the way of fds 3 and 4
+        os.dup2(a.fileno(), high[-1])
+        os.set_inheritable(c.fileno(), True)  # the peers stay open
+        c.detach()
+    l.close()
+    for fd, h in zip((3, 4), high):
+        os.dup2(h, fd)
+    os.execve(sys.executable, [sys.executable, sys.argv[0], "child"],
+              dict(os.environ, LD_PRELOAD=os.environ["CHILD_PRELOAD"]))
+T = socket.IPPROTO_TCP
+for fd, name in ((3, "from2"), (4, "from3")):
+    s = socket.socket(fileno=fd)
+    print("%s keepalive=%d idle=%d" % (name, s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                                       s.getsockopt(T, socket.TCP_KEEPIDLE)))
+PY
+out=$(CHILD_PRELOAD=$TKA_LIB TCPKEEPALIVE_PATH1='dst=127.0.0.2;idle=315' TCPKEEPALIVE_UNMATCHED=off \
+        "$PY" "$TMP/inherit.py" parent) || fail "inherit.py: $out"
+expect_eq "$(printf '%s\n' "$out" | grep '^from2 ')" "from2 keepalive=1 idle=315" "an inherited connection from 127.0.0.2"
+expect_eq "$(printf '%s\n' "$out" | grep '^from3 ')" "from3 keepalive=0 idle=$def_idle" "an inherited connection from 127.0.0.3, UNMATCHED=off"
+out=$(CHILD_PRELOAD=$TKA_LIB TCPKEEPALIVE_PATH1='dst=127.0.0.2;idle=315' "$PY" "$TMP/inherit.py" parent) ||
+        fail "inherit.py: $out"
+expect_eq "$(printf '%s\n' "$out" | grep '^from3 ')" "from3 keepalive=1 idle=75" "an inherited connection from 127.0.0.3: the unit's values"
+pass "inherited connections by their peer"
+
 # Port= (the peer's) and LocalPort=.
 p1=$(free_port)
 p2=$(free_port)
