@@ -1167,7 +1167,7 @@ static bool accept_by_path(unsigned ls, int nfd, const struct sockaddr *peer, so
  * peer: the connection's peer as accept() returned it, or NULL. */
 static void after_accept(int lfd, int nfd, const struct sockaddr *peer, socklen_t peer_len) {
         int saved_errno = errno;
-        unsigned ls = classify_and_remember(lfd);
+        unsigned before = fd_state_get(lfd), ls = classify_and_remember(lfd);
 
         if (!(ls & FD_TCP)) {
                 fd_state_set(nfd, FD_KNOWN);
@@ -1179,6 +1179,13 @@ static void after_accept(int lfd, int nfd, const struct sockaddr *peer, socklen_
                  * socket() or listen() are in its clones along with ours
                  * (the last branch); on one we adopted late or did not
                  * configure, they stay whole, as found. */
+                fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
+        } else if (UNLIKELY(cfg.n_paths) && !(ls & FD_MANAGED) && (before == FD_UNTRACKED || !(before & FD_KNOWN)) &&
+                   ((ls |= adopt_listener(lfd, "listener")) & FD_APP)) {
+                /* With path rules too: a listener we had not seen made
+                 * (below) with the program's choice on it. (One we made and
+                 * did not configure, UNMATCHED=off, has its choices in
+                 * FD_SET_*: the branch above.) */
                 fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
         } else if (UNLIKELY(cfg.n_paths) && accept_by_path(ls, nfd, peer, peer_len)) {
                 /* the connection's path rule decided */

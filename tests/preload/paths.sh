@@ -170,6 +170,31 @@ out=$(CHILD_PRELOAD=$TKA_LIB TCPKEEPALIVE_PATH1='dst=127.0.0.2;idle=315' "$PY" "
 expect_eq "$(printf '%s\n' "$out" | grep '^from3 ')" "from3 keepalive=1 idle=75" "an inherited connection from 127.0.0.3: the unit's values"
 pass "inherited connections by their peer"
 
+# Default mode: a listener the library did not see made (moved with
+# F_DUPFD, received over SCM_RIGHTS) keeps the program's choice for its
+# connections with path rules too; force mode gives them the path rule's.
+for how in dupfd scm; do
+        for unmatched in "" off; do
+                if [ -n "$unmatched" ]; then export TCPKEEPALIVE_UNMATCHED=$unmatched; else unset TCPKEEPALIVE_UNMATCHED; fi
+                # (With UNMATCHED=off the library never configured the
+                # listener: keepalive off with every option at the kernel's
+                # default cannot be told from untouched, as without path rules.)
+                if [ -z "$unmatched" ]; then
+                        out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_PATH1='dst=127.0.0.1;idle=316' "$PROBE" moved-listener $how off) ||
+                                fail "$how off: $out"
+                        expect_match "$(probe_line "$out" accepted)" "^accepted keepalive=0 " "$how: the program turned keepalive off"
+                fi
+                out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_PATH1='dst=127.0.0.1;idle=316' "$PROBE" moved-listener $how idle) ||
+                        fail "$how idle: $out"
+                expect_match "$(probe_line "$out" accepted)" "^accepted keepalive=1 idle=7 " "$how, UNMATCHED=$unmatched: the program's own idle"
+                out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_PATH1='dst=127.0.0.1;idle=316' TCPKEEPALIVE_MODE=force \
+                        "$PROBE" moved-listener $how off) || fail "$how force: $out"
+                expect_match "$(probe_line "$out" accepted)" "^accepted keepalive=1 idle=316 " "$how, UNMATCHED=$unmatched, force mode"
+        done
+done
+unset TCPKEEPALIVE_UNMATCHED
+pass "moved and received listeners keep the program's choice"
+
 # Port= (the peer's) and LocalPort=.
 p1=$(free_port)
 p2=$(free_port)
