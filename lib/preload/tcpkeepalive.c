@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "keepalive-params.h"
+#include "keepalive-paths.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -60,22 +61,74 @@
 
 /* ---- configuration, read once ------------------------------------------ */
 
+/* The values a socket is given: the unit's own or a path rule's. -1 (and a
+ * user_timeout of 0) keeps the kernel default. */
+struct ka_values {
+        int idle, interval, count, user_timeout;
+};
+
 struct config {
         bool active;                 /* false in mode off */
         enum ka_mode mode;
         enum ka_direction direction;
-        /* The options the rule manages; a -1 value keeps the kernel default. */
-        int idle, interval, count, user_timeout;
-        /* The netns defaults (sysctl net.ipv4.tcp_keepalive_*, -1 unknown):
-         * a socket fresh from socket() has them, no need to set them again. */
-        int def_idle, def_interval, def_count;
+        /* When a TCP socket is configured: at socket() (Direction=both, no
+         * path rules), or once its use (and, with path rules, its peer) is
+         * known: at connect() / fast open, at listen(). */
+        bool at_socket, at_connect, at_listen;
+        /* The unit's own values (TCPKEEPALIVE_IDLE...). */
+        struct ka_values base;
+        /* The netns defaults (sysctl net.ipv4.tcp_keepalive_*, -1 unknown;
+         * user_timeout 0): a socket fresh from socket() has them, no need
+         * to set them again. */
+        struct ka_values defaults;
+        /* Path rules (TCPKEEPALIVE_PATHn, keepalive-paths.h): 0 without. */
+        unsigned n_paths;
+        bool unmatched_off; /* TCPKEEPALIVE_UNMATCHED=off */
+        bool paths_lport;   /* some path rule has lport= */
         bool debug;
         bool use_syslog;
 };
 
 static struct config cfg = {
-        .idle = -1, .interval = -1, .count = -1, .user_timeout = -1,
+        .base = { -1, -1, -1, -1 },
+        .defaults = { -1, -1, -1, 0 },
 };
+
+/* The path rules, in the order of their variables, and each one's values
+ * and variable number (TCPKEEPALIVE_PATH<number>; a bad one is skipped). */
+static struct ka_path paths[KA_PATHS_MAX];
+static struct ka_values path_values[KA_PATHS_MAX];
+static unsigned path_number[KA_PATHS_MAX];
+
+/*
+ * The path rules' prefixes compiled at start for the matcher in connect()
+ * and accept(): per rule, grouped by family and length (longest first),
+ * each group's networks sorted, as 128-bit keys (IPv4 in the top 32 bits).
+ * A peer is then one binary search per distinct prefix length: the cost
+ * no longer grows with the number of prefixes (walking 100 of them with
+ * ka_prefix_contains made about 10,000 instructions per connection,
+ * several per cent of a loopback connect+accept+close). The same answers
+ * as ka_paths_match(), which the environment fuzzer checks.
+ */
+struct key128 {
+        uint64_t hi, lo;
+};
+struct sorted_prefix {
+        struct key128 net;
+        bool exclude; /* also included: the exclusion wins, as in ka_path_specificity */
+};
+struct prefix_group {
+        struct key128 mask;
+        uint16_t first, n; /* in sorted_prefixes */
+        uint8_t family, len;
+};
+struct compiled_path {
+        uint16_t group_first, n_groups; /* in prefix_groups */
+        bool any_include;
+};
+static struct sorted_prefix sorted_prefixes[KA_PATHS_MAX * KA_PATH_DESTINATIONS_MAX];
+static struct prefix_group prefix_groups[KA_PATHS_MAX * KA_PATH_DESTINATIONS_MAX];
+static struct compiled_path compiled[KA_PATHS_MAX];
 
 /* ---- the real functions ------------------------------------------------- */
 
@@ -151,6 +204,10 @@ enum {
         FD_SET_INTERVAL = 1 << 8,
         FD_SET_COUNT = 1 << 9,
         FD_SET_USER_TIMEOUT = 1 << 10,
+        /* Bits 11..15: which values a managed socket got, 0 the unit's own,
+         * n the path rule paths[n - 1] (force mode keeps those). */
+        FD_PATH_SHIFT = 11,
+        FD_PATH_MASK = 0x1f << 11,
 };
 #define FD_SET_ANY (FD_SET_KEEPALIVE | FD_SET_IDLE | FD_SET_INTERVAL | FD_SET_COUNT | FD_SET_USER_TIMEOUT)
 /* What the socket cannot tell us again (a vfork child's close(), below). */
@@ -397,64 +454,296 @@ static inline int set_int(int fd, int level, int name, int value) {
         return real_setsockopt(fd, level, name, &value, sizeof(value));
 }
 
-/* Does the option need a setsockopt? Not on a pristine socket (fresh from
- * our socket(), no keepalive option set on it since) when the value is the
- * netns default it already has. On any other socket it does, whatever the
- * value: the program, a parent or another process may have set its own
- * (issue 12: force mode left an application's idle 10 in place because the
- * rule's idle equalled the sysctl default). */
-static inline bool needs_set(int value, int def, bool pristine) {
-        return value > 0 && !(pristine && value == def);
+/* The values of the socket's state: the unit's own or its path rule's. */
+static inline const struct ka_values *values_of(unsigned state) {
+        unsigned path = (state & FD_PATH_MASK) >> FD_PATH_SHIFT;
+        return path ? &path_values[path - 1] : &cfg.base;
 }
 
-/* Applies the configuration to one socket, but for the options in own
- * (FD_SET_*: default mode, the program set them itself; they stay the
- * program's, SO_KEEPALIVE=0 included). Returns true when SO_KEEPALIVE is
- * on (or the program's) and the rule's options were tried; the program
- * never sees our errors. */
-static bool apply(int fd, const char *why, bool pristine, unsigned own) {
+/* What a socket has now, as apply() takes it: on a pristine one (fresh from
+ * our socket(), no keepalive option set on it since) the netns defaults;
+ * on any other nothing is known: the program, a parent or another process
+ * may have set its own (issue 12: force mode left an application's idle 10
+ * in place because the rule's idle equalled the sysctl default). */
+static const struct ka_values unknown_values = { -1, -1, -1, -1 };
+
+static inline const struct ka_values *current_values(bool pristine) {
+        return pristine ? &cfg.defaults : &unknown_values;
+}
+
+/* The value to set for one option, or -1 for no call: the wanted value
+ * unless the socket has it already; for an option the values leave to the
+ * kernel, its default, but only where the socket is known to have another
+ * one (a connection cloned from a listener that got the unit's values,
+ * given a path rule's). */
+static inline int value_to_set(int want, int cur, int def) {
+        if (want > 0)
+                return want != cur ? want : -1;
+        return cur > 0 && def >= 0 && cur != def ? def : -1;
+}
+
+static void path_name(unsigned path, char *buf, size_t size) {
+        if (path)
+                snprintf(buf, size, " (path rule %s%u)", KA_ENV_PATH_PREFIX, path_number[path - 1]);
+        else if (cfg.n_paths)
+                snprintf(buf, size, " (no path rule: the unit's values)");
+        else
+                buf[0] = '\0';
+}
+
+/* Applies values v (path: 0 the unit's own, n paths[n - 1], for the debug
+ * line) to a socket that has cur, but for the options in own (FD_SET_*:
+ * default mode, the program set them itself; they stay the program's,
+ * SO_KEEPALIVE=0 included). Returns true when SO_KEEPALIVE is on (or the
+ * program's) and the options were tried; the program never sees our
+ * errors. */
+static bool apply(int fd, const char *why, const struct ka_values *v, const struct ka_values *cur, unsigned own,
+                  unsigned path) {
         bool ok = true;
+        int x;
 
         if (!(own & FD_SET_KEEPALIVE) && set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1) < 0) {
                 if (cfg.debug)
                         say("fd %d (%s): SO_KEEPALIVE failed: %s", fd, why, strerror(errno));
                 return false;
         }
-        if (!(own & FD_SET_IDLE) && needs_set(cfg.idle, cfg.def_idle, pristine) &&
-            set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, cfg.idle) < 0)
+        if (!(own & FD_SET_IDLE) && (x = value_to_set(v->idle, cur->idle, cfg.defaults.idle)) > 0 &&
+            set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, x) < 0)
                 ok = false;
-        if (!(own & FD_SET_INTERVAL) && needs_set(cfg.interval, cfg.def_interval, pristine) &&
-            set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, cfg.interval) < 0)
+        if (!(own & FD_SET_INTERVAL) && (x = value_to_set(v->interval, cur->interval, cfg.defaults.interval)) > 0 &&
+            set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, x) < 0)
                 ok = false;
-        if (!(own & FD_SET_COUNT) && needs_set(cfg.count, cfg.def_count, pristine) &&
-            set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, cfg.count) < 0)
+        if (!(own & FD_SET_COUNT) && (x = value_to_set(v->count, cur->count, cfg.defaults.count)) > 0 &&
+            set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, x) < 0)
                 ok = false;
-        if (!(own & FD_SET_USER_TIMEOUT) && needs_set(cfg.user_timeout, 0, pristine) &&
-            set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, cfg.user_timeout) < 0)
+        if (!(own & FD_SET_USER_TIMEOUT) && (x = value_to_set(v->user_timeout, cur->user_timeout, 0)) >= 0 &&
+            set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, x) < 0)
                 ok = false;
-        if (cfg.debug)
-                say("fd %d (%s): keepalive on, idle=%d interval=%d count=%d user_timeout=%d%s%s%s%s%s%s%s%s",
-                    fd, why, cfg.idle, cfg.interval, cfg.count, cfg.user_timeout,
+        if (cfg.debug) {
+                char p[64];
+                path_name(path, p, sizeof(p));
+                say("fd %d (%s): keepalive on, idle=%d interval=%d count=%d user_timeout=%d%s%s%s%s%s%s%s%s%s",
+                    fd, why, v->idle, v->interval, v->count, v->user_timeout, p,
                     own ? " (the program's own:" : "", own & FD_SET_KEEPALIVE ? " SO_KEEPALIVE" : "",
                     own & FD_SET_IDLE ? " idle" : "", own & FD_SET_INTERVAL ? " interval" : "",
                     own & FD_SET_COUNT ? " count" : "", own & FD_SET_USER_TIMEOUT ? " user_timeout" : "",
                     own ? ")" : "", ok ? "" : " (some options failed)");
+        }
         return true;
 }
 
 static void manage(int fd, const char *why, bool pristine, unsigned own) {
-        if (apply(fd, why, pristine, own))
+        if (apply(fd, why, &cfg.base, current_values(pristine), own, 0))
                 fd_state_add(fd, FD_MANAGED);
 }
 
-/* Keepalive on with exactly our values: set by this library in an earlier
+/* Configures fd with path rule path (0: the unit's own values). */
+static void manage_path(int fd, const char *why, unsigned path, const struct ka_values *cur, unsigned own) {
+        if (apply(fd, why, path ? &path_values[path - 1] : &cfg.base, cur, own, path))
+                fd_state_add(fd, FD_MANAGED | (path << FD_PATH_SHIFT));
+}
+
+/* Keepalive on with exactly values v: set by this library in an earlier
  * image of an exec chain (a wrapper script, then the real program). */
+static bool has_values(const struct ka_values *have, const struct ka_values *v) {
+        return (v->idle <= 0 || have->idle == v->idle) && (v->interval <= 0 || have->interval == v->interval) &&
+               (v->count <= 0 || have->count == v->count) &&
+               (v->user_timeout <= 0 || have->user_timeout == v->user_timeout);
+}
+
+static void read_values(int fd, struct ka_values *have) {
+        have->idle = getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE);
+        have->interval = getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPINTVL);
+        have->count = getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPCNT);
+        have->user_timeout = getsockopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT);
+}
+
+static bool carries_values(int fd, const struct ka_values *v) {
+        struct ka_values have;
+        if (getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) != 1)
+                return false;
+        read_values(fd, &have);
+        return has_values(&have, v);
+}
+
 static bool carries_our_values(int fd) {
-        return getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) == 1 &&
-               (cfg.idle <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE) == cfg.idle) &&
-               (cfg.interval <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPINTVL) == cfg.interval) &&
-               (cfg.count <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPCNT) == cfg.count) &&
-               (cfg.user_timeout <= 0 || getsockopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT) == cfg.user_timeout);
+        return carries_values(fd, &cfg.base);
+}
+
+static unsigned values_given(const struct ka_values *v) {
+        return (v->idle > 0) + (v->interval > 0) + (v->count > 0) + (v->user_timeout > 0);
+}
+
+/* Which of our values a socket we did not see configured carries: the
+ * state bits (FD_MANAGED and its path), 0 for none. Of several that fit,
+ * the one that gives the most options (a rule that gives none fits any
+ * socket with keepalive on), the unit's own between equals. */
+static unsigned find_our_values(int fd) {
+        struct ka_values have;
+        unsigned bits = 0;
+        int best = -1;
+
+        if (getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) != 1)
+                return 0;
+        read_values(fd, &have);
+        for (unsigned i = 0; i <= cfg.n_paths; i++) {
+                /* i == 0: the unit's own */
+                const struct ka_values *v = i ? &path_values[i - 1] : &cfg.base;
+                if (has_values(&have, v) && (int) values_given(v) > best) {
+                        best = (int) values_given(v);
+                        bits = FD_MANAGED | (i << FD_PATH_SHIFT);
+                }
+        }
+        return bits;
+}
+
+static uint32_t be32_at(const uint8_t *b) {
+        return (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16 | (uint32_t) b[2] << 8 | b[3];
+}
+
+static uint64_t be64_at(const uint8_t *b) {
+        return (uint64_t) be32_at(b) << 32 | be32_at(b + 4);
+}
+
+static uint64_t mask64(int bits) {
+        return bits <= 0 ? 0 : bits >= 64 ? ~(uint64_t) 0 : ~(uint64_t) 0 << (64 - bits);
+}
+
+/* An address as a key: IPv4 in the top 32 bits. */
+static struct key128 key_of(uint8_t family, const uint8_t *addr) {
+        if (family == AF_INET)
+                return (struct key128) { (uint64_t) be32_at(addr) << 32, 0 };
+        return (struct key128) { be64_at(addr), be64_at(addr + 8) };
+}
+
+static struct key128 key_mask(uint8_t family, unsigned len) {
+        if (family == AF_INET)
+                return (struct key128) { mask64((int) len) & ~(uint64_t) 0 << 32, 0 };
+        return (struct key128) { mask64((int) len), mask64((int) len - 64) };
+}
+
+static inline int key_cmp(struct key128 a, struct key128 b) {
+        if (a.hi != b.hi)
+                return a.hi < b.hi ? -1 : 1;
+        return a.lo < b.lo ? -1 : a.lo > b.lo;
+}
+
+/* Group order: family, then the longer prefix first, then the network. */
+static int prefix_order(const struct ka_prefix *a, struct key128 ka, const struct ka_prefix *b, struct key128 kb) {
+        if (a->family != b->family)
+                return a->family < b->family ? -1 : 1;
+        if (a->len != b->len)
+                return a->len > b->len ? -1 : 1;
+        return key_cmp(ka, kb);
+}
+
+/* Compiles paths[i] (read_paths, once per rule, in order, after parsing
+ * it). An insertion sort: at most 128 prefixes, once, and no allocation
+ * (this may run inside the first wrapper called). */
+static void compile_path(unsigned i) {
+        static unsigned n_sorted, n_groups; /* used so far by rules 0..i-1 */
+        const struct ka_path *p = &paths[i];
+        struct compiled_path *c = &compiled[i];
+        unsigned order[KA_PATH_DESTINATIONS_MAX], n = 0;
+        struct key128 keys[KA_PATH_DESTINATIONS_MAX];
+
+        if (i == 0)
+                n_sorted = n_groups = 0;
+        *c = (struct compiled_path) { .group_first = (uint16_t) n_groups };
+        for (unsigned k = 0; k < p->n_destinations && k < KA_PATH_DESTINATIONS_MAX; k++) {
+                const struct ka_prefix *d = &p->destinations[k];
+                unsigned j = n++;
+                if (!d->exclude)
+                        c->any_include = true;
+                keys[k] = key_of(d->family, d->addr);
+                while (j > 0 && prefix_order(d, keys[k], &p->destinations[order[j - 1]], keys[order[j - 1]]) < 0) {
+                        order[j] = order[j - 1];
+                        j--;
+                }
+                order[j] = k;
+        }
+        for (unsigned j = 0; j < n; j++) {
+                const struct ka_prefix *d = &p->destinations[order[j]];
+                struct prefix_group *g = c->n_groups ? &prefix_groups[n_groups - 1] : NULL;
+                if (!g || g->family != d->family || g->len != d->len) {
+                        g = &prefix_groups[n_groups++];
+                        *g = (struct prefix_group) { key_mask(d->family, d->len), (uint16_t) n_sorted, 0, d->family, d->len };
+                        c->n_groups++;
+                }
+                if (g->n && key_cmp(sorted_prefixes[n_sorted - 1].net, keys[order[j]]) == 0) {
+                        sorted_prefixes[n_sorted - 1].exclude |= d->exclude; /* the same prefix twice */
+                        continue;
+                }
+                sorted_prefixes[n_sorted++] = (struct sorted_prefix) { keys[order[j]], d->exclude };
+                g->n++;
+        }
+}
+
+/* ka_path_specificity() over the compiled prefixes. */
+static int compiled_specificity(unsigned i, const struct ka_conn_ends *e) {
+        const struct ka_path *p = &paths[i];
+        const struct compiled_path *c = &compiled[i];
+        int best = -1;
+
+        if (p->n_ports && !ka_port_in(p->ports, p->n_ports, e->peer_port))
+                return -1;
+        if (p->n_local_ports && !ka_port_in(p->local_ports, p->n_local_ports, e->local_port))
+                return -1;
+        if (c->n_groups && (e->family == AF_INET || e->family == AF_INET6)) {
+                struct key128 a = key_of(e->family, e->peer);
+                for (unsigned gi = 0; gi < c->n_groups; gi++) {
+                        const struct prefix_group *g = &prefix_groups[c->group_first + gi];
+                        const struct sorted_prefix *q = &sorted_prefixes[g->first];
+                        struct key128 want = { a.hi & g->mask.hi, a.lo & g->mask.lo };
+                        unsigned lo = 0, hi = g->n;
+                        if (g->family != e->family)
+                                continue;
+                        while (lo < hi) {
+                                unsigned mid = (lo + hi) / 2;
+                                int r = key_cmp(q[mid].net, want);
+                                if (r == 0) {
+                                        if (q[mid].exclude)
+                                                return -1;
+                                        if (g->len > best)
+                                                best = g->len;
+                                        break;
+                                }
+                                if (r < 0)
+                                        lo = mid + 1;
+                                else
+                                        hi = mid;
+                        }
+                }
+        }
+        if (c->any_include && best < 0)
+                return -1;
+        return (best + 1) * 4 + (p->n_ports ? 2 : 0) + (p->n_local_ports ? 1 : 0);
+}
+
+/* ka_paths_match() over the compiled prefixes: -1 or the index. */
+static int compiled_match(const struct ka_conn_ends *e) {
+        int best = -1, best_score = -1;
+
+        for (unsigned i = 0; i < cfg.n_paths; i++) {
+                int sc = compiled_specificity(i, e);
+                if (sc >= 0 && sc >= best_score) {
+                        best = (int) i;
+                        best_score = sc;
+                }
+        }
+        return best;
+}
+
+/* The path rule that covers a connection (1 + its index), 0 for none. */
+static unsigned match_path(int fd, const struct sockaddr *peer, socklen_t peer_len) {
+        struct sockaddr_storage local;
+        socklen_t local_len = sizeof(local);
+        struct ka_conn_ends ends;
+
+        if (!cfg.paths_lport || getsockname(fd, (struct sockaddr *) &local, &local_len) < 0)
+                local_len = 0;
+        ka_conn_ends_from(&ends, peer, peer_len, local_len ? (struct sockaddr *) &local : NULL, local_len);
+        return (unsigned) (compiled_match(&ends) + 1);
 }
 
 static bool differs(int value, int def) {
@@ -473,9 +762,9 @@ static bool owner_chose(int fd) {
         if (cfg.mode != KA_MODE_DEFAULT)
                 return false;
         return getsockopt_int(fd, SOL_SOCKET, SO_KEEPALIVE) == 1 ||
-               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), cfg.def_idle) ||
-               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPINTVL), cfg.def_interval) ||
-               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPCNT), cfg.def_count) ||
+               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), cfg.defaults.idle) ||
+               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPINTVL), cfg.defaults.interval) ||
+               differs(getsockopt_int(fd, IPPROTO_TCP, TCP_KEEPCNT), cfg.defaults.count) ||
                differs(getsockopt_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
 }
 
@@ -490,7 +779,9 @@ static unsigned adopt_listener(int fd, const char *why) {
                 bits = FD_MANAGED | FD_BACKLOG;
         else if (owner_chose(fd))
                 bits = FD_APP;
-        else if (apply(fd, why, false, 0))
+        else if (cfg.unmatched_off)
+                bits = 0; /* only path rules reach the unit: its connections get theirs */
+        else if (apply(fd, why, &cfg.base, &unknown_values, 0, 0))
                 bits = FD_MANAGED | FD_BACKLOG;
         fd_state_add(fd, bits);
         return bits;
@@ -511,15 +802,21 @@ static void adopt_inherited(int fd) {
                         adopt_listener(fd, "inherited listener");
         } else if (getpeername(fd, (struct sockaddr *) &peer, &len) == 0) {
                 /* A connection handed over at exec: inbound (inetd style). */
+                unsigned path = 0;
                 if (!(cfg.direction & KA_DIRECTION_INBOUND))
                         return;
-                if (carries_our_values(fd))
-                        fd_state_add(fd, FD_MANAGED);
+                if (cfg.n_paths) {
+                        path = match_path(fd, (struct sockaddr *) &peer, len);
+                        if (!path && cfg.unmatched_off)
+                                return;
+                }
+                if (carries_values(fd, path ? &path_values[path - 1] : &cfg.base))
+                        fd_state_add(fd, FD_MANAGED | (path << FD_PATH_SHIFT));
                 else if (owner_chose(fd))
                         fd_state_add(fd, FD_APP);
                 else
-                        manage(fd, "inherited connection", false, 0);
-        } else if (cfg.direction == KA_DIRECTION_BOTH) {
+                        manage_path(fd, "inherited connection", path, &unknown_values, 0);
+        } else if (cfg.at_socket) {
                 manage(fd, "inherited socket", false, 0);
         }
 }
@@ -596,6 +893,43 @@ static int env_number(const char *name, const char *compat, unsigned min, unsign
         return (int) n;
 }
 
+/* TCPKEEPALIVE_PATH1.., read in order until the first one missing, into
+ * static storage; a bad one is reported and skipped, the others stay. */
+static void read_paths(void) {
+        const char *v;
+
+        cfg.n_paths = 0;
+        cfg.paths_lport = cfg.unmatched_off = false;
+        for (unsigned i = 1; i <= KA_PATHS_MAX; i++) {
+                char name[sizeof(KA_ENV_PATH_PREFIX) + 4];
+                struct ka_path *p = &paths[cfg.n_paths];
+
+                snprintf(name, sizeof(name), "%s%u", KA_ENV_PATH_PREFIX, i);
+                v = secure_getenv(name);
+                if (!v)
+                        break;
+                if (ka_path_parse(v, p) < 0) {
+                        say("ignoring %s='%s': not a path rule (dst=PREFIX,!PREFIX;port=N-M;lport=N;idle=S;interval=S;count=N;user_timeout=MS); that path rule is left out",
+                            name, v);
+                        continue;
+                }
+                compile_path(cfg.n_paths);
+                path_values[cfg.n_paths] = (struct ka_values) { p->idle, p->interval, p->count, p->user_timeout };
+                path_number[cfg.n_paths] = i;
+                if (p->n_local_ports)
+                        cfg.paths_lport = true;
+                cfg.n_paths++;
+        }
+        v = secure_getenv(KA_ENV_UNMATCHED);
+        if (v) {
+                if (strcmp(v, "off") == 0)
+                        cfg.unmatched_off = true;
+                else
+                        say("ignoring %s='%s': want off; connections no path rule covers get the unit's values",
+                            KA_ENV_UNMATCHED, v);
+        }
+}
+
 static void read_config(void) {
         const char *v;
 
@@ -619,22 +953,41 @@ static void read_config(void) {
         if (v && ka_parse_direction(v, &cfg.direction) < 0)
                 say("ignoring %s='%s': want both, inbound or outbound; using both", KA_ENV_DIRECTION, v);
 
-        cfg.idle = env_number(KA_ENV_IDLE, KA_ENV_COMPAT_IDLE, 1, KA_IDLE_MAX, "seconds");
-        cfg.interval = env_number(KA_ENV_INTERVAL, KA_ENV_COMPAT_INTERVAL, 1, KA_INTERVAL_MAX, "seconds");
-        cfg.count = env_number(KA_ENV_COUNT, KA_ENV_COMPAT_COUNT, 1, KA_COUNT_MAX, "probes");
-        cfg.user_timeout = env_number(KA_ENV_USER_TIMEOUT, NULL, 0, KA_USER_TIMEOUT_MAX, "milliseconds");
+        cfg.base.idle = env_number(KA_ENV_IDLE, KA_ENV_COMPAT_IDLE, 1, KA_IDLE_MAX, "seconds");
+        cfg.base.interval = env_number(KA_ENV_INTERVAL, KA_ENV_COMPAT_INTERVAL, 1, KA_INTERVAL_MAX, "seconds");
+        cfg.base.count = env_number(KA_ENV_COUNT, KA_ENV_COMPAT_COUNT, 1, KA_COUNT_MAX, "probes");
+        cfg.base.user_timeout = env_number(KA_ENV_USER_TIMEOUT, NULL, 0, KA_USER_TIMEOUT_MAX, "milliseconds");
+
+        read_paths();
 
         /* A new socket already has the netns defaults: setting them again is
          * a wasted syscall on every connection. */
-        cfg.def_idle = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_time");
-        cfg.def_interval = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_intvl");
-        cfg.def_count = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_probes");
-        cfg.active = true;
+        cfg.defaults.idle = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_time");
+        cfg.defaults.interval = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_intvl");
+        cfg.defaults.count = read_sysctl("/proc/sys/net/ipv4/tcp_keepalive_probes");
+        cfg.defaults.user_timeout = 0;
 
-        if (cfg.debug)
-                say("pid %d: mode=%s direction=%s idle=%d interval=%d count=%d user_timeout=%d",
+        /* With path rules a socket's values depend on its peer: decided at
+         * connect() and accept(), not at socket(). */
+        cfg.at_socket = cfg.direction == KA_DIRECTION_BOTH && !cfg.n_paths;
+        cfg.at_connect = cfg.n_paths ? (cfg.direction & KA_DIRECTION_OUTBOUND) != 0
+                                     : cfg.direction == KA_DIRECTION_OUTBOUND;
+        cfg.at_listen = cfg.n_paths ? (cfg.direction & KA_DIRECTION_INBOUND) && !cfg.unmatched_off
+                                    : cfg.direction == KA_DIRECTION_INBOUND;
+        /* Every connection is unmatched: nothing to do. */
+        cfg.active = !(cfg.unmatched_off && !cfg.n_paths);
+
+        if (cfg.debug) {
+                say("pid %d: mode=%s direction=%s idle=%d interval=%d count=%d user_timeout=%d paths=%u%s",
                     (int) getpid(), ka_mode_to_string(cfg.mode), ka_direction_to_string(cfg.direction),
-                    cfg.idle, cfg.interval, cfg.count, cfg.user_timeout);
+                    cfg.base.idle, cfg.base.interval, cfg.base.count, cfg.base.user_timeout, cfg.n_paths,
+                    cfg.unmatched_off ? " unmatched=off" : "");
+                for (unsigned i = 0; i < cfg.n_paths; i++)
+                        say("path rule %s%u: %u destinations, %u port ranges, %u local port ranges, idle=%d interval=%d count=%d user_timeout=%d",
+                            KA_ENV_PATH_PREFIX, path_number[i], paths[i].n_destinations, paths[i].n_ports,
+                            paths[i].n_local_ports, path_values[i].idle, path_values[i].interval,
+                            path_values[i].count, path_values[i].user_timeout);
+        }
 }
 
 /* ---- initialisation ------------------------------------------------------ */
@@ -694,7 +1047,7 @@ EXPORT int socket(int domain, int type, int protocol) {
         saved_errno = errno;
         if (is_tcp(domain, type, protocol)) {
                 fd_state_set(fd, FD_KNOWN | FD_TCP | FD_PRISTINE);
-                if (cfg.direction == KA_DIRECTION_BOTH)
+                if (cfg.at_socket)
                         manage(fd, "socket", true, 0);
         } else {
                 fd_state_set(fd, FD_KNOWN);
@@ -704,18 +1057,16 @@ EXPORT int socket(int domain, int type, int protocol) {
 }
 
 /* With a direction filter the use of a socket is known only at connect() or
- * listen(); configure it then. In default mode the options the program set
+ * listen(), with path rules its peer only at connect(); configure it then
+ * (peer: the address connect() got, NULL at listen(): the unit's values). In default mode the options the program set
  * itself before (FD_SET_*) stay its own, the rule supplies the others, as
  * Direction=both (configured at socket(), then the program's calls) and the
  * BPF backend (at establishment) do; the owner's choice found on a socket
  * we did not see made (FD_APP) stays whole: which options it set is not
  * known. */
-static void manage_on_use(int fd, enum ka_direction dir, const char *why) {
-        unsigned s;
+static void manage_on_use(int fd, const char *why, bool by_peer, const struct sockaddr *peer, socklen_t peer_len) {
+        unsigned s = fd_state_get(fd);
 
-        if (cfg.direction != dir)
-                return;
-        s = fd_state_get(fd);
         if (s == FD_UNTRACKED || !(s & FD_KNOWN)) {
                 /* Beyond the table, not made by our socket(), or cleared by a
                  * vfork child: classify it (never pristine: we cannot know),
@@ -725,15 +1076,27 @@ static void manage_on_use(int fd, enum ka_direction dir, const char *why) {
                         s |= FD_APP;
                 fd_state_set(fd, s);
         }
-        if ((s & (FD_TCP | FD_MANAGED | FD_APP)) == FD_TCP)
-                manage(fd, why, (s & FD_PRISTINE) != 0, s & FD_SET_ANY);
+        if ((s & (FD_TCP | FD_MANAGED | FD_APP)) != FD_TCP)
+                return;
+        if (cfg.n_paths && by_peer) {
+                /* (no address: family 0, which only a rule without dst= covers) */
+                unsigned path = match_path(fd, peer, peer ? peer_len : 0);
+                if (!path && cfg.unmatched_off) {
+                        if (UNLIKELY(cfg.debug))
+                                say("fd %d (%s): no path rule covers the peer, and %s=off", fd, why, KA_ENV_UNMATCHED);
+                        return;
+                }
+                manage_path(fd, why, path, current_values((s & FD_PRISTINE) != 0), s & FD_SET_ANY);
+                return;
+        }
+        manage(fd, why, (s & FD_PRISTINE) != 0, s & FD_SET_ANY);
 }
 
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
         ensure_init();
-        if (cfg.active) {
+        if (cfg.active && cfg.at_connect) {
                 int saved_errno = errno;
-                manage_on_use(fd, KA_DIRECTION_OUTBOUND, "connect");
+                manage_on_use(fd, "connect", true, addr, len);
                 errno = saved_errno;
         }
         return real_connect(fd, addr, len);
@@ -741,19 +1104,70 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
 
 EXPORT int listen(int fd, int backlog) {
         ensure_init();
-        if (cfg.active) {
+        if (cfg.active && cfg.at_listen) {
                 int saved_errno = errno;
-                manage_on_use(fd, KA_DIRECTION_INBOUND, "listen");
+                manage_on_use(fd, "listen", false, NULL, 0);
                 errno = saved_errno;
         }
         return real_listen(fd, backlog);
 }
 
+/* What a connection cloned from a listener in state ls has: the unit's
+ * values where the listener got them (given), else the netns defaults
+ * where it was pristine, else unknown. */
+static void clone_values(unsigned ls, struct ka_values *cur) {
+        const struct ka_values *pristine = current_values((ls & FD_PRISTINE) != 0);
+
+        *cur = *pristine;
+        if ((ls & (FD_MANAGED | FD_BACKLOG)) == FD_MANAGED) {
+                if (cfg.base.idle > 0)
+                        cur->idle = cfg.base.idle;
+                if (cfg.base.interval > 0)
+                        cur->interval = cfg.base.interval;
+                if (cfg.base.count > 0)
+                        cur->count = cfg.base.count;
+                if (cfg.base.user_timeout > 0)
+                        cur->user_timeout = cfg.base.user_timeout;
+        } else if (ls & FD_MANAGED) {
+                *cur = unknown_values; /* maybe queued before we configured the listener */
+        }
+}
+
+/* With path rules: an accepted connection's values by its peer. Returns
+ * false when the listener's (the unit's values, inherited) stand. */
+static bool accept_by_path(unsigned ls, int nfd, const struct sockaddr *peer, socklen_t peer_len) {
+        struct sockaddr_storage ss;
+        struct ka_values cur;
+        unsigned path;
+
+        if (!peer) {
+                peer_len = sizeof(ss);
+                if (getpeername(nfd, (struct sockaddr *) &ss, &peer_len) < 0)
+                        peer_len = 0;
+                peer = (struct sockaddr *) &ss;
+        }
+        path = match_path(nfd, peer, peer_len);
+        if (!path) {
+                if (!cfg.unmatched_off)
+                        return false;
+                fd_state_set(nfd, FD_KNOWN | FD_TCP);
+                if (UNLIKELY(cfg.debug))
+                        say("fd %d (accept): no path rule covers the peer, and %s=off", nfd, KA_ENV_UNMATCHED);
+                return true;
+        }
+        fd_state_set(nfd, FD_KNOWN | FD_TCP);
+        clone_values(ls, &cur);
+        /* Keepalive is on already in a clone of a listener we configured. */
+        manage_path(nfd, "accept", path, &cur, (ls & FD_SET_ANY) | ((ls & (FD_MANAGED | FD_BACKLOG)) == FD_MANAGED ? FD_SET_KEEPALIVE : 0));
+        return true;
+}
+
 /* On Linux an accepted socket is a clone of its listener, keepalive options
- * included (measured): a managed listener's connections need no syscall. */
-static void after_accept(int lfd, int nfd) {
+ * included (measured): a managed listener's connections need no syscall.
+ * peer: the connection's peer as accept() returned it, or NULL. */
+static void after_accept(int lfd, int nfd, const struct sockaddr *peer, socklen_t peer_len) {
         int saved_errno = errno;
-        unsigned ls = classify_and_remember(lfd);
+        unsigned before = fd_state_get(lfd), ls = classify_and_remember(lfd);
 
         if (!(ls & FD_TCP)) {
                 fd_state_set(nfd, FD_KNOWN);
@@ -766,6 +1180,15 @@ static void after_accept(int lfd, int nfd) {
                  * (the last branch); on one we adopted late or did not
                  * configure, they stay whole, as found. */
                 fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
+        } else if (UNLIKELY(cfg.n_paths) && !(ls & FD_MANAGED) && (before == FD_UNTRACKED || !(before & FD_KNOWN)) &&
+                   ((ls |= adopt_listener(lfd, "listener")) & FD_APP)) {
+                /* With path rules too: a listener we had not seen made
+                 * (below) with the program's choice on it. (One we made and
+                 * did not configure, UNMATCHED=off, has its choices in
+                 * FD_SET_*: the branch above.) */
+                fd_state_set(nfd, FD_KNOWN | FD_TCP | FD_APP);
+        } else if (UNLIKELY(cfg.n_paths) && accept_by_path(ls, nfd, peer, peer_len)) {
+                /* the connection's path rule decided */
         } else if (!(ls & FD_MANAGED)) {
                 /* A TCP listener we had not seen: moved with F_DUPFD, from
                  * SCM_RIGHTS or a raw syscall, or beyond the table (then
@@ -790,13 +1213,39 @@ static void after_accept(int lfd, int nfd) {
         errno = saved_errno;
 }
 
+/* With path rules, accept4() with the peer's address: the program's buffer
+ * if it passed one big enough (its length read before the call: the kernel
+ * may return a longer one than it wrote), else ours, which saves the
+ * getpeername() (the kernel writes the address either way). */
+static __attribute__((noinline)) int accept_with_peer(int fd, struct sockaddr *addr, socklen_t *len, int flags,
+                                                      bool four) {
+        struct sockaddr_storage ss;
+        socklen_t ss_len = sizeof(ss), given = addr && len ? *len : 0;
+        bool own = !addr || !len;
+        int nfd;
+
+        nfd = four ? real_accept4(fd, own ? (struct sockaddr *) &ss : addr, own ? &ss_len : len, flags)
+                   : real_accept(fd, own ? (struct sockaddr *) &ss : addr, own ? &ss_len : len);
+        if (nfd >= 0) {
+                if (own)
+                        after_accept(fd, nfd, (struct sockaddr *) &ss, ss_len);
+                else if (*len <= given)
+                        after_accept(fd, nfd, addr, *len);
+                else
+                        after_accept(fd, nfd, NULL, 0);
+        }
+        return nfd;
+}
+
 EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len) {
         int nfd;
 
         ensure_init();
+        if (UNLIKELY(cfg.n_paths) && cfg.active)
+                return accept_with_peer(fd, addr, len, 0, false);
         nfd = real_accept(fd, addr, len);
         if (nfd >= 0 && cfg.active)
-                after_accept(fd, nfd);
+                after_accept(fd, nfd, NULL, 0);
         return nfd;
 }
 
@@ -804,22 +1253,25 @@ EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
         int nfd;
 
         ensure_init();
+        if (UNLIKELY(cfg.n_paths) && cfg.active)
+                return accept_with_peer(fd, addr, len, flags, true);
         nfd = real_accept4(fd, addr, len, flags);
         if (nfd >= 0 && cfg.active)
-                after_accept(fd, nfd);
+                after_accept(fd, nfd, NULL, 0);
         return nfd;
 }
 
-/* The rule's value for an option force mode keeps, or -1 when the rule
- * leaves that option to the program. */
-static int rule_value(int level, int name) {
+/* The rule's value (v: the unit's or the socket's path rule's) for an
+ * option force mode keeps, or -1 when the rule leaves that option to the
+ * program. */
+static int rule_value(int level, int name, const struct ka_values *v) {
         if (level == SOL_SOCKET)
                 return name == SO_KEEPALIVE ? 1 : -1;
         switch (name) {
-        case TCP_KEEPIDLE: return cfg.idle;
-        case TCP_KEEPINTVL: return cfg.interval;
-        case TCP_KEEPCNT: return cfg.count;
-        case TCP_USER_TIMEOUT: return cfg.user_timeout > 0 ? cfg.user_timeout : -1;
+        case TCP_KEEPIDLE: return v->idle;
+        case TCP_KEEPINTVL: return v->interval;
+        case TCP_KEEPCNT: return v->count;
+        case TCP_USER_TIMEOUT: return v->user_timeout > 0 ? v->user_timeout : -1;
         default: return -1;
         }
 }
@@ -877,12 +1329,12 @@ EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t le
                          * by stress high-fds: a connection moved with F_DUPFD
                          * lost force mode). */
                         s = classify(fd);
-                        if ((s & FD_TCP) && carries_our_values(fd))
-                                s |= FD_MANAGED;
+                        if (s & FD_TCP)
+                                s |= find_our_values(fd);
                         fd_state_set(fd, s);
                 }
                 if (s & FD_TCP) {
-                        int rule = rule_value(level, name);
+                        int rule = rule_value(level, name, values_of(s));
                         if (cfg.mode == KA_MODE_FORCE && (s & FD_MANAGED) && rule > 0)
                                 return force_setsockopt(fd, level, name, val, len, rule, saved_errno);
                         /* Default mode: the program's own choice of this option,
@@ -958,28 +1410,47 @@ EXPORT void closefrom(int lowfd) {
 
 /* TCP Fast Open: sendto(), sendmsg() or sendmmsg() with MSG_FASTOPEN
  * connects without connect() (issue 12). send() cannot: it has no address. */
-static inline void before_send(int fd, int flags) {
-        if (UNLIKELY(flags & MSG_FASTOPEN) && cfg.active) {
+static inline void before_send(int fd, int flags, const struct sockaddr *addr, socklen_t len) {
+        if (UNLIKELY(flags & MSG_FASTOPEN) && cfg.active && cfg.at_connect) {
                 int saved_errno = errno;
-                manage_on_use(fd, KA_DIRECTION_OUTBOUND, "fast open");
+                manage_on_use(fd, "fast open", true, addr, len);
                 errno = saved_errno;
         }
 }
 
+/* The address of a fast open sendmsg(), read only when path rules need it
+ * (msg and its name are the program's: NULL ones are the kernel's EFAULT). */
+static inline const struct sockaddr *msg_peer(const struct msghdr *msg, int flags, socklen_t *len) {
+        if (LIKELY(!(flags & MSG_FASTOPEN)) || !cfg.n_paths || !msg || !msg->msg_name) {
+                *len = 0;
+                return NULL;
+        }
+        *len = msg->msg_namelen;
+        return msg->msg_name;
+}
+
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len) {
         ensure_init();
-        before_send(fd, flags);
+        before_send(fd, flags, addr, len);
         return real_sendto(fd, buf, n, flags, addr, len);
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+        const struct sockaddr *peer;
+        socklen_t peer_len;
+
         ensure_init();
-        before_send(fd, flags);
+        peer = msg_peer(msg, flags, &peer_len);
+        before_send(fd, flags, peer, peer_len);
         return real_sendmsg(fd, msg, flags);
 }
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags) {
+        const struct sockaddr *peer;
+        socklen_t peer_len;
+
         ensure_init();
-        before_send(fd, flags);
+        peer = msg_peer(vec && n ? &vec[0].msg_hdr : NULL, flags, &peer_len);
+        before_send(fd, flags, peer, peer_len);
         return real_sendmmsg(fd, vec, n, flags);
 }
