@@ -1092,8 +1092,28 @@ static void manage_on_use(int fd, const char *why, bool by_peer, const struct so
         manage(fd, why, (s & FD_PRISTINE) != 0, s & FD_SET_ANY);
 }
 
+/* Did the kernel take the address of a connecting call? Then it was the
+ * program's to read. A path rule's values are set after the call: the
+ * library never reads an address the kernel would have refused with
+ * EFAULT (a crash instead, in the program's process), and keepalive
+ * options set on a connecting or connected socket take effect alike. */
+static inline bool address_taken(ssize_t r, int err) {
+        return r >= 0 || err == EINPROGRESS || err == EINTR;
+}
+
+static __attribute__((noinline)) int connect_by_path(int fd, const struct sockaddr *addr, socklen_t len) {
+        int r = real_connect(fd, addr, len), saved_errno = errno;
+
+        if (address_taken(r, saved_errno))
+                manage_on_use(fd, "connect", true, addr, len);
+        errno = saved_errno;
+        return r;
+}
+
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
         ensure_init();
+        if (UNLIKELY(cfg.n_paths) && cfg.active && cfg.at_connect)
+                return connect_by_path(fd, addr, len);
         if (cfg.active && cfg.at_connect) {
                 int saved_errno = errno;
                 manage_on_use(fd, "connect", true, addr, len);
@@ -1213,26 +1233,28 @@ static void after_accept(int lfd, int nfd, const struct sockaddr *peer, socklen_
         errno = saved_errno;
 }
 
-/* With path rules, accept4() with the peer's address: the program's buffer
- * if it passed one big enough (its length read before the call: the kernel
- * may return a longer one than it wrote), else ours, which saves the
- * getpeername() (the kernel writes the address either way). */
+/* With path rules, accept4() with the peer's address: where the program
+ * passed no buffer, ours (the kernel writes the address either way: no
+ * getpeername()); where it passed one, after_accept asks getpeername():
+ * the program's buffer may be shorter than the address (the kernel then
+ * writes part of it) and its length is never read before the call (a bad
+ * pointer is the kernel's EFAULT, never a crash in the library). */
 static __attribute__((noinline)) int accept_with_peer(int fd, struct sockaddr *addr, socklen_t *len, int flags,
                                                       bool four) {
         struct sockaddr_storage ss;
-        socklen_t ss_len = sizeof(ss), given = addr && len ? *len : 0;
-        bool own = !addr || !len;
+        socklen_t ss_len = sizeof(ss);
+        bool own = !addr;
         int nfd;
 
         nfd = four ? real_accept4(fd, own ? (struct sockaddr *) &ss : addr, own ? &ss_len : len, flags)
                    : real_accept(fd, own ? (struct sockaddr *) &ss : addr, own ? &ss_len : len);
         if (nfd >= 0) {
+                int saved_errno = errno;
                 if (own)
                         after_accept(fd, nfd, (struct sockaddr *) &ss, ss_len);
-                else if (*len <= given)
-                        after_accept(fd, nfd, addr, *len);
                 else
                         after_accept(fd, nfd, NULL, 0);
+                errno = saved_errno;
         }
         return nfd;
 }
@@ -1418,39 +1440,65 @@ static inline void before_send(int fd, int flags, const struct sockaddr *addr, s
         }
 }
 
-/* The address of a fast open sendmsg(), read only when path rules need it
- * (msg and its name are the program's: NULL ones are the kernel's EFAULT). */
-static inline const struct sockaddr *msg_peer(const struct msghdr *msg, int flags, socklen_t *len) {
-        if (LIKELY(!(flags & MSG_FASTOPEN)) || !cfg.n_paths || !msg || !msg->msg_name) {
-                *len = 0;
-                return NULL;
+/* Fast open under path rules: the values by the address, after the call,
+ * once the kernel has taken the address (address_taken: the message and
+ * its name were then the program's to read). */
+static inline bool fastopen_by_path(int flags) {
+        return UNLIKELY(flags & MSG_FASTOPEN) && UNLIKELY(cfg.n_paths) && cfg.active && cfg.at_connect;
+}
+
+static __attribute__((noinline)) void after_fastopen(int fd, ssize_t r, const struct msghdr *msg,
+                                                     const struct sockaddr *addr, socklen_t len) {
+        int saved_errno = errno;
+
+        if (address_taken(r, saved_errno)) {
+                if (msg) {
+                        addr = msg->msg_name;
+                        len = msg->msg_namelen;
+                }
+                manage_on_use(fd, "fast open", true, addr, addr ? len : 0);
         }
-        *len = msg->msg_namelen;
-        return msg->msg_name;
+        errno = saved_errno;
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len) {
+        ssize_t r;
+
         ensure_init();
+        if (fastopen_by_path(flags)) {
+                r = real_sendto(fd, buf, n, flags, addr, len);
+                after_fastopen(fd, r, NULL, addr, len);
+                return r;
+        }
         before_send(fd, flags, addr, len);
         return real_sendto(fd, buf, n, flags, addr, len);
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
-        const struct sockaddr *peer;
-        socklen_t peer_len;
+        ssize_t r;
 
         ensure_init();
-        peer = msg_peer(msg, flags, &peer_len);
-        before_send(fd, flags, peer, peer_len);
+        if (fastopen_by_path(flags)) {
+                r = real_sendmsg(fd, msg, flags);
+                after_fastopen(fd, r, msg, NULL, 0);
+                return r;
+        }
+        before_send(fd, flags, NULL, 0);
         return real_sendmsg(fd, msg, flags);
 }
 
 EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags) {
-        const struct sockaddr *peer;
-        socklen_t peer_len;
+        int r;
 
         ensure_init();
-        peer = msg_peer(vec && n ? &vec[0].msg_hdr : NULL, flags, &peer_len);
-        before_send(fd, flags, peer, peer_len);
+        if (fastopen_by_path(flags)) {
+                r = real_sendmmsg(fd, vec, n, flags);
+                /* The first message's header read by the kernel: it went,
+                 * or its connection is under way. */
+                if (vec && n > 0 && (r > 0 || (r < 0 && (errno == EINPROGRESS || errno == EINTR))))
+                        after_fastopen(fd, r, &vec[0].msg_hdr, NULL, 0);
+                return r;
+        }
+        before_send(fd, flags, NULL, 0);
         return real_sendmmsg(fd, vec, n, flags);
 }

@@ -258,3 +258,27 @@ if [ $(( $(cat /proc/sys/net/ipv4/tcp_fastopen) & 1 )) = 1 ]; then
         done
         pass "fast open clients by their address"
 fi
+
+# Bad pointers under path rules: the kernel's EFAULT, never a crash. The
+# library reads an address only after the kernel took it (connect, fast
+# open) and never the program's accept() length (issue 12's rule for the
+# wrappers). ctypes calls the interposed functions with pointers to page 0.
+cat >"$TMP/badptr.py" <<'PY'
+import ctypes, errno, socket
+libc = ctypes.CDLL(None, use_errno=True)
+bad = ctypes.c_void_p(16)
+def call(name, *args):
+    r = getattr(libc, name)(*args)
+    print("%s %d %s" % (name, r, errno.errorcode.get(ctypes.get_errno(), "0") if r < 0 else "0"))
+c = socket.socket(); call("connect", c.fileno(), bad, 16)
+c = socket.socket(); call("sendto", c.fileno(), b"x", 1, 0x20000000, bad, 16)
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+k = socket.create_connection(l.getsockname())
+call("accept", l.fileno(), bad, bad)
+PY
+out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_PATH1='dst=127.0.0.1;idle=317' "$PY" "$TMP/badptr.py" 2>&1) ||
+        fail "bad pointers under path rules: the program died: $out"
+expect_match "$out" "^connect -1 EFAULT$" "connect() with a bad address"
+expect_match "$out" "^sendto -1 EFAULT$" "fast open with a bad address"
+expect_match "$out" "^accept -1 EFAULT$" "accept() with a bad address and length"
+pass "bad pointers under path rules: EFAULT, as without the library"
