@@ -6,6 +6,11 @@
 
 #define TKA_BPF_MAX_UNITS 4096
 
+/* Direction= in a "params" entry: inbound and outbound as enum
+ * ka_direction has them (keepalive-params.h), but both is 0, not 3: a
+ * zeroed entry means every connection, and programs already loaded (they
+ * stay loaded across package upgrades until the next boot) read it so.
+ * tcpkeepalive-bpf converts in one place, tka_bpf_direction(). */
 enum {
         TKA_BPF_BOTH = 0,
         TKA_BPF_INBOUND = 1,

@@ -63,6 +63,7 @@
 #include "bpf/params.h"
 #include "bpf/sockets.h"
 #include "bpf-record.h"
+#include "cgroup-roots.h"
 #include "dropin.h"
 #include "exe-check.h"
 #include "keepalive-params.h"
@@ -623,16 +624,6 @@ static int open_pinned(const char *name) {
 
 /* ---- cgroups ------------------------------------------------------------------- */
 
-/* Where the cgroup v2 hierarchy is: /sys/fs/cgroup (unified) or
- * /sys/fs/cgroup/unified (hybrid). */
-static const char *cgroup2_root(void) {
-        struct statfs fs;
-        if (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
-                return "/sys/fs/cgroup";
-        if (statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
-                return "/sys/fs/cgroup/unified";
-        return NULL;
-}
 
 /* The calling process's cgroup v2 path ("/system.slice/foo.service"); a
  * unit's control processes may run in its ".control" sub-cgroup
@@ -665,7 +656,7 @@ static bool cgroup_path_ok(const char *p) {
 }
 
 static int open_cgroup(const char *cgroup, uint64_t *id) {
-        const char *root = cgroup2_root();
+        const char *root = cgroup_v2_root();
         char path[4096];
         struct stat st;
         int fd;
@@ -728,6 +719,14 @@ static bool attached(int cg_fd, int prog_fd, enum bpf_attach_type type) {
 
 /* ---- the parameter map ------------------------------------------------------------ */
 
+_Static_assert((int) TKA_BPF_INBOUND == (int) KA_DIRECTION_INBOUND && (int) TKA_BPF_OUTBOUND == (int) KA_DIRECTION_OUTBOUND,
+               "bpf/params.h: one encoding of Direction= but for both");
+
+/* Direction= (enum ka_direction, or -1 unset) as a "params" entry holds it. */
+static __u32 tka_bpf_direction(int d) {
+        return d == KA_DIRECTION_INBOUND || d == KA_DIRECTION_OUTBOUND ? (__u32) d : TKA_BPF_BOTH;
+}
+
 /* The parameters come from the command line only (the drop-in's
  * ExecStartPre=, through tcpkeepalive-bpf-launch), never from the
  * environment: a unit's environment is its own to choose, and this runs
@@ -777,7 +776,7 @@ static int parse_number_option(const char *option, const char *v, unsigned min, 
 /* Removes the entries of cgroups that no longer exist (a unit whose
  * ExecStopPost= never ran: systemd killed, power cut on a kept /run). */
 static unsigned gc_map(int map_fd) {
-        const char *root = cgroup2_root();
+        const char *root = cgroup_v2_root();
         uint64_t key, next, *stale = NULL;
         size_t n = 0;
         unsigned removed = 0;
@@ -830,7 +829,7 @@ static int open_paths_map(void) {
 /* gc_map of the parameters (map_fd) and of the path rules beside them
  * (whose cgroup is gone); the number of parameter entries removed. */
 static unsigned gc_maps(int map_fd) {
-        const char *root = cgroup2_root();
+        const char *root = cgroup_v2_root();
         struct tka_bpf_path_key key, next, *stale = NULL;
         unsigned n = gc_map(map_fd);
         size_t n_stale = 0;
@@ -1492,9 +1491,7 @@ static int apply_rule_for(const char *unit, struct tka_bpf_params *ret, struct t
                 *ret = (struct tka_bpf_params) {
                         .enabled = 1,
                         .force = kp.mode == KA_MODE_FORCE,
-                        .direction = kp.direction == KA_DIRECTION_INBOUND    ? TKA_BPF_INBOUND
-                                     : kp.direction == KA_DIRECTION_OUTBOUND ? TKA_BPF_OUTBOUND
-                                                                             : TKA_BPF_BOTH,
+                        .direction = tka_bpf_direction(kp.direction),
                         .idle = kp.idle_sec > 0 && (unsigned) kp.idle_sec <= KA_IDLE_MAX ? kp.idle_sec : 0,
                         .interval = kp.interval_sec > 0 && (unsigned) kp.interval_sec <= KA_INTERVAL_MAX ? kp.interval_sec : 0,
                         .count = kp.count > 0 && (unsigned) kp.count <= KA_COUNT_MAX ? kp.count : 0,
@@ -1719,7 +1716,7 @@ out:
 static int cmd_list(void) {
         uint64_t key, next;
         void *prev = NULL;
-        const char *root = cgroup2_root();
+        const char *root = cgroup_v2_root();
         int map = open_pinned("params"), root_fd, n = 0;
 
         if (map < 0)
@@ -1903,9 +1900,7 @@ int main(int argc, char **argv) {
                                 say("--direction=%s: want both, inbound or outbound", optarg);
                                 return EXIT_USAGE;
                         }
-                        params.direction = dir == KA_DIRECTION_INBOUND    ? TKA_BPF_INBOUND
-                                           : dir == KA_DIRECTION_OUTBOUND ? TKA_BPF_OUTBOUND
-                                                                          : TKA_BPF_BOTH;
+                        params.direction = tka_bpf_direction((int) dir);
                         break;
                 case 'P':
                         rule_options = true;

@@ -13,8 +13,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/types.h>
 
-#define CLOSES_ITER_PIN "/sys/fs/bpf/tcpkeepalive/closes"
+#include "bpf-record.h"
+#include "bpf/closes.h"
+
+#define CLOSES_ITER_PIN KA_BPF_PIN_DIR "/" TKA_CLOSES_PIN
 
 struct close_counts {
         uint64_t keepalive;    /* keepalive probes unanswered (TCP_KEEPCNT reached) */

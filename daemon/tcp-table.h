@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/types.h>
+
+#include "bpf-record.h"
+#include "bpf/sockets.h"
 
 #include "keepalive-paths.h"
 
@@ -63,7 +67,7 @@ struct sock_snapshot {
         size_t n_listeners;
 };
 
-#define TCP_SOCKETS_ITER_PIN "/sys/fs/bpf/tcpkeepalive/sockets"
+#define TCP_SOCKETS_ITER_PIN KA_BPF_PIN_DIR "/" TKA_SOCKETS_PIN
 
 /* The tables read so far, one per network namespace. Zero-initialise.
  * use_iterator: a request about many units (ListUnits) reads every

@@ -415,7 +415,7 @@ static int read_props(sd_bus *bus, struct call_budget *budget, const char *path,
 static char **tka_settings(char **assignments) {
         char **out = NULL;
         for (char **v = assignments; v && *v; v++)
-                if (strncmp(*v, "TCPKEEPALIVE_", 13) == 0 && strncmp(*v, "TCPKEEPALIVE_SOURCE=", 20) != 0)
+                if (ka_env_is_setting(*v))
                         (void) strv_push_dup(&out, *v);
         strv_sort_unique(out);
         return out;
@@ -488,16 +488,6 @@ uint64_t systemd_reload_usec(const char *generator_dir) {
 }
 
 /* The id of the unit's cgroup (the inode of its v2 directory), or 0. */
-static uint64_t cgroup_id(const char *cgroup) {
-        char path[4096];
-        struct stat st;
-        for (size_t i = 0; *cgroup && cgroup_v2_roots[i]; i++) {
-                snprintf(path, sizeof(path), "%s%s", cgroup_v2_roots[i], cgroup);
-                if (stat(path, &st) == 0 && access(strcat(path, "/cgroup.procs"), F_OK) == 0)
-                        return (uint64_t) st.st_ino;
-        }
-        return 0;
-}
 
 static int env_uint(char **environment, const char *key, unsigned max) {
         unsigned v;
@@ -714,7 +704,7 @@ static void read_bpf_records(const char *unit, const char *cgroup, struct bpf_re
                 f->bpf_written_usec = rec->written_usec;
                 f->bpf_applied_usec = rec->applied_usec;
                 f->bpf_live = rec->live;
-                f->cgroup_id = cgroup_id(cgroup);
+                f->cgroup_id = cgroup_v2_id(cgroup);
         }
         if (bpf_record_read(BPF_APPLY_FAILED_DIR, unit, failed) == 0) {
                 f->live_failure = failed->reason;
@@ -803,7 +793,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         main_pid = p.main_pid;
         c->main_pid = (pid_t) main_pid;
         {
-                const char *src = strv_env_get(p.environment, "TCPKEEPALIVE_SOURCE");
+                const char *src = strv_env_get(p.environment, KA_ENV_SOURCE);
                 snprintf(c->source, sizeof(c->source), "%s", src ? src : "");
         }
         r = 0;
@@ -868,7 +858,7 @@ int unit_check(sd_bus *bus, const char *unit, const char *library, struct tcp_ta
         {
                 size_t used = 0;
                 for (const char *v = env; v < env + env_len; v += strlen(v) + 1)
-                        if (strncmp(v, "TCPKEEPALIVE_", 13) == 0 && strncmp(v, "TCPKEEPALIVE_SOURCE=", 20) != 0 &&
+                        if (ka_env_is_setting(v) &&
                             used + strlen(v) + 2 < sizeof(c->environment))
                                 used += (size_t) snprintf(c->environment + used, sizeof(c->environment) - used,
                                                           "%s%s", used ? " " : "", v);

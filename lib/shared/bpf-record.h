@@ -23,6 +23,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Where tcpkeepalive-bpf pins the BPF programs, their maps and the
+ * iterators the daemon reads (bpf/sockets.h TKA_SOCKETS_PIN, bpf/closes.h):
+ * the other half of the state the helper leaves for the daemon. */
+#define KA_BPF_PIN_DIR "/sys/fs/bpf/tcpkeepalive"
+
 #define BPF_RECORD_DIR "/run/tcpkeepalive/bpf"
 /* tcpkeepalive-bpf apply's failures: a record (method=error, reason=why)
  * in BPF_APPLY_FAILED_DIR/UNIT when it could not give the running UNIT its

@@ -170,7 +170,7 @@ char *ka_dropin_render(const char *unit, const struct ka_params *p, const char *
                 if (bpf)
                         put_bpf(f, method, p, setup);
         }
-        put_env(f, "TCPKEEPALIVE_SOURCE", source);
+        put_env(f, KA_ENV_SOURCE, source);
         if (fclose(f) != 0) {
                 free(text);
                 return NULL;

@@ -7,8 +7,6 @@
  * /etc/systemd/system/UNIT.d/ (e.g. a symlink to /dev/null) masks ours. */
 #define KA_DROPIN_NAME "50-tcpkeepalive.conf"
 
-/* Where tcpkeepalive-bpf pins the BPF programs and the parameter map. */
-#define KA_BPF_PIN_DIR "/sys/fs/bpf/tcpkeepalive"
 #define KA_BPF_SERVICE "tcpkeepalive-bpf.service"
 
 /* What the drop-ins point at. */

@@ -33,6 +33,10 @@
 /* Which backend a unit's drop-in asked for (read by tcpkeepalive-bpf and
  * the daemon; the library ignores it). */
 #define KA_ENV_METHOD "TCPKEEPALIVE_METHOD"
+/* The rule file a drop-in came from (the daemon shows it; not a setting:
+ * a rule renamed changes no connection). */
+#define KA_ENV_SOURCE "TCPKEEPALIVE_SOURCE"
+#define KA_ENV_PREFIX "TCPKEEPALIVE_"
 /* libkeepalive 0.3 names, honoured when ours are absent. */
 #define KA_ENV_COMPAT_IDLE "KEEPIDLE"
 #define KA_ENV_COMPAT_INTERVAL "KEEPINTVL"
@@ -126,6 +130,13 @@ static inline int ka_parse_method(const char *s, enum ka_method *ret) {
         else
                 return -EINVAL;
         return 0;
+}
+
+/* "NAME=value" (an environment entry) is one of the keepalive settings of
+ * the drop-in: TCPKEEPALIVE_*, KA_ENV_SOURCE aside. */
+static inline bool ka_env_is_setting(const char *assignment) {
+        return strncmp(assignment, KA_ENV_PREFIX, sizeof(KA_ENV_PREFIX) - 1) == 0 &&
+               strncmp(assignment, KA_ENV_SOURCE "=", sizeof(KA_ENV_SOURCE)) != 0;
 }
 
 static inline const char *ka_method_to_string(enum ka_method m) {
