@@ -96,7 +96,7 @@ static bool service_name_ok(const char *s) {
 }
 
 struct option_rule {
-        const char *name; /* "--idle" */
+        const char *name; /* "idle": --idle */
         unsigned min, max;
         const char *const *words; /* NULL: a number in [min, max] */
         bool attach_only;
@@ -114,14 +114,16 @@ static bool word_ok(const char *const *words, const char *v) {
 }
 
 int main(int argc, char **argv) {
+#define NUMBER_RULE(s) { ka_setting(s)->option, ka_setting(s)->min, ka_setting(s)->max, NULL, true, false }
         struct option_rule rules[] = {
-                { "--idle", 1, KA_IDLE_MAX, NULL, true, false },
-                { "--interval", 1, KA_INTERVAL_MAX, NULL, true, false },
-                { "--count", 1, KA_COUNT_MAX, NULL, true, false },
-                { "--user-timeout", 0, KA_USER_TIMEOUT_MAX, NULL, true, false },
-                { "--mode", 0, 0, modes, true, false },
-                { "--direction", 0, 0, directions, true, false },
+                NUMBER_RULE(KA_SETTING_IDLE),
+                NUMBER_RULE(KA_SETTING_INTERVAL),
+                NUMBER_RULE(KA_SETTING_COUNT),
+                NUMBER_RULE(KA_SETTING_USER_TIMEOUT),
+                { "mode", 0, 0, modes, true, false },
+                { "direction", 0, 0, directions, true, false },
         };
+#undef NUMBER_RULE
         static char *const clean_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         char *args[MAX_ARGS + 3];
         const char *verb;
@@ -189,7 +191,8 @@ int main(int argc, char **argv) {
                 } else {
                         for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
                                 unsigned num;
-                                if (strlen(rules[r].name) != klen || strncmp(a, rules[r].name, klen) != 0)
+                                if (klen < 2 || strncmp(a, "--", 2) != 0 || strlen(rules[r].name) != klen - 2 ||
+                                    strncmp(a + 2, rules[r].name, klen - 2) != 0)
                                         continue;
                                 if (!v || (rules[r].attach_only && !attach) || rules[r].seen)
                                         break;

@@ -763,10 +763,11 @@ static int add_path_option(const char *text) {
         return r;
 }
 
-static int parse_number_option(const char *option, const char *v, unsigned min, unsigned max, __s32 *ret) {
+static int parse_number_option(enum ka_setting setting, const char *v, __s32 *ret) {
+        const struct ka_setting_info *s = ka_setting(setting);
         unsigned n;
-        if (ka_parse_uint(v, min, max, &n) < 0) {
-                say("--%s=%s: want a number in %u..%u", option, v, min, max);
+        if (ka_parse_uint(v, s->min, s->max, &n) < 0) {
+                say("--%s=%s: want a number in %u..%u", s->option, v, s->min, s->max);
                 return -EINVAL;
         }
         *ret = (__s32) n;
@@ -1867,23 +1868,22 @@ int main(int argc, char **argv) {
                         break;
                 case 'I':
                         rule_options = true;
-                        if (parse_number_option("idle", optarg, 1, KA_IDLE_MAX, &params.idle) < 0)
+                        if (parse_number_option(KA_SETTING_IDLE, optarg, &params.idle) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'N':
                         rule_options = true;
-                        if (parse_number_option("interval", optarg, 1, KA_INTERVAL_MAX, &params.interval) < 0)
+                        if (parse_number_option(KA_SETTING_INTERVAL, optarg, &params.interval) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'C':
                         rule_options = true;
-                        if (parse_number_option("count", optarg, 1, KA_COUNT_MAX, &params.count) < 0)
+                        if (parse_number_option(KA_SETTING_COUNT, optarg, &params.count) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'T':
                         rule_options = true;
-                        if (parse_number_option("user-timeout", optarg, 0, KA_USER_TIMEOUT_MAX,
-                                                &params.user_timeout_ms) < 0)
+                        if (parse_number_option(KA_SETTING_USER_TIMEOUT, optarg, &params.user_timeout_ms) < 0)
                                 return EXIT_USAGE;
                         break;
                 case 'M':

@@ -180,18 +180,20 @@ static int usage_error(const char *fmt, ...) {
         return EXIT_USAGE;
 }
 
-static int set_number(const char *option, const char *value, unsigned min, unsigned max, const char *env) {
+/* --OPTION=N: the library's environment, checked as the library checks it. */
+static int set_number(enum ka_setting setting, const char *value) {
+        const struct ka_setting_info *s = ka_setting(setting);
         unsigned n;
         char buf[16];
-        int r = ka_parse_uint(value, min, max, &n);
+        int r = ka_parse_uint(value, s->min, s->max, &n);
 
         if (r < 0) {
-                return usage_error("%s: '%s' is %s, want %u..%u", option, value,
-                                   r == -ERANGE ? "out of range" : "not a number", min, max);
+                return usage_error("--%s: '%s' is %s, want %u..%u", s->option, value,
+                                   r == -ERANGE ? "out of range" : "not a number", s->min, s->max);
         }
         snprintf(buf, sizeof(buf), "%u", n);
-        if (setenv(env, buf, 1) < 0)
-                return usage_error("%s: %s", option, strerror(errno));
+        if (setenv(s->env, buf, 1) < 0)
+                return usage_error("--%s: %s", s->option, strerror(errno));
         return 0;
 }
 
@@ -240,10 +242,10 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "+:i:n:c:u:m:d:hV", options, NULL)) >= 0) {
                 r = 0;
                 switch (c) {
-                case 'i': r = set_number("--idle", optarg, 1, KA_IDLE_MAX, KA_ENV_IDLE); break;
-                case 'n': r = set_number("--interval", optarg, 1, KA_INTERVAL_MAX, KA_ENV_INTERVAL); break;
-                case 'c': r = set_number("--count", optarg, 1, KA_COUNT_MAX, KA_ENV_COUNT); break;
-                case 'u': r = set_number("--user-timeout", optarg, 0, KA_USER_TIMEOUT_MAX, KA_ENV_USER_TIMEOUT); break;
+                case 'i': r = set_number(KA_SETTING_IDLE, optarg); break;
+                case 'n': r = set_number(KA_SETTING_INTERVAL, optarg); break;
+                case 'c': r = set_number(KA_SETTING_COUNT, optarg); break;
+                case 'u': r = set_number(KA_SETTING_USER_TIMEOUT, optarg); break;
                 case 'm':
                         if (ka_parse_mode(optarg, &mode) < 0)
                                 return usage_error("--mode: '%s' is not one of default, force, off", optarg);

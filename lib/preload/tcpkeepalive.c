@@ -873,21 +873,22 @@ static int read_sysctl(const char *path) {
 
 /* Our variable wins over libkeepalive's; a bad value of ours is reported and
  * leaves the kernel default rather than falling back to the other one. */
-static int env_number(const char *name, const char *compat, unsigned min, unsigned max, const char *what) {
-        const char *used = name, *v = secure_getenv(name);
+static int env_number(enum ka_setting setting) {
+        const struct ka_setting_info *s = ka_setting(setting);
+        const char *used = s->env, *v = secure_getenv(s->env);
         unsigned n;
         int r;
 
-        if (!v && compat) {
-                used = compat;
-                v = secure_getenv(compat);
+        if (!v && s->compat_env) {
+                used = s->compat_env;
+                v = secure_getenv(s->compat_env);
         }
         if (!v)
                 return -1;
-        r = ka_parse_uint(v, min, max, &n);
+        r = ka_parse_uint(v, s->min, s->max, &n);
         if (r < 0) {
                 say("ignoring %s='%s': %s; want %s %u..%u; the kernel default stays", used, v,
-                    r == -ERANGE ? "out of range" : "not a number", what, min, max);
+                    r == -ERANGE ? "out of range" : "not a number", s->unit, s->min, s->max);
                 return -1;
         }
         return (int) n;
@@ -953,10 +954,10 @@ static void read_config(void) {
         if (v && ka_parse_direction(v, &cfg.direction) < 0)
                 say("ignoring %s='%s': want both, inbound or outbound; using both", KA_ENV_DIRECTION, v);
 
-        cfg.base.idle = env_number(KA_ENV_IDLE, KA_ENV_COMPAT_IDLE, 1, KA_IDLE_MAX, "seconds");
-        cfg.base.interval = env_number(KA_ENV_INTERVAL, KA_ENV_COMPAT_INTERVAL, 1, KA_INTERVAL_MAX, "seconds");
-        cfg.base.count = env_number(KA_ENV_COUNT, KA_ENV_COMPAT_COUNT, 1, KA_COUNT_MAX, "probes");
-        cfg.base.user_timeout = env_number(KA_ENV_USER_TIMEOUT, NULL, 0, KA_USER_TIMEOUT_MAX, "milliseconds");
+        cfg.base.idle = env_number(KA_SETTING_IDLE);
+        cfg.base.interval = env_number(KA_SETTING_INTERVAL);
+        cfg.base.count = env_number(KA_SETTING_COUNT);
+        cfg.base.user_timeout = env_number(KA_SETTING_USER_TIMEOUT);
 
         read_paths();
 

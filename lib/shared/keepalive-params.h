@@ -43,6 +43,34 @@
 #define KA_ENV_COMPAT_COUNT "KEEPCNT"
 #define KA_ENV_COMPAT_KEEPALIVE "KEEPALIVE"
 
+/* The four numbers of a rule as every side of the contract takes them:
+ * the drop-in's environment (the library reads it, libkeepalive 0.3's name
+ * where ours is absent), the tcpkeepalive command's options (it writes
+ * the environment) and tcpkeepalive-bpf's arguments (the drop-in's
+ * ExecStartPre=, checked first by tcpkeepalive-bpf-launch). */
+enum ka_setting { KA_SETTING_IDLE, KA_SETTING_INTERVAL, KA_SETTING_COUNT, KA_SETTING_USER_TIMEOUT };
+
+struct ka_setting_info {
+        const char *env;        /* ours */
+        const char *compat_env; /* libkeepalive 0.3's, or NULL */
+        const char *option;     /* the command's and the helper's, without "--" */
+        unsigned min, max;
+        const char *unit;       /* for messages: "seconds", "probes", "milliseconds" */
+};
+
+static inline const struct ka_setting_info *ka_setting(enum ka_setting s) {
+        static const struct ka_setting_info table[] = {
+                [KA_SETTING_IDLE] = { KA_ENV_IDLE, KA_ENV_COMPAT_IDLE, "idle", 1, KA_IDLE_MAX, "seconds" },
+                [KA_SETTING_INTERVAL] = { KA_ENV_INTERVAL, KA_ENV_COMPAT_INTERVAL, "interval", 1, KA_INTERVAL_MAX,
+                                          "seconds" },
+                [KA_SETTING_COUNT] = { KA_ENV_COUNT, KA_ENV_COMPAT_COUNT, "count", 1, KA_COUNT_MAX, "probes" },
+                /* 0: the kernel's default (tcp(7)) */
+                [KA_SETTING_USER_TIMEOUT] = { KA_ENV_USER_TIMEOUT, NULL, "user-timeout", 0, KA_USER_TIMEOUT_MAX,
+                                              "milliseconds" },
+        };
+        return &table[s];
+}
+
 enum ka_mode {
         KA_MODE_DEFAULT, /* the application's own setsockopt calls win */
         KA_MODE_FORCE,   /* the rule's values stay; conflicting calls are absorbed */
