@@ -44,12 +44,8 @@
 #include <bpf/bpf_tracing.h>
 
 #include "bpf/closes.h"
+#include "bpf/kernel-types.h"
 
-#define CORE __attribute__((preserve_access_index))
-struct seq_file;
-struct bpf_iter_meta { struct seq_file *seq; __u64 session_id; __u64 seq_num; } CORE;
-struct kernfs_node { __u64 id; } CORE;
-struct cgroup { struct kernfs_node *kn; } CORE;
 struct sock_cgroup_data { struct cgroup *cgroup; } CORE;
 struct sock_common {
         unsigned short skc_family;

@@ -16,12 +16,8 @@
 
 #include "bpf/params.h"
 #include "bpf/sockets.h"
+#include "bpf/kernel-types.h"
 
-#define CORE __attribute__((preserve_access_index))
-struct seq_file;
-struct bpf_iter_meta { struct seq_file *seq; __u64 session_id; __u64 seq_num; } CORE;
-struct kernfs_node { __u64 id; } CORE;
-struct cgroup { struct kernfs_node *kn; } CORE;
 struct css_set { struct cgroup *dfl_cgrp; } CORE;
 struct pid_namespace;
 struct upid { int nr; struct pid_namespace *ns; } CORE;
