@@ -2,6 +2,12 @@
 /*
  * tcpkeepalive-bpf: loads, attaches and feeds the BPF backend.
  *
+ * Some 2,000 lines in one file: every command below works on the same
+ * pins, maps and cgroup lookups, and the messages that explain a refusal
+ * (bpf_refused) are shared by all. What would go next into a file of its
+ * own: the live apply (apply_rule_for, apply_pass, cmd_apply), then the
+ * path rules' storage (the "paths" map).
+ *
  *   load     load tcpkeepalive.bpf.o and pin its programs, the parameter
  *            map and the socket storage (managed) under
  *            /sys/fs/bpf/tcpkeepalive (tcpkeepalive-bpf.service)

@@ -15,6 +15,12 @@
  *  - every avoidable syscall is avoided: the per-fd state table below lets
  *    accepted connections inherit their listener's options instead of being
  *    configured again, and values equal to the netns default are not set.
+ *
+ * One file of some 1,500 lines on purpose: the library is one object with
+ * nothing exported but the wrappers, and its hot path (the fd table, the
+ * configuration, apply) is static and inlined across the wrappers without
+ * LTO; fuzz-preload-env compiles this file whole. Its contracts with the
+ * rest of the project are headers: keepalive-params.h, keepalive-paths.h.
  */
 
 #include <dirent.h>
