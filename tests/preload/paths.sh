@@ -276,7 +276,7 @@ l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
 k = socket.create_connection(l.getsockname())
 call("accept", l.fileno(), bad, bad)
 PY
-out=$(LD_PRELOAD=$TKA_PRELOAD TCPKEEPALIVE_PATH1='dst=127.0.0.1;idle=317' "$PY" "$TMP/badptr.py" 2>&1) ||
+out=$(LD_PRELOAD=$TKA_LIB TCPKEEPALIVE_PATH1='dst=127.0.0.1;idle=317' "$PY" "$TMP/badptr.py" 2>&1) ||
         fail "bad pointers under path rules: the program died: $out"
 expect_match "$out" "^connect -1 EFAULT$" "connect() with a bad address"
 expect_match "$out" "^sendto -1 EFAULT$" "fast open with a bad address"

@@ -63,6 +63,13 @@ while [ $i -lt 100 ]; do
                 n=$((n + 1))
         done
         pid=$(systemctl show -P MainPID echo.service)
+        if [ "$pid" = 0 ] && [ "$(systemctl show -P ExecMainStatus echo.service)" = 219 ]; then
+                # The same 219/CGROUP, for echo.service itself (the restart
+                # job ends at fork, before it): no process to judge; the
+                # switch said "not running", which is true. Counted apart.
+                cgroup=$((cgroup + 1))
+                continue
+        fi
         act=$(systemctl is-active tcpkeepalive@echo.service)
         st=$(systemctl show -P StatusText tcpkeepalive@echo.service)
         case "$act|$st|$(systemctl show -P ExecMainStatus tcpkeepalive@echo.service)" in
@@ -90,5 +97,5 @@ wrong=$(printf '%s\n' "$out" | sed -n 1p)
 first=$(printf '%s\n' "$out" | sed -n 2p)
 cgroup=$(printf '%s\n' "$out" | sed -n 3p)
 [ "$wrong" = 0 ] || fail "$wrong of 100 restarts left the switch wrong; the first: $first"
-[ "$cgroup" -le 3 ] || fail "$cgroup of 100 restarts: systemd could not start the check (219/CGROUP)"
+[ "$cgroup" -le 3 ] || fail "$cgroup of 100 restarts: systemd could not start the check or the service (219/CGROUP)"
 pass "100 restarts of echo.service, $((100 - cgroup)) switch verdicts active, $cgroup check(s) systemd could not start ($(($(date +%s) - start)) s): $(inside systemctl show -P StatusText tcpkeepalive@echo.service)"
