@@ -125,10 +125,10 @@ dropin=$(inside cat /run/systemd/generator/client-bpf.service.d/50-tcpkeepalive.
 expect_match "$dropin" "attach --unit=%n --idle=55 --interval=15 --count=4 --path=dst=127.0.0.0/8,!127.0.0.3/32;idle=300;interval=10;count=3;user_timeout=330000 --path=dst=::1/128;port=7702;idle=71;interval=7;count=2" \
         "the BPF helper gets the path rules"
 inside systemctl start listeners.service
-wait_listening 7702
+wait_listening 7702 listeners.service
 inside systemctl start client-pre.service client-bpf.service server-pre.service server-bpf.service
-wait_listening 7711
-wait_listening 7712
+wait_listening 7711 server-pre.service
+wait_listening 7712 server-bpf.service
 for src in 127.0.0.2 127.0.0.3; do
         for port in 7711 7712; do
                 inside sh -c "(sleep 600 | socat - TCP:127.0.0.1:$port,bind=$src >/dev/null 2>&1 &)"
@@ -161,7 +161,8 @@ pass "each connection carries its path's values, preload and BPF, outbound and a
 # The state: each connection judged by its own path's rule.
 container_start_daemon
 for u in client-pre client-bpf server-pre server-bpf; do
-        container_wait 20 "$u.service active" sh -c "nsenter -t $CONTAINER_LEADER -a tcpkeepalivectl check $u.service >/dev/null"
+        # inside: PATH has the build's bin (distcheck installs below its own prefix)
+        container_wait 20 "$u.service active" inside tcpkeepalivectl check $u.service
 done
 show=$(inside tcpkeepalivectl show client-pre.service)
 expect_match "$show" "127.0.0.2:7701 .* rule.* \\(path: 60-nat.ini\\)" "show: the NAT's connection under its rule"

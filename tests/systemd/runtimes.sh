@@ -139,7 +139,9 @@ inside systemctl start java-srv.service node-srv.service py-srv.service py-fork.
 # longer than wait_listening's 10 s on a machine busy with parallel tests.
 container_wait 90 "Java's listener on port 7801 in the container" \
         sh -c "nsenter -t $CONTAINER_LEADER -a ss -Htln 'sport = :7801' | grep -q ."
-for port in 7802 7803 7804; do wait_listening $port; done
+wait_listening 7802 node-srv.service
+wait_listening 7803 py-srv.service
+wait_listening 7804 py-fork.service
 container_start_daemon
 
 for u in java-srv node-srv py-srv py-fork; do
@@ -178,7 +180,7 @@ setup py-srv.service
 unit py-srv.service "$PYTHON /opt/srv/srv.py 7803"
 inside systemctl daemon-reload
 inside systemctl start py-srv.service
-wait_listening 7803
+wait_listening 7803 py-srv.service
 container_start_daemon
 what="Python under nspawn's default filter"
 # The filter is really there: pidfd_getfd refused to a service.
