@@ -210,11 +210,8 @@ wait_listening() {
         _port=$1 _unit=${2:-} _try=0
         _deadline=$(($(date +%s) + 10))
         until nsenter -t "$CONTAINER_LEADER" -a ss -Htln "sport = :$_port" | grep -q .; do
-                if [ -n "$_unit" ] && [ $_try -lt 2 ] &&
-                        [ "$(inside systemctl show -P ExecMainStatus "$_unit")" = 219 ]; then
+                if [ -n "$_unit" ] && [ $_try -lt 2 ] && container_reset_219 "$_unit"; then
                         _try=$((_try + 1))
-                        echo "note: systemd could not start $_unit (219/CGROUP); again" >&2
-                        inside systemctl reset-failed "$_unit"
                         inside systemctl start "$_unit"
                         _deadline=$(($(date +%s) + 10))
                 fi
@@ -234,12 +231,19 @@ container_start_daemon() {
         _try=0
         until inside systemctl start tcpkeepalived.service; do
                 _try=$((_try + 1))
-                [ "$(inside systemctl show -P ExecMainStatus tcpkeepalived.service)" = 219 ] && [ $_try -le 2 ] ||
+                [ $_try -le 2 ] && container_reset_219 tcpkeepalived.service ||
                         container_fail "tcpkeepalived did not start:
 $(inside systemctl status --no-pager tcpkeepalived.service 2>&1 | tail -n 20)"
-                echo "note: systemd could not start tcpkeepalived.service (219/CGROUP); again" >&2
-                inside systemctl reset-failed tcpkeepalived.service
         done
+}
+
+# container_reset_219 UNIT: whether UNIT's last start failed at systemd
+# 252's 219/CGROUP (our program never ran); if so, says so and resets UNIT
+# for another start. The one place both waits above take it from.
+container_reset_219() {
+        [ "$(inside systemctl show -P ExecMainStatus "$1")" = 219 ] || return 1
+        echo "note: systemd could not start $1 (219/CGROUP); again" >&2
+        inside systemctl reset-failed "$1"
 }
 
 # container_no_live_apply: the admin's way to keep rules from reaching
