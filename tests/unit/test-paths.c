@@ -180,6 +180,16 @@ static void test_rule_files(void) {
         write_rule("70-bad.ini", "[Match]\nUnit=bad.service\nDestination=10.1.2.3/8 300.1.1.1 10.0.0.0/33 !fd00::1/129\n"
                                  "Port=0 70000 10-5 x\nLocalPort=\n[KeepAlive]\nPathIdleTimeoutSec=3\n");
         write_rule("71-mode.ini", "[Match]\nUnit=bad.service\nPort=22\n[KeepAlive]\nMode=force\n");
+        {
+                /* 129 destinations, 8 a line: one more than a rule takes. */
+                char many[8192] = "[Match]\nUnit=bad.service\n";
+                for (int i = 0; i < 129; i++) {
+                        size_t at = strlen(many);
+                        snprintf(many + at, sizeof(many) - at, "%s10.%d.0.0/16%s", i % 8 ? " " : "Destination=", i,
+                                 i % 8 == 7 || i == 128 ? "\n" : "");
+                }
+                write_rule("72-many.ini", many);
+        }
         ka_ruleset_init(&rs);
         CHECK(ka_ruleset_load_dirs(&rs, root, dirs) == 0, "load");
         CHECK(rs.n_rules == 4, "4 rules load, the 2 bad ones are skipped: %zu", rs.n_rules);
@@ -202,6 +212,9 @@ static void test_rule_files(void) {
         CHECK(d && strcmp(d->key, "LocalPort") == 0 && strstr(d->message, "empty"), "empty LocalPort=");
         d = find_diag(&rs, "70-bad.ini", 7);
         CHECK(d && strcmp(d->key, "PathIdleTimeoutSec") == 0 && strstr(d->message, "5s..864000s"), "too short");
+        d = find_diag(&rs, "72-many.ini", 19);
+        CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "more than 128 destinations in one rule"),
+              "129 destinations: %s", d ? d->message : "none");
         d = find_diag(&rs, "71-mode.ini", 0);
         CHECK(d && d->level == KA_DIAG_ERROR && strstr(d->message, "Mode= applies to every connection of a unit"),
               "Mode= in a path rule");
